@@ -1,0 +1,68 @@
+# Linkage: `make run` starts the platform, `make test` runs the tests. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test test-fast lint format static chromium bench lock clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	touch $@
+
+# Third-party front-end files come from npm at build time and are never committed.
+static/vendor/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error && \
+	  mkdir -p static/vendor && \
+	  cp node_modules/htmx.org/dist/htmx.min.js static/vendor/ && \
+	  cp node_modules/@picocss/pico/css/pico.min.css static/vendor/ && \
+	  cp node_modules/axe-core/axe.min.js static/vendor/ && \
+	  touch $@; \
+	else \
+	  echo "npm not found: pages work without htmx and Pico styles; install Node.js for them."; \
+	  mkdir -p static/vendor; \
+	fi
+
+static: static/vendor/.installed
+
+run: $(BIN)/.installed static
+	DEBUG=true $(BIN)/python manage.py migrate --no-input
+	DEBUG=true $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "Linkage is starting on http://127.0.0.1:8000  (Ctrl-C stops web, worker and beat)"
+	@echo
+	DEBUG=true $(BIN)/honcho start -f Procfile.dev
+
+# Browser tests drive Debian's Chromium; install it when missing and we may.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Install Chromium for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
+
+test: $(BIN)/.installed static chromium
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench
+
+lock: $(BIN)/.installed
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor var db.sqlite3

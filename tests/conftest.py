@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from config.celery import app as celery_app
+from organizations.models import Organization, Partnership, User
+from organizations.roles import Role
+from tests.factories import (
+    NetworkFactory,
+    OrganizationFactory,
+    PartnershipFactory,
+    member,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness is for attackers, not for test personas.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Tasks run inline unless the test starts a real worker (marked `worker`)."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@dataclass
+class Tenant:
+    """One network with a backbone, an HCO and a CBO in partnership, and people in each."""
+
+    network: object
+    backbone: Organization
+    hco: Organization
+    cbo: Organization
+    partnership: Partnership
+    backbone_admin: User
+    hco_admin: User
+    hco_navigator: User
+    hco_staff: User
+    cbo_staff: User
+
+
+def build_tenant(label: str) -> Tenant:
+    network = NetworkFactory(name=f"{label} Network", slug=f"{label.lower()}-network")
+    backbone = OrganizationFactory(
+        network=network, name=f"{label} Backbone", kind=Organization.Kind.BACKBONE
+    )
+    hco = OrganizationFactory(
+        network=network, name=f"{label} Clinic", kind=Organization.Kind.HCO, sub_kind="fqhc"
+    )
+    cbo = OrganizationFactory(
+        network=network, name=f"{label} Food Bank", kind=Organization.Kind.CBO, sub_kind="nonprofit"
+    )
+    partnership = PartnershipFactory(
+        network=network, name=f"{label} Clinic + Food Bank", organizations=[hco, cbo]
+    )
+    slug = label.lower()
+    return Tenant(
+        network=network,
+        backbone=backbone,
+        hco=hco,
+        cbo=cbo,
+        partnership=partnership,
+        backbone_admin=member(backbone, Role.ORG_ADMIN, email=f"bb-admin@{slug}.test"),
+        hco_admin=member(hco, Role.ORG_ADMIN, email=f"hco-admin@{slug}.test"),
+        hco_navigator=member(hco, Role.NAVIGATOR, email=f"hco-nav@{slug}.test"),
+        hco_staff=member(hco, Role.STAFF, email=f"hco-staff@{slug}.test"),
+        cbo_staff=member(cbo, Role.STAFF, email=f"cbo-staff@{slug}.test"),
+    )
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return build_tenant("Marrowdale")
+
+
+@pytest.fixture
+def foreign_tenant(db) -> Tenant:
+    return build_tenant("Zanzibarish")
+
+
+def verified_login(client, user: User) -> None:
+    """Sign in through the real form and, for users with a device, the second factor."""
+    from django_otp import user_has_device
+
+    from tests.factories import PASSWORD, totp_now
+
+    response = client.post("/account/login/", {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    if user_has_device(user, confirmed=True):
+        device = user.totpdevice_set.filter(confirmed=True).first()
+        response = client.post("/account/two-factor/verify/", {"token": totp_now(device)})
+        assert response.status_code == 302
+
+
+@pytest.fixture
+def login(client):
+    """`login(user)`: a session as that user, second factor passed (forced for admins)."""
+
+    def _login(user: User, c=None):
+        from django_otp import user_has_device
+
+        from tests.factories import give_totp
+
+        c = c or client
+        if user.requires_two_factor() and not user_has_device(user, confirmed=True):
+            give_totp(user)
+        verified_login(c, user)
+        return c
+
+    return _login
