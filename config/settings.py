@@ -52,7 +52,11 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "config.apps.ConfigConfig",
+    "audit",
     "organizations",
+    "consent",
+    "clients",
+    "assessments",
 ]
 
 MIDDLEWARE = [

@@ -36,4 +36,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include(account_patterns)),
     path("", include("organizations.urls")),
+    path("", include("clients.urls")),
+    path("", include("consent.urls")),
+    path("", include("assessments.urls")),
+    path("", include("audit.urls")),
 ]

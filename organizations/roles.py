@@ -20,14 +20,40 @@ class Capability(StrEnum):
     VIEW_MEMBERS = "view_members"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_NETWORK = "manage_network"
+    # Clients, releases and screenings: the daily work of every staff role.
+    VIEW_CLIENTS = "view_clients"
+    EDIT_CLIENTS = "edit_clients"
+    CAPTURE_RELEASES = "capture_releases"
+    ADMINISTER_ASSESSMENTS = "administer_assessments"
+    # Lead navigators are navigators; assigning one is a navigator's or admin's call.
+    ASSIGN_LEAD_NAVIGATOR = "assign_lead_navigator"
+    # An organization's own access log and a client's accounting of disclosures.
+    VIEW_ACCESS_LOG = "view_access_log"
+    MANAGE_PROGRAMS = "manage_programs"
 
 
-_EVERYONE = frozenset({Capability.VIEW_DASHBOARD, Capability.VIEW_DIRECTORY})
+_EVERYONE = frozenset(
+    {
+        Capability.VIEW_DASHBOARD,
+        Capability.VIEW_DIRECTORY,
+        Capability.VIEW_CLIENTS,
+        Capability.EDIT_CLIENTS,
+        Capability.CAPTURE_RELEASES,
+        Capability.ADMINISTER_ASSESSMENTS,
+    }
+)
 _BY_ROLE: dict[str, frozenset[Capability]] = {
     Role.STAFF: _EVERYONE,
-    Role.NAVIGATOR: _EVERYONE | {Capability.VIEW_PARTNERSHIPS},
+    Role.NAVIGATOR: _EVERYONE | {Capability.VIEW_PARTNERSHIPS, Capability.ASSIGN_LEAD_NAVIGATOR},
     Role.ORG_ADMIN: _EVERYONE
-    | {Capability.VIEW_PARTNERSHIPS, Capability.VIEW_MEMBERS, Capability.MANAGE_MEMBERS},
+    | {
+        Capability.VIEW_PARTNERSHIPS,
+        Capability.VIEW_MEMBERS,
+        Capability.MANAGE_MEMBERS,
+        Capability.ASSIGN_LEAD_NAVIGATOR,
+        Capability.VIEW_ACCESS_LOG,
+        Capability.MANAGE_PROGRAMS,
+    },
 }
 _BACKBONE_ADMIN_EXTRA = frozenset({Capability.MANAGE_NETWORK})
 

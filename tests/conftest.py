@@ -8,10 +8,12 @@ from config.celery import app as celery_app
 from organizations.models import Organization, Partnership, User
 from organizations.roles import Role
 from tests.factories import (
+    ClientFactory,
     NetworkFactory,
     OrganizationFactory,
     PartnershipFactory,
     member,
+    release_for,
 )
 
 
@@ -47,6 +49,8 @@ class Tenant:
     hco_navigator: User
     hco_staff: User
     cbo_staff: User
+    client: object  # created by the HCO
+    release: object  # the client's release naming the CBO (demographics, social needs)
 
 
 def build_tenant(label: str) -> Tenant:
@@ -64,6 +68,21 @@ def build_tenant(label: str) -> Tenant:
         network=network, name=f"{label} Clinic + Food Bank", organizations=[hco, cbo]
     )
     slug = label.lower()
+    hco_navigator = member(hco, Role.NAVIGATOR, email=f"hco-nav@{slug}.test")
+    client = ClientFactory(
+        created_by_organization=hco,
+        created_by=hco_navigator,
+        given_name=f"{label}ina",
+        family_name=f"{label}sdottir",
+        email=f"client@{slug}.test",
+    )
+    release = release_for(
+        client,
+        organization=hco,
+        recipients=[cbo],
+        categories=("demographics", "social_needs", "referrals"),
+        captured_by=hco_navigator,
+    )
     return Tenant(
         network=network,
         backbone=backbone,
@@ -72,9 +91,11 @@ def build_tenant(label: str) -> Tenant:
         partnership=partnership,
         backbone_admin=member(backbone, Role.ORG_ADMIN, email=f"bb-admin@{slug}.test"),
         hco_admin=member(hco, Role.ORG_ADMIN, email=f"hco-admin@{slug}.test"),
-        hco_navigator=member(hco, Role.NAVIGATOR, email=f"hco-nav@{slug}.test"),
+        hco_navigator=hco_navigator,
         hco_staff=member(hco, Role.STAFF, email=f"hco-staff@{slug}.test"),
         cbo_staff=member(cbo, Role.STAFF, email=f"cbo-staff@{slug}.test"),
+        client=client,
+        release=release,
     )
 
 

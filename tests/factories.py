@@ -86,3 +86,52 @@ def totp_now(device: TOTPDevice) -> str:
 
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    """A client created by `created_by_organization` (pass it; network follows)."""
+
+    class Meta:
+        model = "clients.Client"
+
+    created_by_organization = factory.SubFactory(OrganizationFactory)
+    network = factory.SelfAttribute("created_by_organization.network")
+    created_by = factory.LazyAttribute(
+        lambda o: MembershipFactory(organization=o.created_by_organization).user
+    )
+    given_name = factory.Sequence(lambda n: f"Given{n}")
+    family_name = factory.Sequence(lambda n: f"Family{n}")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=90)
+    phone = "(555) 010-0000"
+    zip_code = "60601"
+
+
+def release_for(client, *, organization, recipients=(), categories=("demographics",), **fields):
+    """An active e-signed release of `client`, captured by `organization`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consent.models import Release
+
+    now = timezone.now()
+    captured_by = (
+        fields.pop("captured_by", None) or MembershipFactory(organization=organization).user
+    )
+    release = Release.objects.create(
+        client=client,
+        organization=organization,
+        captured_by=captured_by,
+        purpose=Release.Purpose.CARE_COORDINATION,
+        method=Release.Method.ESIGNATURE,
+        esignature_name="Typed Name",
+        esignature_confirmed=True,
+        esignature_signed_at=now,
+        staff_present=captured_by,
+        effective_at=fields.pop("effective_at", now - timedelta(days=1)),
+        expires_at=fields.pop("expires_at", now + timedelta(days=365)),
+        **{f"covers_{c}": True for c in categories},
+        **fields,
+    )
+    release.recipients.set(recipients)
+    return release

@@ -15,6 +15,8 @@ from django.utils.http import urlsafe_base64_encode
 def page_probes(victim) -> dict:
     return {
         "partnership_id": lambda: victim.partnership.pk,
+        "client_id": lambda: victim.client.pk,
+        "release_id": lambda: victim.release.pk,
         "uidb64": lambda: urlsafe_base64_encode(force_bytes(victim.hco_admin.pk)),
         # A well-formed token the outsider could not have: the page must say the link is dead.
         "token": lambda: default_token_generator.make_token(victim.hco_admin)[:-3] + "xyz",
@@ -42,7 +44,11 @@ def sentinels(victim) -> list[str]:
         victim.hco_staff,
         victim.cbo_staff,
     ]
+    client = victim.client
     return [
+        client.given_name,
+        client.family_name,
+        client.email,
         victim.network.name,
         victim.backbone.name,
         victim.hco.name,

@@ -1,0 +1,202 @@
+"""The network-wide client record, identifiers from other systems, and lead navigators."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from consent import policy
+
+from .normalize import digits, normalize_name
+
+
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, org, category=None, at=None) -> ClientQuerySet:
+        """Clients the organization may see (a category of, or any); the consent policy
+        decides."""
+        return self.filter(policy.client_q(org, category, at))
+
+
+class Client(models.Model):
+    """One person, once per network ("patient" to an HCO)."""
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        ES = "es", "Spanish"
+        ZH = "zh", "Chinese"
+        VI = "vi", "Vietnamese"
+        AR = "ar", "Arabic"
+        OTHER = "other", "Other"
+
+    # OMB race and ethnicity categories, with the codes of the SDOH Clinical Care IG value sets
+    # (urn:oid:2.16.840.1.113883.6.238); "declined" and "unknown" are Linkage's own.
+    class Race(models.TextChoices):
+        AIAN = "1002-5", "American Indian or Alaska Native"
+        ASIAN = "2028-9", "Asian"
+        BLACK = "2054-5", "Black or African American"
+        NHPI = "2076-8", "Native Hawaiian or Other Pacific Islander"
+        WHITE = "2106-3", "White"
+        MULTIPLE = "multiple", "More than one race"
+        DECLINED = "declined", "Declined to answer"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Ethnicity(models.TextChoices):
+        HISPANIC = "2135-2", "Hispanic or Latino"
+        NOT_HISPANIC = "2186-5", "Not Hispanic or Latino"
+        DECLINED = "declined", "Declined to answer"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    class InsuranceType(models.TextChoices):
+        MEDICAID = "medicaid", "Medicaid"
+        MEDICARE = "medicare", "Medicare"
+        DUAL = "dual", "Medicare and Medicaid"
+        COMMERCIAL = "commercial", "Commercial"
+        MARKETPLACE = "marketplace", "Marketplace"
+        OTHER = "other", "Other"
+        UNINSURED = "uninsured", "Uninsured"
+        UNKNOWN = "unknown", "Unknown"
+
+    network = models.ForeignKey(
+        "organizations.Network", on_delete=models.PROTECT, related_name="clients"
+    )
+    created_by_organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="created_clients"
+    )
+    created_by = models.ForeignKey(
+        "organizations.User", on_delete=models.PROTECT, related_name="created_clients"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField()
+    phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(blank=True)
+    address_line = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True)
+    preferred_language = models.CharField(
+        max_length=10, choices=Language.choices, default=Language.EN
+    )
+
+    race = models.CharField(max_length=10, choices=Race.choices, default=Race.UNKNOWN)
+    ethnicity = models.CharField(
+        max_length=10, choices=Ethnicity.choices, default=Ethnicity.UNKNOWN
+    )
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    gender_identity = models.CharField(max_length=100, blank=True)
+    insurance_type = models.CharField(
+        max_length=20, choices=InsuranceType.choices, default=InsuranceType.UNKNOWN
+    )
+    insurance_payer = models.CharField(max_length=200, blank=True)
+    insurance_member_id = models.CharField(max_length=100, blank=True)
+
+    # Kept in step with the fields above by save(); duplicate detection reads these.
+    given_name_key = models.CharField(max_length=100, editable=False, db_index=True)
+    family_name_key = models.CharField(max_length=100, editable=False, db_index=True)
+    phone_digits = models.CharField(max_length=15, editable=False, blank=True, db_index=True)
+
+    lead_navigator = models.ForeignKey(
+        "organizations.Membership",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="lead_clients",
+    )
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        indexes = [
+            models.Index(fields=["network", "date_of_birth"], name="client_network_dob"),
+            models.Index(fields=["network", "family_name_key"], name="client_network_family"),
+        ]
+
+    def __str__(self) -> str:
+        # Used in admin and debugging only; pages render names explicitly after the policy.
+        return f"Client {self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.given_name_key = normalize_name(self.given_name)
+        self.family_name_key = normalize_name(self.family_name)
+        self.phone_digits = digits(self.phone)[-10:]
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {
+                "given_name_key",
+                "family_name_key",
+                "phone_digits",
+                "updated_at",
+            }
+        super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        given = self.preferred_name or self.given_name
+        return f"{given} {self.family_name}"
+
+    def age_on(self, day: date) -> int:
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+class ClientIdentifier(models.Model):
+    """An identifier another system gives the client (an EHR's MRN, a payer's member id)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="identifiers")
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="client_identifiers"
+    )
+    system = models.CharField(max_length=200, help_text="e.g. MRN, or a FHIR identifier system URI")
+    value = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization__name", "system"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "system", "value"], name="client_identifier_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.value}"
+
+
+class LeadNavigatorAssignment(models.Model):
+    """The history of who led a client's care coordination, one at a time."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="lead_assignments")
+    membership = models.ForeignKey(
+        "organizations.Membership", on_delete=models.PROTECT, related_name="lead_assignments"
+    )
+    assigned_by = models.ForeignKey(
+        "organizations.User", on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    handover_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # At most one current lead navigator per client, enforced by the database.
+            models.UniqueConstraint(
+                fields=["client"], condition=Q(ended_at__isnull=True), name="one_current_lead"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"lead for client {self.client_id} from {self.started_at:%Y-%m-%d}"

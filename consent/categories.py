@@ -1,0 +1,19 @@
+"""The data categories a release covers (ARCHITECTURE.md, Consent)."""
+
+from django.db import models
+
+
+class Category(models.TextChoices):
+    DEMOGRAPHICS = "demographics", "Demographics and contact"
+    SOCIAL_NEEDS = "social_needs", "Social needs and assessments"
+    REFERRALS = "referrals", "Referral details and outcomes"
+    HEALTH = "health", "Health information"
+    BEHAVIORAL_HEALTH = "behavioral_health", "Behavioral health"
+    # 42 CFR Part 2: may only be released to recipients named one by one.
+    SUD = "sud", "Substance-use-disorder records (42 CFR Part 2)"
+
+
+# Release has one boolean column per category: "covers category C" is then a plain,
+# indexable filter on every database.
+FIELD_FOR = {c: f"covers_{c.value}" for c in Category}
+NAMED_RECIPIENTS_ONLY = frozenset({Category.SUD})
