@@ -59,6 +59,16 @@ class Network(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Network rules set by the backbone.
+    release_default_months = models.PositiveSmallIntegerField(
+        default=12, help_text="How long a release of information lasts unless set otherwise."
+    )
+    rescreen_months = models.PositiveSmallIntegerField(
+        default=12, help_text="Rescreening interval for social needs."
+    )
+    rescreen_months_high_risk = models.PositiveSmallIntegerField(
+        default=6, help_text="Rescreening interval for high-risk clients."
+    )
 
     class Meta:
         ordering = ["name"]
