@@ -155,3 +155,21 @@ def _unique_slug(model, text: str) -> str:
     while model.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+def partnership_grant_view(*, partnership: Partnership, user: User) -> bool:
+    """Let one person see one partnership their organization is not party to.
+
+    Only people working in the partnership's network can be granted; returns False when
+    the grant already existed.
+    """
+    from guardian.shortcuts import assign_perm
+
+    if not user.memberships.filter(
+        is_active=True, organization__network_id=partnership.network_id
+    ).exists():
+        raise ValidationError(f"{user.email} works for no organization in {partnership.network}.")
+    if user.has_perm("organizations.view_partnership", partnership):
+        return False
+    assign_perm("organizations.view_partnership", user, partnership)
+    return True

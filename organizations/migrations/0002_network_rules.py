@@ -4,25 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('organizations', '0001_initial'),
+        ("organizations", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='network',
-            name='release_default_months',
-            field=models.PositiveSmallIntegerField(default=12, help_text='How long a release of information lasts unless set otherwise.'),
+            model_name="network",
+            name="release_default_months",
+            field=models.PositiveSmallIntegerField(
+                default=12,
+                help_text="How long a release of information lasts unless set otherwise.",
+            ),
         ),
         migrations.AddField(
-            model_name='network',
-            name='rescreen_months',
-            field=models.PositiveSmallIntegerField(default=12, help_text='Rescreening interval for social needs.'),
+            model_name="network",
+            name="rescreen_months",
+            field=models.PositiveSmallIntegerField(
+                default=12, help_text="Rescreening interval for social needs."
+            ),
         ),
         migrations.AddField(
-            model_name='network',
-            name='rescreen_months_high_risk',
-            field=models.PositiveSmallIntegerField(default=6, help_text='Rescreening interval for high-risk clients.'),
+            model_name="network",
+            name="rescreen_months_high_risk",
+            field=models.PositiveSmallIntegerField(
+                default=6, help_text="Rescreening interval for high-risk clients."
+            ),
         ),
     ]

@@ -7,15 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors
 from ..middleware import ACTIVE_ORGANIZATION_SESSION_KEY
-from ..models import Heartbeat, Partnership
+from ..models import Heartbeat
 from ..roles import Capability
-from ..tenancy import get_visible_or_404, member_required
+from ..tenancy import member_required
 
 
 @member_required(Capability.VIEW_DASHBOARD)
@@ -60,15 +60,16 @@ def network_organizations(request):
 
 @member_required(Capability.VIEW_PARTNERSHIPS)
 def partnership_list(request):
-    page = Paginator(selectors.partnerships_for(request.organization), 25).get_page(
-        request.GET.get("page")
-    )
+    partnerships = selectors.partnerships_for(request.organization, request.user)
+    page = Paginator(partnerships, 25).get_page(request.GET.get("page"))
     return render(request, "organizations/partnership_list.html", {"page": page})
 
 
 @member_required(Capability.VIEW_PARTNERSHIPS)
 def partnership_detail(request, partnership_id: int):
-    partnership = get_visible_or_404(Partnership, request.organization, pk=partnership_id)
+    partnership = get_object_or_404(
+        selectors.partnerships_for(request.organization, request.user), pk=partnership_id
+    )
     return render(
         request,
         "organizations/partnership_detail.html",

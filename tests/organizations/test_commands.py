@@ -147,3 +147,17 @@ def test_seed_demo_refuses_without_debug(settings):
     with pytest.raises(CommandError, match="DEBUG is off"):
         run("seed_demo")
     assert not Organization.objects.exists()
+
+
+def test_grant_partnership_access_command(tenant):
+    from organizations.roles import Role
+    from tests.factories import OrganizationFactory, member
+
+    payer = OrganizationFactory(network=tenant.network, kind=Organization.Kind.PAYER)
+    analyst = member(payer, Role.NAVIGATOR)
+    args = ["grant_partnership_access", "--partnership", str(tenant.partnership.pk)]
+    assert "Granted" in run(*args, "--email", analyst.email)
+    assert "Exists:" in run(*args, "--email", analyst.email)
+    assert analyst.has_perm("organizations.view_partnership", tenant.partnership)
+    with pytest.raises(CommandError, match="No account"):
+        run(*args, "--email", "ghost@example.test")

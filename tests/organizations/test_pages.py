@@ -124,3 +124,32 @@ def test_health_reports_database_and_worker_age(client, db):
     }
     Heartbeat.objects.create(name="worker", seen_at=timezone.now())
     assert client.get("/health/").json()["worker_last_seen_seconds_ago"] < 5
+
+
+def test_object_level_grant_opens_one_partnership_to_one_person(client, login, tenant):
+    """A payer analyst may be given one partnership (django-guardian), nothing more."""
+    from organizations.services import partnership_grant_view
+
+    payer = OrganizationFactory(network=tenant.network, kind=Organization.Kind.PAYER)
+    analyst = member(payer, Role.NAVIGATOR)
+    other = PartnershipFactory(network=tenant.network, organizations=[tenant.hco])
+    url = f"/partnerships/{tenant.partnership.pk}/"
+
+    login(analyst)
+    assert client.get(url).status_code == 404
+    assert partnership_grant_view(partnership=tenant.partnership, user=analyst) is True
+    assert partnership_grant_view(partnership=tenant.partnership, user=analyst) is False
+    assert tenant.partnership.name in client.get(url).content.decode()
+    listing = client.get("/partnerships/").content.decode()
+    assert tenant.partnership.name in listing
+    assert other.name not in listing
+    assert client.get(f"/partnerships/{other.pk}/").status_code == 404
+
+
+def test_grants_never_reach_outside_the_network(tenant, foreign_tenant):
+    from django.core.exceptions import ValidationError
+
+    from organizations.services import partnership_grant_view
+
+    with pytest.raises(ValidationError, match="works for no organization"):
+        partnership_grant_view(partnership=tenant.partnership, user=foreign_tenant.hco_admin)
