@@ -16,19 +16,23 @@ class AppendOnlyError(Exception):
     """Raised on any attempt to change or delete an audit row."""
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def visible_to(self, org) -> AuditEventQuerySet:
-        """An organization sees the events of its own people."""
-        return self.filter(organization_id=org.pk)
-
-    def about_client(self, client_id: int) -> AuditEventQuerySet:
-        return self.filter(clients__client_id=client_id)
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk writes refuse like single rows do (bulk_update goes through update too)."""
 
     def update(self, **kwargs):
         raise AppendOnlyError("Audit events cannot be changed.")
 
     def delete(self):
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class AuditEventQuerySet(AppendOnlyQuerySet):
+    def visible_to(self, org) -> AuditEventQuerySet:
+        """An organization sees the events of its own people."""
+        return self.filter(organization_id=org.pk)
+
+    def about_client(self, client_id: int) -> AuditEventQuerySet:
+        return self.filter(clients__client_id=client_id)
 
 
 class AuditEvent(models.Model):
@@ -98,6 +102,8 @@ class AuditEventClient(models.Model):
 
     event = models.ForeignKey(AuditEvent, on_delete=models.DO_NOTHING, related_name="clients")
     client_id = models.BigIntegerField(db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("audit/access-log/", views.access_log, name="access_log"),
+    path("audit/network-activity/", views.network_activity, name="network_activity"),
+]
