@@ -1,0 +1,60 @@
+"""The acceptance matrix again, through real pages: the release page, the client profile
+and its releases section (the client_releases tag), as a member of the viewer organization."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from consent.categories import Category
+from organizations.roles import Role
+from tests.consent.matrix import (
+    CATEGORIES,
+    RECIPIENT_TYPES,
+    STATES,
+    build_case,
+    expected_visible,
+    impossible,
+)
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("recipient_type", RECIPIENT_TYPES)
+@pytest.mark.parametrize("category", CATEGORIES, ids=lambda c: c.value)
+def test_pages_matrix(client, login, tenant, category, recipient_type, state):
+    case = build_case(tenant, category, recipient_type, state)
+    if impossible(category, recipient_type):
+        assert case.release is None  # refused by the database; nothing to show
+        return
+    expected = expected_visible(category, recipient_type, state)
+    named = recipient_type == "named"
+    login(member(case.viewer, Role.NAVIGATOR))
+
+    # The release page: its capturing organization and named recipients only, whatever
+    # its state; the client's name only while the release lets the viewer see it.
+    detail = client.get(f"/releases/{case.release.pk}/")
+    assert detail.status_code == (200 if named else 404)
+    if named:
+        page = html.unescape(detail.content.decode())
+        assert f'data-testid="release-status">{state.capitalize()}<' in page
+        shows_name = expected and category == Category.DEMOGRAPHICS
+        assert (case.client.family_name in page) is shows_name
+        assert ('data-testid="client-hidden"' in page) is not shows_name
+
+    # The client profile: found only while some category is visible; the details section
+    # only for demographics; the releases section lists the release to named recipients.
+    profile = client.get(f"/clients/{case.client.pk}/")
+    assert profile.status_code == (200 if expected else 404)
+    if expected:
+        page = html.unescape(profile.content.decode())
+        shows_details = category == Category.DEMOGRAPHICS
+        assert ('data-testid="section-demographics"' in page) is shows_details
+        assert (case.client.family_name in page) is shows_details
+        assert 'data-testid="client-releases"' in page
+        listed = f'data-testid="release-{case.release.pk}" data-status="{state}"' in page
+        assert listed is named
+        assert ('data-testid="capture-release"' in page) is shows_details
