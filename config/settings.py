@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "consent",
     "clients",
     "assessments",
+    "referrals",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Email: console by default; production sets EMAIL_URL (smtp://user:pass@host:587).
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
+# The site's address as people reach it, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Linkage <linkage@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

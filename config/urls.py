@@ -39,5 +39,6 @@ urlpatterns = [
     path("", include("clients.urls")),
     path("", include("consent.urls")),
     path("", include("assessments.urls")),
+    path("", include("referrals.urls")),
     path("", include("audit.urls")),
 ]

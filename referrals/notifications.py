@@ -1,0 +1,102 @@
+"""Who is told what about a referral. Notifications are rows (in-app) plus an email queued
+after the transaction commits; messages never name the client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from organizations.models import Membership, User
+
+from .models import Notification, Referral
+from .workflow import TERMINAL
+
+
+def _members_of(org_id: int | None) -> list[int]:
+    if org_id is None:
+        return []
+    return list(
+        Membership.objects.filter(organization_id=org_id, is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _lead_navigator(referral: Referral) -> list[int]:
+    client = referral.client
+    if client.lead_navigator_id is None:
+        return []
+    return list(
+        Membership.objects.filter(pk=client.lead_navigator_id, is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _notify(referral: Referral, user_ids: Iterable[int], *, kind: str, message: str, actor=None):
+    skip = getattr(actor, "pk", None)
+    recipients = sorted({u for u in user_ids if u is not None and u != skip})
+    if not recipients:
+        return []
+    rows = Notification.objects.bulk_create(
+        [Notification(user_id=u, referral=referral, kind=kind, message=message) for u in recipients]
+    )
+    ids = [n.pk for n in rows]
+
+    def queue():
+        from .tasks import deliver_notification_email
+
+        for pk in ids:
+            deliver_notification_email.delay(pk)
+
+    transaction.on_commit(queue)
+    return rows
+
+
+def _receiver_people(referral: Referral) -> list[int]:
+    if referral.assigned_to_id:
+        return [referral.assigned_to_id]
+    return _members_of(referral.receiver_organization_id)
+
+
+def referral_created(referral: Referral) -> None:
+    """The receiving organization's people, and the client's lead navigator."""
+    message = f"New referral #{referral.pk} to {referral.program.name} from {referral.sender_name}."
+    _notify(
+        referral,
+        _members_of(referral.receiver_organization_id) + _lead_navigator(referral),
+        kind="referral_created",
+        message=message,
+        actor=referral.sender_user,
+    )
+
+
+def referral_moved(referral: Referral, *, before: str, actor: User | None) -> None:
+    """A status change: the sender's person, the receiver's assignee (or everyone there),
+    and — for outcomes — the client's lead navigator."""
+    status = referral.get_status_display().lower()
+    message = f"Referral #{referral.pk} to {referral.program.name} is now {status}."
+    if referral.outcome:
+        message = message[:-1] + f": {referral.get_outcome_display().lower()}."
+    people = [referral.sender_user_id] + _receiver_people(referral)
+    if referral.status in TERMINAL:
+        people += _lead_navigator(referral)
+    _notify(referral, people, kind="referral_status", message=message, actor=actor)
+
+
+def referral_contact_recorded(referral: Referral, *, actor: User) -> None:
+    message = f"Referral #{referral.pk} to {referral.program.name}: the client was contacted."
+    _notify(
+        referral, [referral.sender_user_id], kind="referral_contact", message=message, actor=actor
+    )
+
+
+def referral_note_added(referral: Referral, note) -> None:
+    """The other side of the thread."""
+    if note.organization_id == referral.sender_organization_id:
+        people = _receiver_people(referral)
+    else:
+        people = [referral.sender_user_id]
+    message = f"New note on referral #{referral.pk} from {note.organization.name}."
+    _notify(referral, people, kind="referral_note", message=message, actor=note.author)

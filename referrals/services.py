@@ -1,0 +1,569 @@
+"""Writes for referrals: send, log inbound, move through the state machine, notes, contacts.
+
+Every state change follows one shape (STYLE.md 5): lock the row, re-check, act, save with
+update_fields, write the event and the audit entry, and queue notifications after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from consent import policy
+from consent.categories import Category
+from organizations.models import Organization, Program, User
+from organizations.sdoh import CapacityState, SDOHCategory
+
+from . import notifications
+from .models import Referral, ReferralEvent, ReferralNeed, ReferralNote
+from .workflow import MOVES, NEEDS_CONSENT, OPEN, TERMINAL, Move, Side, Status, side_allows
+
+# What a referral carries to the receiver, so what a release must let the receiver see:
+# who the client is and how to reach them, the needs, and the referral itself.
+CARRIED_CATEGORIES = (Category.DEMOGRAPHICS, Category.SOCIAL_NEEDS, Category.REFERRALS)
+
+ACK_BUSINESS_DAYS = 2  # USERS.md: networks expect a response within 2 business days
+UPDATE_EVERY_DAYS = 7
+FOLLOW_UP_AFTER_DAYS = 14
+
+
+class ConsentMissing(ValidationError):
+    """The receiver is not covered by an active release for what the referral carries."""
+
+    def __init__(self, receiver: Organization, missing: list[Category]):
+        self.receiver = receiver
+        self.missing = missing
+        names = ", ".join(str(c.label).lower() for c in missing)
+        super().__init__(
+            f"{receiver.name} may not see this client's {names}: no active release of "
+            "information names them. Capture a release that names them first."
+        )
+
+
+class DuplicateReferral(ValidationError):
+    """An open referral for this client to this program exists already."""
+
+    def __init__(self, existing: Referral):
+        self.existing = existing
+        super().__init__(
+            f"This client already has an open referral to {existing.program.name} "
+            f"(referral #{existing.pk}, {existing.get_status_display().lower()})."
+        )
+
+
+class TransitionConflict(ValidationError):
+    """The referral moved on while the user was looking at it; the message says how."""
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    """`start` plus `days` working days (weekends skipped). The reminders work adds the
+    network's holidays."""
+    moment = start
+    added = 0
+    while added < days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            added += 1
+    return moment
+
+
+def _require_carried_consent(client, receiver: Organization, at: datetime):
+    missing = [c for c in CARRIED_CATEGORIES if not policy.may_see(receiver, c, client, at)]
+    if missing:
+        raise ConsentMissing(receiver, missing)
+    if client.created_by_organization_id == receiver.pk:
+        return None
+    return (
+        policy.covering_releases(receiver, Category.REFERRALS, at)
+        .filter(client_id=client.pk)
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def _validate_needs(needs: Iterable[str]) -> list[str]:
+    codes = sorted(set(needs))
+    unknown = [c for c in codes if c not in SDOHCategory.values]
+    if unknown:
+        raise ValidationError({"needs": f"Unknown need code(s): {', '.join(unknown)}."})
+    if not codes:
+        raise ValidationError({"needs": "Choose at least one need."})
+    return codes
+
+
+def _open_duplicate(client, program) -> Referral | None:
+    return (
+        Referral.objects.filter(client=client, program=program, status__in=OPEN)
+        .select_related("program")
+        .first()
+    )
+
+
+def _program_state(program: Program) -> CapacityState:
+    from organizations.directory_selectors import with_open_referrals
+
+    return with_open_referrals(Program.objects.filter(pk=program.pk)).get().capacity_state
+
+
+@transaction.atomic
+def referral_send(
+    *,
+    client,
+    program: Program,
+    sender_organization: Organization,
+    sender_user: User,
+    needs: Iterable[str],
+    reason: str = "",
+    urgency: str = Referral.Urgency.ROUTINE,
+    do_not_contact: bool = False,
+    assessment=None,
+    referred_from: Referral | None = None,
+) -> Referral:
+    """Send a referral for `client` to `program` on behalf of `sender_organization`.
+
+    Refused (ValidationError subclasses, nothing written) when: the sender may not see the
+    client; the program is in another network or closed to referrals; an open referral for
+    the same client and program exists (DuplicateReferral, with the open one); or no active
+    release lets the receiver see what a referral carries (ConsentMissing).
+    """
+    now = timezone.now()
+    if client.network_id != sender_organization.network_id or not policy.may_see(
+        sender_organization, Category.DEMOGRAPHICS, client, now
+    ):
+        raise PermissionDenied("You may not refer this client.")
+    receiver = program.organization
+    if receiver.network_id != client.network_id:
+        raise ValidationError({"program": "That program is not in this client's network."})
+    if _program_state(program) == CapacityState.CLOSED:
+        raise ValidationError({"program": f"{program.name} is not accepting referrals now."})
+    codes = _validate_needs(needs)
+    existing = _open_duplicate(client, program)
+    if existing is not None:
+        raise DuplicateReferral(existing)
+    release = _require_carried_consent(client, receiver, now)
+    referral = Referral(
+        network_id=client.network_id,
+        client=client,
+        sender_organization=sender_organization,
+        sender_user=sender_user,
+        source=Referral.Source.PLATFORM,
+        receiver_organization=receiver,
+        program=program,
+        reason=reason,
+        urgency=urgency,
+        do_not_contact=do_not_contact,
+        release=release,
+        assessment=assessment,
+        referred_from=referred_from,
+        status=Status.REQUESTED,
+        created_at=now,
+        updated_at=now,
+        sent_at=now,
+        ack_due_at=add_business_days(now, ACK_BUSINESS_DAYS),
+    )
+    return _insert(referral, codes, actor=sender_user, organization=sender_organization)
+
+
+@transaction.atomic
+def referral_log_inbound(
+    *,
+    client,
+    program: Program,
+    actor: User,
+    organization: Organization,
+    source: str,
+    external_sender: str = "",
+    needs: Iterable[str],
+    reason: str = "",
+    urgency: str = Referral.Urgency.ROUTINE,
+    do_not_contact: bool = False,
+    received_at: datetime | None = None,
+) -> Referral:
+    """Record a referral that reached `organization` outside Linkage (fax, phone, walk-in,
+    self-referral), so it is worked and counted like any other. The receiver must be able
+    to see the client (its own record, or a release naming it)."""
+    now = timezone.now()
+    if program.organization_id != organization.pk:
+        raise ValidationError({"program": "Log referrals to your own organization's programs."})
+    if source == Referral.Source.PLATFORM or source not in Referral.Source.values:
+        raise ValidationError({"source": "Say how the referral arrived."})
+    if not policy.may_see(organization, Category.DEMOGRAPHICS, client, now):
+        raise PermissionDenied("You may not see this client.")
+    codes = _validate_needs(needs)
+    existing = _open_duplicate(client, program)
+    if existing is not None:
+        raise DuplicateReferral(existing)
+    received_at = received_at or now
+    if received_at > now:
+        raise ValidationError({"received_at": "The referral cannot arrive in the future."})
+    referral = Referral(
+        network_id=client.network_id,
+        client=client,
+        external_sender=external_sender.strip(),
+        source=source,
+        receiver_organization=organization,
+        program=program,
+        reason=reason,
+        urgency=urgency,
+        do_not_contact=do_not_contact,
+        status=Status.REQUESTED,
+        created_at=now,
+        updated_at=now,
+        sent_at=received_at,
+        opened_at=now,
+        business_status=Referral.BusinessStatus.OPENED,
+        ack_due_at=add_business_days(received_at, ACK_BUSINESS_DAYS),
+    )
+    return _insert(referral, codes, actor=actor, organization=organization)
+
+
+def _insert(referral: Referral, codes: list[str], *, actor, organization) -> Referral:
+    try:
+        # A savepoint: a racing duplicate (double-click) fails here alone, and the caller
+        # gets the open referral instead of a server error.
+        with transaction.atomic():
+            referral.save(force_insert=True)
+    except IntegrityError:
+        existing = _open_duplicate(referral.client, referral.program)
+        if existing is None:
+            raise
+        raise DuplicateReferral(existing) from None
+    ReferralNeed.objects.bulk_create([ReferralNeed(referral=referral, code=c) for c in codes])
+    ReferralEvent.objects.create(
+        referral=referral,
+        kind=ReferralEvent.Kind.CREATED,
+        actor=actor,
+        organization=organization,
+        occurred_at=referral.created_at,
+        to_status=referral.status,
+        reason=referral.get_source_display(),
+    )
+    audit_record(
+        action="create",
+        object_type="referral",
+        object_ids=[referral.pk],
+        client_ids=[referral.client_id],
+        actor=actor,
+        organization=organization,
+        detail={"source": referral.source, "needs": codes},
+    )
+    notifications.referral_created(referral)
+    return referral
+
+
+def allowed_moves(referral: Referral, organization: Organization) -> list[Move]:
+    """The moves `organization` may make on `referral` now (for the action buttons)."""
+    is_sender = referral.sender_organization_id == organization.pk
+    is_receiver = referral.receiver_organization_id == organization.pk
+    return [
+        m
+        for m in MOVES.values()
+        if referral.status in m.sources
+        and side_allows(m, is_sender=is_sender, is_receiver=is_receiver)
+    ]
+
+
+@transaction.atomic
+def referral_transition(
+    *,
+    referral_id: int,
+    move: str,
+    actor: User | None,
+    organization: Organization | None,
+    reason: str = "",
+    outcome: str = "",
+    outcome_note: str = "",
+    expected_status: str | None = None,
+) -> Referral:
+    """Make one move of the state machine, as one transaction holding the row lock.
+
+    `expected_status` is the status the user saw; when someone else moved the referral
+    first, TransitionConflict says who did what. Repeating the move that already happened
+    (a double click) changes nothing. `actor`/`organization` None means the system (a
+    revoked release putting referrals on hold).
+    """
+    chosen = MOVES.get(move)
+    if chosen is None:
+        raise ValidationError(f"Unknown action {move!r}.")
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("program", "sender_organization", "receiver_organization", "client")
+        .get(pk=referral_id)
+    )
+    if organization is None and chosen.side != Side.SYSTEM:
+        raise PermissionDenied("Only people act on referrals.")
+    if organization is not None:
+        is_sender = referral.sender_organization_id == organization.pk
+        is_receiver = referral.receiver_organization_id == organization.pk
+        if not (is_sender or is_receiver):
+            raise PermissionDenied("Only the sender and the receiver act on a referral.")
+        if not side_allows(chosen, is_sender=is_sender, is_receiver=is_receiver):
+            side = "sender" if chosen.side == "sender" else "receiving organization"
+            raise PermissionDenied(f"Only the {side} may {chosen.label.lower()}.")
+    if expected_status and referral.status != expected_status:
+        if referral.status == chosen.target and _last_move_was(referral, actor, chosen):
+            return referral  # the same person's double click
+        raise TransitionConflict(_what_happened(referral))
+    if referral.status not in chosen.sources:
+        if referral.status == chosen.target:
+            return referral
+        if referral.status in TERMINAL:
+            raise TransitionConflict(
+                f"This referral is {referral.get_status_display().lower()}: it is closed and "
+                "only notes can be added."
+            )
+        raise ValidationError(
+            f"A referral that is {referral.get_status_display().lower()} cannot be "
+            f"{chosen.label.lower()}ed."
+        )
+    reason = reason.strip()
+    if chosen.reason_required and not reason:
+        raise ValidationError({"reason": f"Say why ({chosen.label.lower()})."})
+    if chosen.outcome_required:
+        if outcome not in Referral.Outcome.values:
+            raise ValidationError({"outcome": "Choose the outcome."})
+    now = timezone.now()
+    if chosen.name in NEEDS_CONSENT:
+        _require_carried_consent(referral.client, referral.receiver_organization, now)
+    before = referral.status
+    referral.status = chosen.target
+    referral.status_reason = reason
+    referral.business_status = chosen.business_status or (
+        referral.business_status if chosen.target == Status.ACCEPTED else ""
+    )
+    referral.updated_at = now
+    fields = ["status", "status_reason", "business_status", "updated_at"]
+    if chosen.target in {Status.ACCEPTED, Status.ON_HOLD} and referral.accepted_at is None:
+        referral.accepted_at = now
+        fields.append("accepted_at")
+    if before == Status.REQUESTED:
+        referral.ack_due_at = None
+        fields.append("ack_due_at")
+    if chosen.target in {Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}:
+        referral.update_due_at = now + timedelta(days=UPDATE_EVERY_DAYS)
+        fields.append("update_due_at")
+    if chosen.target in TERMINAL:
+        referral.closed_at = now
+        referral.update_due_at = None
+        referral.ack_due_at = None
+        fields += ["closed_at", "update_due_at", "ack_due_at"]
+    if chosen.target == Status.COMPLETED:
+        referral.outcome = outcome
+        referral.outcome_note = outcome_note.strip()
+        referral.follow_up_due_at = now + timedelta(days=FOLLOW_UP_AFTER_DAYS)
+        fields += ["outcome", "outcome_note", "follow_up_due_at"]
+    if chosen.target in {Status.CANCELLED, Status.ENTERED_IN_ERROR}:
+        referral.follow_up_due_at = None
+        fields.append("follow_up_due_at")
+    referral.save(update_fields=sorted(set(fields)))
+    ReferralEvent.objects.create(
+        referral=referral,
+        kind=ReferralEvent.Kind.TRANSITION,
+        actor=actor,
+        organization=organization,
+        occurred_at=now,
+        from_status=before,
+        to_status=referral.status,
+        business_status=referral.business_status,
+        reason=reason or referral.outcome_note,
+    )
+    audit_record(
+        action="update",
+        object_type="referral",
+        object_ids=[referral.pk],
+        client_ids=[referral.client_id],
+        actor=actor,
+        organization=organization,
+        detail={"from": before, "to": referral.status, "outcome": outcome or None},
+    )
+    notifications.referral_moved(referral, before=before, actor=actor)
+    return referral
+
+
+def _last_move_was(referral: Referral, actor, move: Move) -> bool:
+    last = referral.events.filter(kind=ReferralEvent.Kind.TRANSITION).order_by("-id").first()
+    return bool(
+        last and last.actor_id == getattr(actor, "pk", None) and last.to_status == move.target
+    )
+
+
+def _what_happened(referral: Referral) -> str:
+    last = (
+        referral.events.filter(kind=ReferralEvent.Kind.TRANSITION)
+        .select_related("actor", "organization")
+        .order_by("-id")
+        .first()
+    )
+    status = referral.get_status_display().lower()
+    if last is None or last.actor is None:
+        return f"Someone else changed this referral first: it is now {status}."
+    when = timezone.localtime(last.occurred_at).strftime("%H:%M")
+    return (
+        f"While you were looking, {last.actor} ({last.organization}) made this referral "
+        f"{status} at {when}. Your change was not made."
+    )
+
+
+def _require_party(referral: Referral, organization: Organization) -> None:
+    if organization.pk not in (referral.sender_organization_id, referral.receiver_organization_id):
+        raise PermissionDenied("Only the sender and the receiver work on a referral.")
+
+
+@transaction.atomic
+def referral_mark_opened(*, referral: Referral, actor: User, organization: Organization) -> bool:
+    """The receiver has opened the referral (FHIR has no `received` status for referrals:
+    a timestamp and businessStatus say it). Returns False when it was opened before."""
+    if organization.pk != referral.receiver_organization_id:
+        return False
+    updated = Referral.objects.filter(pk=referral.pk, opened_at__isnull=True).update(
+        opened_at=timezone.now(),
+        business_status=Referral.BusinessStatus.OPENED,
+        updated_at=timezone.now(),
+    )
+    if updated:
+        ReferralEvent.objects.create(
+            referral=referral,
+            kind=ReferralEvent.Kind.OPENED,
+            actor=actor,
+            organization=organization,
+            business_status=Referral.BusinessStatus.OPENED,
+        )
+        referral.refresh_from_db(fields=["opened_at", "business_status", "updated_at"])
+    return bool(updated)
+
+
+@transaction.atomic
+def referral_record_contact(
+    *,
+    referral: Referral,
+    actor: User,
+    organization: Organization,
+    contact_type: str,
+    successful: bool,
+    note: str = "",
+) -> ReferralEvent:
+    """A contact with the client (an encounter measures count). Receiver only; refused for
+    closed referrals and, when the referral says not to contact the client, refused with
+    the reason."""
+    if organization.pk != referral.receiver_organization_id:
+        raise PermissionDenied("Only the receiving organization records contacts.")
+    locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    if locked.status in TERMINAL:
+        raise ValidationError("This referral is closed.")
+    if contact_type not in ReferralEvent.ContactType.values:
+        raise ValidationError({"contact_type": "Choose how the contact was made."})
+    event = ReferralEvent.objects.create(
+        referral=locked,
+        kind=ReferralEvent.Kind.CONTACT,
+        actor=actor,
+        organization=organization,
+        contact_type=contact_type,
+        contact_successful=successful,
+        business_status=Referral.BusinessStatus.CONTACTED if successful else "",
+        reason=note.strip(),
+    )
+    fields = ["updated_at"]
+    locked.updated_at = timezone.now()
+    if successful:
+        locked.business_status = Referral.BusinessStatus.CONTACTED
+        fields.append("business_status")
+    if locked.status in {Status.ACCEPTED, Status.IN_PROGRESS}:
+        locked.update_due_at = locked.updated_at + timedelta(days=UPDATE_EVERY_DAYS)
+        fields.append("update_due_at")
+    locked.save(update_fields=fields)
+    audit_record(
+        action="update",
+        object_type="referral",
+        object_ids=[locked.pk],
+        client_ids=[locked.client_id],
+        actor=actor,
+        organization=organization,
+        detail={"contact": contact_type, "successful": successful},
+    )
+    notifications.referral_contact_recorded(locked, actor=actor)
+    return event
+
+
+@transaction.atomic
+def referral_assign(
+    *, referral: Referral, assignee: User | None, actor: User, organization: Organization
+) -> Referral:
+    """Assign the referral to a staff member of the receiving organization."""
+    if organization.pk != referral.receiver_organization_id:
+        raise PermissionDenied("Only the receiving organization assigns its staff.")
+    if (
+        assignee is not None
+        and not assignee.memberships.filter(organization=organization, is_active=True).exists()
+    ):
+        raise ValidationError({"assigned_to": "Choose someone in your organization."})
+    locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    locked.assigned_to = assignee
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["assigned_to", "updated_at"])
+    ReferralEvent.objects.create(
+        referral=locked,
+        kind=ReferralEvent.Kind.ASSIGNED,
+        actor=actor,
+        organization=organization,
+        reason=str(assignee) if assignee else "Unassigned",
+    )
+    return locked
+
+
+@transaction.atomic
+def referral_note_add(
+    *, referral: Referral, author: User, organization: Organization, body: str
+) -> ReferralNote:
+    """A note in the thread between sender and receiver; allowed on closed referrals too."""
+    _require_party(referral, organization)
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "Write the note first."})
+    note = ReferralNote.objects.create(
+        referral=referral, author=author, organization=organization, body=body
+    )
+    Referral.objects.filter(pk=referral.pk).update(updated_at=note.created_at)
+    audit_record(
+        action="update",
+        object_type="referral",
+        object_ids=[referral.pk],
+        client_ids=[referral.client_id],
+        actor=author,
+        organization=organization,
+        detail={"note": note.pk},
+    )
+    notifications.referral_note_added(referral, note)
+    return note
+
+
+def referrals_hold_for_release(release_id: int) -> list[int]:
+    """A release ended (revoked): open referrals whose receiver it covered and that no
+    other release still covers go on hold, and both sides are told. Returns their ids."""
+    from consent.models import Release
+
+    release = Release.objects.filter(pk=release_id).first()
+    if release is None:
+        return []
+    held = []
+    candidates = Referral.objects.filter(
+        client_id=release.client_id,
+        status__in=[Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS],
+    ).select_related("receiver_organization", "client")
+    for referral in candidates:
+        receiver = referral.receiver_organization
+        if all(policy.may_see(receiver, c, referral.client) for c in CARRIED_CATEGORIES):
+            continue
+        referral_transition(
+            referral_id=referral.pk,
+            move="consent_hold",
+            actor=None,
+            organization=None,
+            reason="The client's release of information was revoked.",
+        )
+        held.append(referral.pk)
+    return held

@@ -1,0 +1,155 @@
+"""The referral state machine (ARCHITECTURE.md; FHIR Task.status as the SDOH Clinical Care IG
+constrains it for referrals: no `ready`, no `received`).
+
+    draft ──send──▶ requested                                   (sender)
+    requested ──accept──▶ accepted ──start──▶ in-progress       (receiver)
+    requested ──reject(reason)──▶ rejected                       (receiver)  terminal
+    accepted|in-progress ──complete(outcome)──▶ completed        (receiver)  terminal
+    accepted|in-progress ──fail(reason)──▶ failed                (receiver)  terminal
+    accepted|in-progress ──hold(reason)──▶ on-hold ──resume──▶ in-progress   (receiver)
+    requested|accepted ──waitlist──▶ on-hold (businessStatus waitlisted)      (receiver)
+    any open ──cancel(reason)──▶ cancelled                       (either side) terminal
+    any ──mark entered-in-error(note)──▶ entered-in-error        (sender)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    REQUESTED = "requested", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Declined"
+    IN_PROGRESS = "in-progress", "In progress"
+    ON_HOLD = "on-hold", "On hold"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+
+OPEN = frozenset(
+    {Status.DRAFT, Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}
+)
+TERMINAL = frozenset(set(Status) - OPEN)
+# Statuses a referral must leave on its own; "open with the receiver" for the duplicate guard.
+ACTIVE = OPEN
+
+
+class Side(models.TextChoices):
+    SENDER = "sender", "Sender"
+    RECEIVER = "receiver", "Receiver"
+    EITHER = "either", "Either side"
+    # Moves Linkage makes itself (a revoked release): no organization may choose them.
+    SYSTEM = "system", "Linkage"
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str
+    side: str
+    reason_required: bool = False
+    outcome_required: bool = False
+    business_status: str = ""
+
+
+MOVES: dict[str, Move] = {
+    m.name: m
+    for m in [
+        Move("send", "Send", frozenset({Status.DRAFT}), Status.REQUESTED, Side.SENDER),
+        Move("accept", "Accept", frozenset({Status.REQUESTED}), Status.ACCEPTED, Side.RECEIVER),
+        Move(
+            "reject",
+            "Decline",
+            frozenset({Status.REQUESTED}),
+            Status.REJECTED,
+            Side.RECEIVER,
+            reason_required=True,
+        ),
+        Move(
+            "waitlist",
+            "Accept onto the waitlist",
+            frozenset({Status.REQUESTED, Status.ACCEPTED}),
+            Status.ON_HOLD,
+            Side.RECEIVER,
+            business_status="waitlisted",
+        ),
+        Move(
+            "start",
+            "Start work",
+            frozenset({Status.ACCEPTED}),
+            Status.IN_PROGRESS,
+            Side.RECEIVER,
+        ),
+        Move(
+            "hold",
+            "Put on hold",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
+            Status.ON_HOLD,
+            Side.RECEIVER,
+            reason_required=True,
+        ),
+        Move(
+            "resume",
+            "Resume",
+            frozenset({Status.ON_HOLD}),
+            Status.IN_PROGRESS,
+            Side.RECEIVER,
+        ),
+        Move(
+            "complete",
+            "Complete",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
+            Status.COMPLETED,
+            Side.RECEIVER,
+            outcome_required=True,
+        ),
+        Move(
+            "fail",
+            "Close as failed",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
+            Status.FAILED,
+            Side.RECEIVER,
+            reason_required=True,
+        ),
+        Move("cancel", "Cancel", OPEN, Status.CANCELLED, Side.EITHER, reason_required=True),
+        Move(
+            "consent_hold",
+            "Hold: release revoked",
+            frozenset({Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS}),
+            Status.ON_HOLD,
+            Side.SYSTEM,
+            reason_required=True,
+        ),
+        Move(
+            "mark_error",
+            "Mark as entered in error",
+            frozenset(set(Status) - {Status.ENTERED_IN_ERROR}),
+            Status.ENTERED_IN_ERROR,
+            Side.SENDER,
+            reason_required=True,
+        ),
+    ]
+}
+
+
+# Receiver moves that continue work with the client: the receiver must still be covered
+# by a release for what the referral carries.
+NEEDS_CONSENT = frozenset({"accept", "waitlist", "start", "resume"})
+
+
+def side_allows(move: Move, *, is_sender: bool, is_receiver: bool) -> bool:
+    if move.side == Side.SYSTEM:
+        return False
+    if move.side == Side.SENDER:
+        return is_sender
+    if move.side == Side.RECEIVER:
+        return is_receiver
+    return is_sender or is_receiver
