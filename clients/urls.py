@@ -1,3 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("clients/", views.client_search, name="client_search"),
+    path("clients/new/", views.client_create, name="client_create"),
+    path("clients/<int:client_id>/", views.client_profile, name="client_profile"),
+    path("clients/<int:client_id>/edit/", views.client_edit, name="client_edit"),
+    path(
+        "clients/<int:client_id>/lead-navigator/",
+        views.client_lead_navigator,
+        name="client_lead_navigator",
+    ),
+    path(
+        "clients/<int:client_id>/identifiers/",
+        views.client_identifier_add,
+        name="client_identifier_add",
+    ),
+    path(
+        "clients/<int:client_id>/disclosures/",
+        views.client_disclosures,
+        name="client_disclosures",
+    ),
+]

@@ -1,0 +1,237 @@
+"""Writes to client records: create, change, identifiers, lead navigators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from organizations.models import Membership, Organization, User
+from organizations.roles import Role
+
+from .models import Client, ClientIdentifier, LeadNavigatorAssignment
+from .validation import clean_client_values
+
+LEAD_ROLES = frozenset({Role.NAVIGATOR, Role.ORG_ADMIN})
+
+
+# Kept by Client.save(); model validation must not ask for them.
+DERIVED_FIELDS = ("given_name_key", "family_name_key", "phone_digits")
+
+
+class DuplicateIdentifierError(ValidationError):
+    """The organization already uses this system and value for a client."""
+
+
+@transaction.atomic
+def client_create(
+    *,
+    organization: Organization,
+    actor: User,
+    data: dict[str, Any],
+    duplicates_overridden: int = 0,
+    request: HttpRequest | None = None,
+) -> Client:
+    """Create a client record in the organization's network (the organization is its
+    creator and always sees it). `duplicates_overridden`: how many possible matches the
+    user was shown and chose not to use (recorded as a count only)."""
+    data = clean_client_values(data)
+    client = Client(
+        network_id=organization.network_id,
+        created_by_organization=organization,
+        created_by=actor,
+        **data,
+    )
+    client.full_clean(exclude=DERIVED_FIELDS)
+    client.save()
+    detail: dict[str, Any] = {"fields": sorted(k for k, v in data.items() if v not in ("", None))}
+    if duplicates_overridden:
+        detail["possible_duplicates_overridden"] = duplicates_overridden
+    audit_record(
+        request=request,
+        actor=actor,
+        organization=organization,
+        action=AuditEvent.Action.CREATE,
+        object_type="client",
+        object_ids=[client.pk],
+        client_ids=[client.pk],
+        detail=detail,
+    )
+    return client
+
+
+@transaction.atomic
+def client_update(
+    *,
+    client: Client,
+    actor: User,
+    organization: Organization,
+    data: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> list[str]:
+    """Change the client's record; returns the names of the fields that changed (the
+    audit event records those names, never the values)."""
+    data = clean_client_values(data)
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    changed = sorted(name for name, value in data.items() if getattr(client, name) != value)
+    if not changed:
+        return []
+    for name in changed:
+        setattr(client, name, data[name])
+    client.full_clean(exclude=DERIVED_FIELDS)
+    client.save(update_fields=changed)
+    audit_record(
+        request=request,
+        actor=actor,
+        organization=organization,
+        action=AuditEvent.Action.UPDATE,
+        object_type="client",
+        object_ids=[client.pk],
+        client_ids=[client.pk],
+        detail={"fields": changed},
+    )
+    return changed
+
+
+@transaction.atomic
+def client_identifier_add(
+    *,
+    client: Client,
+    organization: Organization,
+    actor: User,
+    system: str,
+    value: str,
+    request: HttpRequest | None = None,
+) -> ClientIdentifier:
+    """Record the identifier the organization's own system gives the client. Unique per
+    organization, system and value."""
+    system, value = system.strip(), value.strip()
+    if not system or not value:
+        raise ValidationError("An identifier needs a system and a value.")
+    try:
+        # A savepoint, so that losing a race with a concurrent insert leaves the request's
+        # transaction usable for the error page.
+        with transaction.atomic():
+            identifier = ClientIdentifier.objects.create(
+                client=client, organization=organization, system=system, value=value
+            )
+    except IntegrityError:
+        raise DuplicateIdentifierError(
+            f"Your organization already uses this {system} for a client record."
+        ) from None
+    audit_record(
+        request=request,
+        actor=actor,
+        organization=organization,
+        action=AuditEvent.Action.CREATE,
+        object_type="client_identifier",
+        object_ids=[identifier.pk],
+        client_ids=[client.pk],
+        detail={"fields": ["system", "value"]},
+    )
+    return identifier
+
+
+@transaction.atomic
+def client_lead_navigator_assign(
+    *,
+    client: Client,
+    membership: Membership,
+    actor: User,
+    handover_note: str = "",
+    request: HttpRequest | None = None,
+) -> LeadNavigatorAssignment:
+    """Make `membership` the client's lead navigator, handing over from the current one.
+
+    One transaction with the client row locked, so two people assigning at once are
+    serialized (the database's one-current-lead constraint is the last line). The
+    previous lead navigator is emailed after commit; a handover needs a note.
+    """
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if (
+        not membership.is_active
+        or membership.role not in LEAD_ROLES
+        or membership.organization.network_id != client.network_id
+    ):
+        raise ValidationError("Only an active navigator of the network can be lead navigator.")
+    current = client.lead_assignments.filter(ended_at__isnull=True).first()
+    if current is not None and current.membership_id == membership.pk:
+        return current
+    handover_note = handover_note.strip()
+    if current is not None and not handover_note:
+        raise ValidationError("A handover note is required when replacing a lead navigator.")
+
+    now = timezone.now()
+    if current is not None:
+        current.ended_at = now
+        current.save(update_fields=["ended_at"])
+    assignment = LeadNavigatorAssignment.objects.create(
+        client=client,
+        membership=membership,
+        assigned_by=actor,
+        started_at=now,
+        handover_note=handover_note,
+    )
+    client.lead_navigator = membership
+    # update_fields through Client.save also refreshes the derived keys: harmless.
+    client.save(update_fields=["lead_navigator"])
+    audit_record(
+        request=request,
+        actor=actor,
+        organization=membership.organization,
+        action=AuditEvent.Action.UPDATE,
+        object_type="client",
+        object_ids=[client.pk],
+        client_ids=[client.pk],
+        detail={"fields": ["lead_navigator"]},
+    )
+    if current is not None:
+        from .tasks import notify_lead_navigator_replaced
+
+        ended_id, new_id = current.pk, assignment.pk
+        transaction.on_commit(
+            lambda: notify_lead_navigator_replaced.delay(
+                ended_assignment_id=ended_id, new_assignment_id=new_id
+            )
+        )
+    return assignment
+
+
+def lead_navigator_replaced_notify(
+    *, ended: LeadNavigatorAssignment, new: LeadNavigatorAssignment
+) -> bool:
+    """Tell the previous lead navigator, by email, that someone else leads the client now.
+
+    The email carries the client's record number and the new lead's name and organization
+    only: no client name, no handover note (free text that may hold PHI). People who have
+    left their organization are not told. Returns whether an email was sent.
+    """
+    previous = ended.membership
+    user = previous.user
+    if not previous.is_active or not user.is_active or not user.email:
+        return False
+    context = {
+        "recipient": user,
+        "client_id": ended.client_id,
+        "new_lead": new.membership.user,
+        "new_lead_organization": new.membership.organization,
+        "ended_at": ended.ended_at,
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string("clients/email/lead_navigator_replaced_subject.txt", context)
+    body = render_to_string("clients/email/lead_navigator_replaced_body.txt", context)
+    send_mail(
+        " ".join(subject.split()),
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )
+    return True

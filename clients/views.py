@@ -1,0 +1,355 @@
+"""The client pages: search, create (with the duplicate check), profile, edit, lead navigator,
+identifiers and a client's accounting of disclosures."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.views.decorators.http import require_POST
+
+from audit.models import AuditEvent
+from audit.services import audit_read, audit_record
+from consent.categories import Category
+from consent.policy import visible_categories
+from organizations.roles import Capability
+from organizations.tenancy import get_visible_or_404, member_required
+
+from . import selectors, services
+from .forms import (
+    ClientCreateForm,
+    ClientForm,
+    ClientIdentifierForm,
+    ClientSearchForm,
+    LeadNavigatorForm,
+)
+from .models import Client
+
+SEARCH_PAGE_SIZE = 25
+DISCLOSURES_PAGE_SIZE = 50
+# The record fields the create and edit forms hand to the services.
+RECORD_FIELDS = tuple(ClientForm.Meta.fields)
+
+
+def _demographics_visible(org):
+    return Client.objects.visible_to(org, Category.DEMOGRAPHICS)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+def client_search(request):
+    """Search by name, date of birth, phone or identifier. A POST form: the terms are PHI and
+    must not land in URLs, logs or browser history."""
+    page = None
+    if request.method == "POST":
+        form = ClientSearchForm(request.POST)
+        if form.is_valid():
+            clients = selectors.client_search(organization=request.organization, **form.criteria)
+            page = Paginator(clients, SEARCH_PAGE_SIZE).get_page(form.cleaned_data.get("page"))
+            page.object_list = list(page.object_list)
+            audit_read(
+                request,
+                object_type="client",
+                objects=page.object_list,
+                client_id_attr="pk",
+                categories=[Category.DEMOGRAPHICS],
+                action=AuditEvent.Action.SEARCH,
+            )
+    else:
+        form = ClientSearchForm()
+    return render(
+        request,
+        "clients/search.html",
+        {"form": form, "page": page, "can_create": request.membership.has(Capability.EDIT_CLIENTS)},
+    )
+
+
+def _matches_digest(matches) -> str:
+    """A keyed digest of the matches the user was shown: "create anyway" counts only for
+    exactly those (changing the date of birth after seeing them brings the check back), and
+    the ids of hidden records never reach the page."""
+    ids = ",".join(str(m.client.pk) for m in sorted(matches, key=lambda m: m.client.pk))
+    return salted_hmac("clients.possible-duplicates", ids).hexdigest()
+
+
+def _present_matches(request, matches) -> tuple[list, list[dict]]:
+    """Split matches into those the organization may see (shown, with a link) and the
+    others (only "a record may exist" and the lead navigator's organization); audit both."""
+    org = request.organization
+    visible_ids = selectors.client_ids_visible(
+        org, [m.client.pk for m in matches], Category.DEMOGRAPHICS
+    )
+    visible = [m for m in matches if m.client.pk in visible_ids]
+    hidden = [m for m in matches if m.client.pk not in visible_ids]
+    audit_read(
+        request,
+        object_type="client",
+        objects=[m.client for m in visible],
+        client_id_attr="pk",
+        categories=[Category.DEMOGRAPHICS],
+        action=AuditEvent.Action.SEARCH,
+    )
+    notices: list[dict] = []
+    if hidden:
+        # Telling someone a record exists is itself a disclosure: the client's accounting
+        # shows it.
+        hidden_ids = [m.client.pk for m in hidden]
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.DISCLOSE,
+            object_type="client",
+            object_ids=hidden_ids,
+            client_ids=hidden_ids,
+            detail={"disclosed": "possible_duplicate_exists"},
+        )
+        lead_orgs = sorted(
+            {m.client.lead_navigator.organization.name for m in hidden if m.client.lead_navigator}
+        )
+        notices = [{"lead_organization": name} for name in lead_orgs]
+        if any(m.client.lead_navigator is None for m in hidden):
+            backbone = org.network.backbone
+            notices.append(
+                {"lead_organization": None, "backbone": backbone.name if backbone else ""}
+            )
+    return visible, notices
+
+
+@member_required(Capability.EDIT_CLIENTS)
+def client_create(request):
+    """New client record. Possible duplicates across the network are shown first; the
+    record is created only when there are none or the user confirms it is a new person."""
+    context: dict = {}
+    if request.method == "POST":
+        form = ClientCreateForm(request.POST)
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in RECORD_FIELDS}
+            matches = selectors.client_possible_duplicates(
+                network=request.organization.network,
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                date_of_birth=data["date_of_birth"],
+                phone=data["phone"],
+                zip_code=data["zip_code"],
+            )
+            digest = _matches_digest(matches)
+            confirmed = form.cleaned_data["confirm_new"] and constant_time_compare(
+                request.POST.get("matches_seen", ""), digest
+            )
+            if not matches or confirmed:
+                try:
+                    client = services.client_create(
+                        organization=request.organization,
+                        actor=request.user,
+                        data=data,
+                        duplicates_overridden=len(matches),
+                        request=request,
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    messages.success(request, f"Client record #{client.pk} created.")
+                    return redirect("client_profile", client_id=client.pk)
+            else:
+                visible, notices = _present_matches(request, matches)
+                context = {"visible_matches": visible, "hidden_notices": notices, "digest": digest}
+    else:
+        form = ClientCreateForm()
+    return render(request, "clients/create.html", {"form": form, **context})
+
+
+def _render_profile(request, client: Client, *, lead_form=None, identifier_form=None, status=200):
+    """The profile: only the sections the organization's releases allow; audited with the
+    categories shown."""
+    org, membership = request.organization, request.membership
+    categories = visible_categories(org, client)
+    shows_demographics = Category.DEMOGRAPHICS in categories
+    current = selectors.client_current_assignment(client)
+    if lead_form is None and membership.has(Capability.ASSIGN_LEAD_NAVIGATOR):
+        lead_form = LeadNavigatorForm(
+            organization=org, current_lead=current.membership if current else None
+        )
+    can_edit = shows_demographics and membership.has(Capability.EDIT_CLIENTS)
+    if identifier_form is None and can_edit:
+        identifier_form = ClientIdentifierForm(organization=org)
+    history = list(selectors.client_lead_history(client)[:10])
+    context = {
+        "client": client,
+        "shows_demographics": shows_demographics,
+        "category_labels": [c.label for c in Category if c in categories],
+        "identifiers": selectors.client_profile_identifiers(client) if shows_demographics else [],
+        "current_assignment": current,
+        "lead_history": history,
+        "lead_form": lead_form,
+        "identifier_form": identifier_form if can_edit else None,
+        "can_edit": can_edit,
+        "can_view_disclosures": shows_demographics and membership.has(Capability.VIEW_ACCESS_LOG),
+    }
+    audit_read(
+        request,
+        object_type="client",
+        objects=[client],
+        client_id_attr="pk",
+        categories=categories,
+    )
+    return render(request, "clients/profile.html", context, status=status)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+def client_profile(request, client_id: int):
+    client = get_visible_or_404(Client, request.organization, pk=client_id)
+    return _render_profile(request, client)
+
+
+@member_required(Capability.EDIT_CLIENTS)
+def client_edit(request, client_id: int):
+    """Change the record: for organizations that may see the client's demographics."""
+    client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
+    if request.method == "POST":
+        form = ClientForm(request.POST, instance=client)
+        if form.is_valid():
+            try:
+                changed = services.client_update(
+                    client=client,
+                    actor=request.user,
+                    organization=request.organization,
+                    data={name: form.cleaned_data[name] for name in RECORD_FIELDS},
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if changed:
+                    messages.success(request, "Client record saved.")
+                else:
+                    messages.info(request, "Nothing was changed.")
+                return redirect("client_profile", client_id=client.pk)
+    else:
+        form = ClientForm(instance=client)
+    audit_read(
+        request,
+        object_type="client",
+        objects=[client],
+        client_id_attr="pk",
+        categories=[Category.DEMOGRAPHICS],
+    )
+    return render(request, "clients/edit.html", {"form": form, "client": client})
+
+
+@member_required(Capability.ASSIGN_LEAD_NAVIGATOR)
+@require_POST
+def client_lead_navigator(request, client_id: int):
+    """Make one of the organization's navigators the client's lead navigator."""
+    client = get_visible_or_404(Client, request.organization, pk=client_id)
+    current = selectors.client_current_assignment(client)
+    form = LeadNavigatorForm(
+        request.POST,
+        organization=request.organization,
+        current_lead=current.membership if current else None,
+    )
+    if form.is_valid():
+        membership = form.cleaned_data["membership"]
+        try:
+            assignment = services.client_lead_navigator_assign(
+                client=client,
+                membership=membership,
+                actor=request.user,
+                handover_note=form.cleaned_data["handover_note"],
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if current is not None and assignment.pk == current.pk:
+                messages.info(request, "That navigator is already the lead navigator.")
+            else:
+                who = membership.user.get_full_name() or membership.user.email
+                messages.success(request, f"{who} is now the lead navigator.")
+            return redirect("client_profile", client_id=client.pk)
+    return _render_profile(request, client, lead_form=form, status=400)
+
+
+@member_required(Capability.EDIT_CLIENTS)
+@require_POST
+def client_identifier_add(request, client_id: int):
+    """Add the identifier the organization's own system gives the client (an MRN)."""
+    client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
+    form = ClientIdentifierForm(request.POST, organization=request.organization)
+    if form.is_valid():
+        try:
+            services.client_identifier_add(
+                client=client,
+                organization=request.organization,
+                actor=request.user,
+                system=form.cleaned_data["system"],
+                value=form.cleaned_data["value"],
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error("value", error)
+        else:
+            messages.success(request, "Identifier added.")
+            return redirect("client_profile", client_id=client.pk)
+    return _render_profile(request, client, identifier_form=form, status=400)
+
+
+def _csv_safe(value) -> str:
+    """Spreadsheet programs run cells that start like a formula; quote them."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _event_row(event: AuditEvent) -> list[str]:
+    actor = event.actor
+    return [
+        timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
+        event.organization.name if event.organization else "",
+        (actor.get_full_name() or actor.email) if actor else "",
+        event.get_action_display(),
+        event.object_type,
+        ", ".join(str(i) for i in event.object_ids),
+        ", ".join(event.detail.get("categories", [])) if isinstance(event.detail, dict) else "",
+    ]
+
+
+@member_required(Capability.VIEW_ACCESS_LOG)
+def client_disclosures(request, client_id: int):
+    """The client's accounting of disclosures: every audited access to the client by any
+    organization. Viewing (or downloading) it is audited too."""
+    client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
+    events = selectors.client_disclosures(client.pk)
+    if request.GET.get("format") == "csv":
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.EXPORT,
+            object_type="client_disclosures",
+            object_ids=[client.pk],
+            client_ids=[client.pk],
+        )
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            ["time", "organization", "user", "action", "object type", "object ids", "categories"]
+        )
+        for event in events.iterator(chunk_size=2000):
+            writer.writerow([_csv_safe(v) for v in _event_row(event)])
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="client-{client.pk}-disclosures.csv"'
+        )
+        return response
+    audit_record(
+        request=request,
+        action=AuditEvent.Action.VIEW,
+        object_type="client_disclosures",
+        object_ids=[client.pk],
+        client_ids=[client.pk],
+        detail={"categories": [Category.DEMOGRAPHICS.value]},
+    )
+    page = Paginator(events, DISCLOSURES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "clients/disclosures.html", {"client": client, "page": page})
