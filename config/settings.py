@@ -255,10 +255,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's request logger prints full URLs and, for 500s, request details; URLs
-        # carry no PHI by design, but error reports go to the admins only through logging.
-        "django.request": {"level": "ERROR"},
+        # Django's request logger names paths (never query strings); paths carry ids only.
+        "django.request": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
 }
 ADMINS = [("Ops", a) for a in env.list("ADMIN_EMAILS", default=[])]
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PHISafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "config.error_reports.PHISafeExceptionReporter"
