@@ -16,7 +16,7 @@ class PHISafeExceptionReporterFilter(SafeExceptionReporterFilter):
     def get_post_parameters(self, request):
         if request is None:
             return {}
-        return {key: self.cleansed_substitute for key in request.POST}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
 
     def get_traceback_frame_variables(self, request, tb_frame):
         return []
@@ -34,11 +34,7 @@ class PHISafeExceptionReporter(ExceptionReporter):
     """The report's "Request URL" without its query string (a search term could be PHI)."""
 
     def _get_raw_insecure_uri(self):
-        return "{scheme}://{host}{path}".format(
-            scheme=self.request.scheme,
-            host=self.request._get_raw_host(),
-            path=self.request.path,
-        )
+        return f"{self.request.scheme}://{self.request._get_raw_host()}{self.request.path}"
 
     def get_traceback_data(self):
         data = super().get_traceback_data()
