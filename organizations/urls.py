@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from .views import auth, pages
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("account/two-factor/verify/", auth.two_factor_verify, name="two_factor_verify"),
     path("account/two-factor/setup/", auth.two_factor_setup, name="two_factor_setup"),
     path("account/two-factor/disable/", auth.two_factor_disable, name="two_factor_disable"),
+    path("", include("organizations.directory_urls")),
 ]

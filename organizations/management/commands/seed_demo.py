@@ -6,7 +6,8 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from organizations import demo
-from organizations.models import Organization, PartnershipDocument
+from organizations.directory_services import ProgramData, program_create
+from organizations.models import Organization, PartnershipDocument, Program
 from organizations.services import (
     membership_add,
     network_get_or_create,
@@ -81,6 +82,12 @@ class Command(BaseCommand):
                     title="Business associate agreement",
                     signed_on=date(2025, 12, 15),
                 )
+        for spec in demo.PROGRAMS:
+            fields = dict(spec)
+            org = orgs[fields.pop("organization")]
+            if not Program.objects.filter(organization=org, name=fields["name"]).exists():
+                program_create(organization=org, data=ProgramData(**fields), actor=None)
+                created += 1
         self.stdout.write(
             f"Demo network {demo.NETWORK}: "
             + (f"{created} record(s) created." if created else "already loaded, nothing changed.")

@@ -1,0 +1,228 @@
+"""Forms of the service directory: search, program editing, HSDS upload."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from .directory_selectors import DirectoryFilters, zip5
+from .directory_services import ProgramData
+from .languages import COMMON_LANGUAGES
+from .models import Program
+from .sdoh import SDOHCategory
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return sorted(SDOHCategory.choices, key=lambda c: c[1])
+
+
+class DirectorySearchForm(forms.Form):
+    """GET filters: nothing here is about a person, so they may sit in the URL."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    category = forms.ChoiceField(label="Need", required=False)
+    area = forms.CharField(
+        label="ZIP code or county",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"inputmode": "search", "autocomplete": "postal-code"}),
+    )
+    language = forms.ChoiceField(label="Language", required=False)
+    accepting = forms.BooleanField(label="Accepting referrals now (open)", required=False)
+
+    def __init__(self, *args, language_choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "Any need"), *_category_choices()]
+        self.fields["language"].choices = [("", "Any language"), *language_choices]
+
+    def filters(self) -> DirectoryFilters:
+        if not self.is_valid():
+            return DirectoryFilters()
+        data = self.cleaned_data
+        return DirectoryFilters(
+            text=data["q"].strip(),
+            category=data["category"],
+            area=data["area"].strip(),
+            language=data["language"],
+            accepting_now=data["accepting"],
+        )
+
+
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[,;\n]+", text or "") if p.strip()]
+
+
+class ProgramForm(forms.Form):
+    """A program as its organization keeps it current (HSDS fields and capacity)."""
+
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    categories = forms.MultipleChoiceField(
+        label="Needs it serves (SDOH categories)",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one need the program serves."},
+    )
+    eligibility = forms.CharField(
+        label="Eligibility", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    minimum_age = forms.IntegerField(min_value=0, max_value=130, required=False)
+    maximum_age = forms.IntegerField(min_value=0, max_value=130, required=False)
+    zip_codes = forms.CharField(
+        label="ZIP codes served",
+        required=False,
+        help_text="Five-digit ZIP codes, separated by commas.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    counties = forms.CharField(
+        label="Counties served", required=False, help_text="Separated by commas, e.g. Cook, Lake."
+    )
+    other_areas = forms.CharField(
+        label="Other service area",
+        required=False,
+        help_text="An area in words, one per line (e.g. “North side neighborhoods”).",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    languages = forms.MultipleChoiceField(
+        label="Languages", widget=forms.CheckboxSelectMultiple, required=False
+    )
+    fees = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    hours = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    intake = forms.CharField(
+        label="How intake works", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    phone = forms.CharField(
+        max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    email = forms.EmailField(required=False)
+    website = forms.URLField(required=False, assume_scheme="https")
+    is_listed = forms.BooleanField(
+        label="Listed in the network's directory", required=False, initial=True
+    )
+    accepting_referrals = forms.BooleanField(
+        label="Accepting referrals", required=False, initial=True
+    )
+    manual_waitlist = forms.BooleanField(
+        label="New referrals go to a waitlist",
+        required=False,
+        help_text="Set this when the program is full; clear it when it has room again.",
+    )
+    capacity = forms.IntegerField(
+        label="Capacity (open referrals the program can hold)",
+        min_value=0,
+        required=False,
+        help_text="Leave empty for no limit. Beyond it, new referrals are waitlisted.",
+    )
+
+    def __init__(self, *args, program: Program | None = None, **kwargs):
+        if program is not None and "initial" not in kwargs:
+            kwargs["initial"] = self.initial_for(program)
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].choices = _category_choices()
+        languages = dict(COMMON_LANGUAGES)
+        if program is not None:
+            for lang in program.languages.all():
+                languages.setdefault(lang.code, lang.name)
+        self.fields["languages"].choices = list(languages.items())
+        self._language_names = languages
+
+    @staticmethod
+    def initial_for(program: Program) -> dict:
+        areas = program.service_areas.all()
+        return {
+            **{
+                name: getattr(program, name)
+                for name in (
+                    "name",
+                    "description",
+                    "eligibility",
+                    "minimum_age",
+                    "maximum_age",
+                    "fees",
+                    "hours",
+                    "intake",
+                    "phone",
+                    "email",
+                    "website",
+                    "is_listed",
+                    "accepting_referrals",
+                    "manual_waitlist",
+                    "capacity",
+                )
+            },
+            "categories": [c.code for c in program.categories.all()],
+            "languages": [lang.code for lang in program.languages.all()],
+            "zip_codes": ", ".join(a.value for a in areas if a.kind == "zip"),
+            "counties": ", ".join(a.value for a in areas if a.kind == "county"),
+            "other_areas": "\n".join(a.value for a in areas if a.kind == "other"),
+        }
+
+    def clean_zip_codes(self) -> list[str]:
+        values = _split(self.cleaned_data["zip_codes"].replace(" ", ","))
+        bad = [v for v in values if not zip5(v)]
+        if bad:
+            raise forms.ValidationError(f"Not a ZIP code: {', '.join(bad)}.")
+        return list(dict.fromkeys(zip5(v) for v in values))
+
+    def clean_counties(self) -> list[str]:
+        names = [
+            re.sub(r"\s+county$", "", c, flags=re.IGNORECASE)
+            for c in _split(self.cleaned_data["counties"])
+        ]
+        return list(dict.fromkeys(names))
+
+    def clean_other_areas(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["other_areas"].splitlines()]
+        too_long = [line for line in lines if len(line) > 255]
+        if too_long:
+            raise forms.ValidationError("Each area line must be 255 characters or fewer.")
+        return list(dict.fromkeys(line for line in lines if line))
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("minimum_age"), data.get("maximum_age")
+        if low is not None and high is not None and high < low:
+            self.add_error("maximum_age", "The maximum age is below the minimum age.")
+        return data
+
+    def to_data(self) -> ProgramData:
+        data = self.cleaned_data
+        return ProgramData(
+            name=data["name"].strip(),
+            description=data["description"],
+            categories=list(data["categories"]),
+            eligibility=data["eligibility"],
+            minimum_age=data["minimum_age"],
+            maximum_age=data["maximum_age"],
+            fees=data["fees"],
+            hours=data["hours"],
+            intake=data["intake"],
+            phone=data["phone"].strip(),
+            email=data["email"],
+            website=data["website"],
+            zip_codes=data["zip_codes"],
+            counties=data["counties"],
+            other_areas=data["other_areas"],
+            languages=[(code, self._language_names[code]) for code in data["languages"]],
+            is_listed=data["is_listed"],
+            accepting_referrals=data["accepting_referrals"],
+            manual_waitlist=data["manual_waitlist"],
+            capacity=data["capacity"],
+        )
+
+
+class HsdsUploadForm(forms.Form):
+    file = forms.FileField(
+        label="HSDS dataset",
+        help_text="A zip of the HSDS CSV tables (organizations.csv, services.csv, …) or a "
+        "datapackage.json. Up to 20 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,.json,application/zip"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is larger than 20 MB; split the dataset.")
+        return upload

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import directory_views as views
+
+urlpatterns = [
+    path("directory/", views.directory, name="directory"),
+    path("directory/programs/new/", views.program_create_view, name="program_create"),
+    path("directory/programs/<int:program_id>/", views.program_detail, name="program_detail"),
+    path("directory/programs/<int:program_id>/edit/", views.program_edit, name="program_edit"),
+    path(
+        "directory/programs/<int:program_id>/close/",
+        views.program_close_view,
+        name="program_close",
+    ),
+    path("directory/import/", views.hsds_import, name="hsds_import"),
+    path("directory/import/<int:import_id>/", views.hsds_import_status, name="hsds_import_status"),
+    path("directory/export/", views.hsds_export, name="hsds_export"),
+]

@@ -1,0 +1,202 @@
+"""The service directory pages: search, programs, HSDS import and export."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .directory_forms import DirectorySearchForm, HsdsUploadForm, ProgramForm
+from .directory_selectors import (
+    directory_language_choices,
+    directory_programs,
+    directory_search,
+)
+from .directory_services import hsds_import_start, program_close, program_create, program_update
+from .hsds import export_dataset
+from .models import HsdsImport, Program
+from .roles import Capability
+from .tasks import hsds_import_task
+from .tenancy import member_required
+
+PAGE_SIZE = 20
+REPORT_PAGE_SIZE = 50
+
+
+@member_required(Capability.VIEW_DIRECTORY)
+@require_GET
+def directory(request):
+    """Search the network's programs by need, area, language, capacity and words."""
+    org = request.organization
+    form = DirectorySearchForm(
+        request.GET or None, language_choices=directory_language_choices(org)
+    )
+    page = Paginator(directory_search(org, form.filters()), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "directory/search.html",
+        {
+            "form": form,
+            "page": page,
+            "searched": any(v for k, v in request.GET.items() if k != "page"),
+            "can_manage": request.membership.has(Capability.MANAGE_PROGRAMS),
+        },
+    )
+
+
+@member_required(Capability.VIEW_DIRECTORY)
+@require_GET
+def program_detail(request, program_id: int):
+    program = get_object_or_404(directory_programs(request.organization), pk=program_id)
+    return render(
+        request,
+        "directory/program_detail.html",
+        {"program": program, "can_edit": _can_edit(request, program)},
+    )
+
+
+def _can_edit(request, program: Program) -> bool:
+    return (
+        request.membership.has(Capability.MANAGE_PROGRAMS)
+        and program.organization_id == request.organization.pk
+    )
+
+
+def _editable(request, program_id: int) -> Program:
+    """The active organization's own program, or 404 (another organization's program is
+    not this organization's to edit, and need not be confirmed to exist)."""
+    return get_object_or_404(
+        Program.objects.editable_by(request.organization).prefetch_related(
+            "categories", "service_areas", "languages"
+        ),
+        pk=program_id,
+    )
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def program_create_view(request):
+    form = ProgramForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            program = program_create(
+                organization=request.organization,
+                data=form.to_data(),
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{program.name} is in the directory.")
+            return redirect("program_detail", program_id=program.pk)
+    return render(request, "directory/program_form.html", {"form": form, "program": None})
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def program_edit(request, program_id: int):
+    program = _editable(request, program_id)
+    form = ProgramForm(request.POST or None, program=program)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = program_update(
+                program=program, data=form.to_data(), actor=request.user, request=request
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            name = form.cleaned_data["name"]
+            messages.success(request, f"Saved {name}." if changed else "Nothing was changed.")
+            return redirect("program_detail", program_id=program.pk)
+    return render(request, "directory/program_form.html", {"form": form, "program": program})
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def program_close_view(request, program_id: int):
+    """Stop accepting referrals, after a confirmation page."""
+    program = _editable(request, program_id)
+    if request.method == "POST":
+        if program_close(program=program, actor=request.user, request=request):
+            messages.success(request, f"{program.name} no longer accepts referrals.")
+        else:
+            messages.info(request, f"{program.name} was already closed.")
+        return redirect("program_detail", program_id=program.pk)
+    return render(request, "directory/program_close.html", {"program": program})
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def hsds_import(request):
+    """Upload an HSDS dataset; a worker applies it while the status page shows progress."""
+    org = request.organization
+    form = HsdsUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            started = hsds_import_start(
+                network=org.network,
+                organization=org,
+                actor=request.user,
+                file_name=upload.name,
+                payload=upload.read(),
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            # After commit, so the worker finds the row.
+            transaction.on_commit(lambda: hsds_import_task.delay(started.pk))
+            return redirect("hsds_import_status", import_id=started.pk)
+    recent = HsdsImport.objects.visible_to(org).defer("payload", "report")[:10]
+    return render(
+        request,
+        "directory/import.html",
+        {"form": form, "recent": recent, "network_wide": org.is_backbone},
+    )
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_GET
+def hsds_import_status(request, import_id: int):
+    """Progress while it runs (htmx polls this every 2 s), then the row-by-row report."""
+    imp = get_object_or_404(
+        HsdsImport.objects.visible_to(request.organization).defer("payload"), pk=import_id
+    )
+    problems_only = request.GET.get("show") == "problems"
+    rows = imp.report
+    if problems_only:
+        rows = [r for r in rows if r["action"] == "rejected"]
+    context = {
+        "imp": imp,
+        "problems_only": problems_only,
+        "report_page": Paginator(rows, REPORT_PAGE_SIZE).get_page(request.GET.get("page")),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "directory/_import_progress.html", context)
+    return render(request, "directory/import_status.html", context)
+
+
+@member_required(Capability.VIEW_DIRECTORY)
+@require_GET
+def hsds_export(request):
+    """The programs this organization sees, as an HSDS zip (`?own=1`: its own only)."""
+    org = request.organization
+    programs = directory_programs(org)
+    if request.GET.get("own"):
+        programs = programs.filter(organization=org)
+    title = f"{org.network.name}: service directory ({timezone.localdate():%Y-%m-%d})"
+    content = export_dataset(programs.order_by("organization__name", "name"), title=title)
+    response = HttpResponse(content, content_type="application/zip")
+    scope = org.slug if request.GET.get("own") else org.network.slug
+    response["Content-Disposition"] = (
+        f'attachment; filename="hsds-{scope}-{timezone.localdate():%Y%m%d}.zip"'
+    )
+    return response
