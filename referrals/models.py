@@ -40,9 +40,9 @@ class Referral(models.Model):
         WAITLISTED = "waitlisted", "Waitlisted"
 
     class Outcome(models.TextChoices):
-        NEED_MET = "need-met", "Service provided – need met"
-        NEED_PARTLY_MET = "need-partly-met", "Service provided – need partly met"
-        NEED_NOT_MET = "need-not-met", "Service provided – need not met"
+        NEED_MET = "need-met", "Service provided – need met"  # noqa: RUF001
+        NEED_PARTLY_MET = "need-partly-met", "Service provided – need partly met"  # noqa: RUF001
+        NEED_NOT_MET = "need-not-met", "Service provided – need not met"  # noqa: RUF001
         NO_LONGER_INTERESTED = "no-longer-interested", "Client no longer interested"
         UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact"
         NOT_ELIGIBLE = "not-eligible", "Not eligible"

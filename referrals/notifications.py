@@ -54,32 +54,51 @@ def _notify(referral: Referral, user_ids: Iterable[int], *, kind: str, message: 
     return rows
 
 
+def _person_or_team(user_id: int | None, org_id: int | None) -> list[int]:
+    """The person, while they still work at the organization; otherwise (they left, or
+    nobody in particular) everyone there — never someone who has left."""
+    team = _members_of(org_id)
+    if user_id is not None and user_id in team:
+        return [user_id]
+    return team
+
+
 def _receiver_people(referral: Referral) -> list[int]:
-    if referral.assigned_to_id:
-        return [referral.assigned_to_id]
-    return _members_of(referral.receiver_organization_id)
+    return _person_or_team(referral.assigned_to_id, referral.receiver_organization_id)
 
 
-def referral_created(referral: Referral) -> None:
-    """The receiving organization's people, and the client's lead navigator."""
+def _sender_people(referral: Referral) -> list[int]:
+    return _person_or_team(referral.sender_user_id, referral.sender_organization_id)
+
+
+def referral_created(referral: Referral, *, actor: User | None = None) -> None:
+    """The receiving organization's people, and the client's lead navigator (not the
+    person who sent or logged it)."""
     message = f"New referral #{referral.pk} to {referral.program.name} from {referral.sender_name}."
     _notify(
         referral,
         _members_of(referral.receiver_organization_id) + _lead_navigator(referral),
         kind="referral_created",
         message=message,
-        actor=referral.sender_user,
+        actor=actor or referral.sender_user,
     )
 
 
 def referral_moved(referral: Referral, *, before: str, actor: User | None) -> None:
     """A status change: the sender's person, the receiver's assignee (or everyone there),
-    and — for outcomes — the client's lead navigator."""
+    and — for outcomes — the client's lead navigator. The message says why when the reason
+    is Linkage's own (a revoked release), never a person's free text."""
     status = referral.get_status_display().lower()
+    if referral.business_status == Referral.BusinessStatus.WAITLISTED:
+        status = "on the waitlist"
     message = f"Referral #{referral.pk} to {referral.program.name} is now {status}."
     if referral.outcome:
         message = message[:-1] + f": {referral.get_outcome_display().lower()}."
-    people = [referral.sender_user_id] + _receiver_people(referral)
+    elif actor is None and referral.status_reason:
+        message = (
+            message[:-1] + f": {referral.status_reason[0].lower()}{referral.status_reason[1:]}"
+        )
+    people = [*_sender_people(referral), *_receiver_people(referral)]
     if referral.status in TERMINAL:
         people += _lead_navigator(referral)
     _notify(referral, people, kind="referral_status", message=message, actor=actor)
@@ -88,7 +107,7 @@ def referral_moved(referral: Referral, *, before: str, actor: User | None) -> No
 def referral_contact_recorded(referral: Referral, *, actor: User) -> None:
     message = f"Referral #{referral.pk} to {referral.program.name}: the client was contacted."
     _notify(
-        referral, [referral.sender_user_id], kind="referral_contact", message=message, actor=actor
+        referral, _sender_people(referral), kind="referral_contact", message=message, actor=actor
     )
 
 
@@ -97,6 +116,6 @@ def referral_note_added(referral: Referral, note) -> None:
     if note.organization_id == referral.sender_organization_id:
         people = _receiver_people(referral)
     else:
-        people = [referral.sender_user_id]
+        people = _sender_people(referral)
     message = f"New note on referral #{referral.pk} from {note.organization.name}."
     _notify(referral, people, kind="referral_note", message=message, actor=note.author)

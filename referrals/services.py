@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -72,8 +73,19 @@ def add_business_days(start: datetime, days: int) -> datetime:
     return moment
 
 
-def _require_carried_consent(client, receiver: Organization, at: datetime):
-    missing = [c for c in CARRIED_CATEGORIES if not policy.may_see(receiver, c, client, at)]
+def _carried(referral: Referral) -> tuple[Category, ...]:
+    """What the receiver must be allowed to see to work the referral. A logged inbound
+    referral carries nothing from a sender on Linkage: the receiver needs only to be able
+    to see who the client is (as when it was logged)."""
+    if referral.sender_organization_id is None:
+        return (Category.DEMOGRAPHICS,)
+    return CARRIED_CATEGORIES
+
+
+def _require_carried_consent(
+    client, receiver: Organization, at: datetime, categories=CARRIED_CATEGORIES
+):
+    missing = [c for c in categories if not policy.may_see(receiver, c, client, at)]
     if missing:
         raise ConsentMissing(receiver, missing)
     if client.created_by_organization_id == receiver.pk:
@@ -94,6 +106,26 @@ def _validate_needs(needs: Iterable[str]) -> list[str]:
     if not codes:
         raise ValidationError({"needs": "Choose at least one need."})
     return codes
+
+
+def _validate_urgency(urgency: str) -> str:
+    if urgency not in Referral.Urgency.values:
+        raise ValidationError({"urgency": "Choose routine or urgent."})
+    return urgency
+
+
+def _take_write_lock(model, pk: int, field: str = "updated_at") -> None:
+    """Make SQLite serialize this transaction with other writers from its first statement.
+
+    SQLite ignores SELECT ... FOR UPDATE, and a transaction that has read and then wants
+    to write while another writer is active is refused at once ("database is locked")
+    instead of waiting for the `timeout`. Writing first (a no-op UPDATE) takes the write
+    lock now, so a second writer waits, then reads what the first one committed and gets
+    the same answer as on PostgreSQL (where select_for_update locks the row). This holds
+    when the service opens the transaction; inside a request that has already read,
+    SQLite needs BEGIN IMMEDIATE (the `transaction_mode` database option)."""
+    if connection.vendor == "sqlite":
+        model.objects.filter(pk=pk).update(**{field: F(field)})
 
 
 def _open_duplicate(client, program) -> Referral | None:
@@ -127,10 +159,13 @@ def referral_send(
     """Send a referral for `client` to `program` on behalf of `sender_organization`.
 
     Refused (ValidationError subclasses, nothing written) when: the sender may not see the
-    client; the program is in another network or closed to referrals; an open referral for
-    the same client and program exists (DuplicateReferral, with the open one); or no active
-    release lets the receiver see what a referral carries (ConsentMissing).
+    client; the program is in another network or closed to referrals; the urgency or a
+    need code is unknown; `referred_from` (referring onward) is not a referral of this
+    client that the sender received; an open referral for the same client and program
+    exists (DuplicateReferral, with the open one); or no active release lets the receiver
+    see what a referral carries (ConsentMissing).
     """
+    _take_write_lock(Program, program.pk)
     now = timezone.now()
     if client.network_id != sender_organization.network_id or not policy.may_see(
         sender_organization, Category.DEMOGRAPHICS, client, now
@@ -139,9 +174,19 @@ def referral_send(
     receiver = program.organization
     if receiver.network_id != client.network_id:
         raise ValidationError({"program": "That program is not in this client's network."})
-    if _program_state(program) == CapacityState.CLOSED:
+    if not receiver.is_active or _program_state(program) == CapacityState.CLOSED:
         raise ValidationError({"program": f"{program.name} is not accepting referrals now."})
     codes = _validate_needs(needs)
+    _validate_urgency(urgency)
+    if referred_from is not None and (
+        referred_from.receiver_organization_id != sender_organization.pk
+        or referred_from.client_id != client.pk
+    ):
+        # The chain records who passed the client on: only the receiver of the earlier
+        # referral, for the same client, can refer onward from it.
+        raise ValidationError(
+            {"referred_from": "Refer onward only from a referral of this client you received."}
+        )
     existing = _open_duplicate(client, program)
     if existing is not None:
         raise DuplicateReferral(existing)
@@ -187,6 +232,7 @@ def referral_log_inbound(
     """Record a referral that reached `organization` outside Linkage (fax, phone, walk-in,
     self-referral), so it is worked and counted like any other. The receiver must be able
     to see the client (its own record, or a release naming it)."""
+    _take_write_lock(Program, program.pk)
     now = timezone.now()
     if program.organization_id != organization.pk:
         raise ValidationError({"program": "Log referrals to your own organization's programs."})
@@ -195,6 +241,7 @@ def referral_log_inbound(
     if not policy.may_see(organization, Category.DEMOGRAPHICS, client, now):
         raise PermissionDenied("You may not see this client.")
     codes = _validate_needs(needs)
+    _validate_urgency(urgency)
     existing = _open_duplicate(client, program)
     if existing is not None:
         raise DuplicateReferral(existing)
@@ -252,14 +299,23 @@ def _insert(referral: Referral, codes: list[str], *, actor, organization) -> Ref
         organization=organization,
         detail={"source": referral.source, "needs": codes},
     )
-    notifications.referral_created(referral)
+    notifications.referral_created(referral, actor=actor)
     return referral
+
+
+def _sides(referral: Referral, organization: Organization) -> tuple[bool, bool]:
+    """(acts as the sender, acts as the receiver). A logged inbound referral has no sender
+    on Linkage: the receiver that recorded it answers for the record (e.g. marks a fax
+    logged twice as entered in error)."""
+    is_receiver = referral.receiver_organization_id == organization.pk
+    if referral.sender_organization_id is None:
+        return is_receiver, is_receiver
+    return referral.sender_organization_id == organization.pk, is_receiver
 
 
 def allowed_moves(referral: Referral, organization: Organization) -> list[Move]:
     """The moves `organization` may make on `referral` now (for the action buttons)."""
-    is_sender = referral.sender_organization_id == organization.pk
-    is_receiver = referral.receiver_organization_id == organization.pk
+    is_sender, is_receiver = _sides(referral, organization)
     return [
         m
         for m in MOVES.values()
@@ -282,14 +338,19 @@ def referral_transition(
 ) -> Referral:
     """Make one move of the state machine, as one transaction holding the row lock.
 
-    `expected_status` is the status the user saw; when someone else moved the referral
-    first, TransitionConflict says who did what. Repeating the move that already happened
-    (a double click) changes nothing. `actor`/`organization` None means the system (a
-    revoked release putting referrals on hold).
+    Refusals raise and write nothing: PermissionDenied for an organization that is not the
+    side the move belongs to; TransitionConflict when the referral is not in a status the
+    move starts from (someone moved it first, or it is closed: the message says who did
+    what), also when `expected_status` (the status the user saw) is no longer current;
+    ValidationError for a missing reason or outcome; ConsentMissing when the receiver
+    would work with the client without a release. The same person repeating the move
+    that just happened (a double click) changes nothing. `actor`/`organization` None means
+    the system (a revoked release putting referrals on hold).
     """
     chosen = MOVES.get(move)
     if chosen is None:
         raise ValidationError(f"Unknown action {move!r}.")
+    _take_write_lock(Referral, referral_id)
     referral = (
         Referral.objects.select_for_update(of=("self",))
         .select_related("program", "sender_organization", "receiver_organization", "client")
@@ -298,38 +359,29 @@ def referral_transition(
     if organization is None and chosen.side != Side.SYSTEM:
         raise PermissionDenied("Only people act on referrals.")
     if organization is not None:
-        is_sender = referral.sender_organization_id == organization.pk
-        is_receiver = referral.receiver_organization_id == organization.pk
+        is_sender, is_receiver = _sides(referral, organization)
         if not (is_sender or is_receiver):
             raise PermissionDenied("Only the sender and the receiver act on a referral.")
         if not side_allows(chosen, is_sender=is_sender, is_receiver=is_receiver):
-            side = "sender" if chosen.side == "sender" else "receiving organization"
-            raise PermissionDenied(f"Only the {side} may {chosen.label.lower()}.")
-    if expected_status and referral.status != expected_status:
-        if referral.status == chosen.target and _last_move_was(referral, actor, chosen):
-            return referral  # the same person's double click
-        raise TransitionConflict(_what_happened(referral))
-    if referral.status not in chosen.sources:
-        if referral.status == chosen.target:
-            return referral
-        if referral.status in TERMINAL:
-            raise TransitionConflict(
-                f"This referral is {referral.get_status_display().lower()}: it is closed and "
-                "only notes can be added."
+            raise PermissionDenied(
+                f"“{chosen.label}” is not yours to do: {_WHO_MAY[chosen.side]} makes this move."
             )
-        raise ValidationError(
-            f"A referral that is {referral.get_status_display().lower()} cannot be "
-            f"{chosen.label.lower()}ed."
-        )
+    stale = bool(expected_status) and referral.status != expected_status
+    if stale or referral.status not in chosen.sources:
+        if referral.status == chosen.target and _last_move_was(referral, actor, chosen):
+            return referral  # the same person's double click: it happened once
+        raise TransitionConflict(_what_happened(referral, chosen))
     reason = reason.strip()
     if chosen.reason_required and not reason:
         raise ValidationError({"reason": f"Say why ({chosen.label.lower()})."})
-    if chosen.outcome_required:
-        if outcome not in Referral.Outcome.values:
-            raise ValidationError({"outcome": "Choose the outcome."})
+    if chosen.outcome_required and outcome not in Referral.Outcome.values:
+        raise ValidationError({"outcome": "Choose the outcome."})
     now = timezone.now()
+    release = None
     if chosen.name in NEEDS_CONSENT:
-        _require_carried_consent(referral.client, referral.receiver_organization, now)
+        release = _require_carried_consent(
+            referral.client, referral.receiver_organization, now, _carried(referral)
+        )
     before = referral.status
     referral.status = chosen.target
     referral.status_reason = reason
@@ -338,7 +390,15 @@ def referral_transition(
     )
     referral.updated_at = now
     fields = ["status", "status_reason", "business_status", "updated_at"]
-    if chosen.target in {Status.ACCEPTED, Status.ON_HOLD} and referral.accepted_at is None:
+    if chosen.name == "send":
+        # A draft goes out now: the receiver's clock starts, and the release that lets the
+        # receiver see it is recorded as on a direct send.
+        referral.sent_at = now
+        referral.ack_due_at = add_business_days(now, ACK_BUSINESS_DAYS)
+        referral.release = release
+        fields += ["sent_at", "ack_due_at", "release"]
+    elif chosen.name in {"accept", "waitlist", "start", "resume"} and referral.accepted_at is None:
+        # The receiver took the referral on (a hold by Linkage itself is not an acceptance).
         referral.accepted_at = now
         fields.append("accepted_at")
     if before == Status.REQUESTED:
@@ -379,34 +439,52 @@ def referral_transition(
         client_ids=[referral.client_id],
         actor=actor,
         organization=organization,
-        detail={"from": before, "to": referral.status, "outcome": outcome or None},
+        detail={"from": before, "to": referral.status, "outcome": referral.outcome or None},
     )
-    notifications.referral_moved(referral, before=before, actor=actor)
+    if chosen.name == "send":
+        notifications.referral_created(referral, actor=actor)
+    else:
+        notifications.referral_moved(referral, before=before, actor=actor)
     return referral
+
+
+_WHO_MAY = {
+    Side.SENDER: "the referring organization",
+    Side.RECEIVER: "the receiving organization",
+    Side.EITHER: "the sender or the receiver",
+    Side.SYSTEM: "Linkage itself",
+}
 
 
 def _last_move_was(referral: Referral, actor, move: Move) -> bool:
     last = referral.events.filter(kind=ReferralEvent.Kind.TRANSITION).order_by("-id").first()
-    return bool(
-        last and last.actor_id == getattr(actor, "pk", None) and last.to_status == move.target
-    )
+    if last is None or last.actor_id != getattr(actor, "pk", None):
+        return False
+    if move.target == Status.ON_HOLD:
+        # "Put on hold" and "waitlist" both end on hold: only the same one is a repeat.
+        return last.to_status == move.target and last.business_status == move.business_status
+    return last.to_status == move.target
 
 
-def _what_happened(referral: Referral) -> str:
+def _what_happened(referral: Referral, move: Move) -> str:
+    """Why `move` cannot be made: the referral's status now and who last changed it."""
     last = (
         referral.events.filter(kind=ReferralEvent.Kind.TRANSITION)
         .select_related("actor", "organization")
         .order_by("-id")
         .first()
     )
-    status = referral.get_status_display().lower()
-    if last is None or last.actor is None:
-        return f"Someone else changed this referral first: it is now {status}."
-    when = timezone.localtime(last.occurred_at).strftime("%H:%M")
-    return (
-        f"While you were looking, {last.actor} ({last.organization}) made this referral "
-        f"{status} at {when}. Your change was not made."
-    )
+    status = referral.get_status_display()
+    if referral.business_status == Referral.BusinessStatus.WAITLISTED:
+        status = f"{status} (waitlisted)"
+    if last is None:
+        happened = f"This referral is “{status}”."
+    else:
+        when = timezone.localtime(last.occurred_at).strftime("%b %d at %H:%M")
+        who = "Linkage" if last.actor is None else f"{last.actor} ({last.organization})"
+        happened = f"{who} changed this referral to “{status}” on {when}."
+    closed = " It is closed: only notes can be added." if referral.status in TERMINAL else ""
+    return f"{happened}{closed} Your change (“{move.label}”) was not made."
 
 
 def _require_party(referral: Referral, organization: Organization) -> None:
@@ -420,7 +498,10 @@ def referral_mark_opened(*, referral: Referral, actor: User, organization: Organ
     a timestamp and businessStatus say it). Returns False when it was opened before."""
     if organization.pk != referral.receiver_organization_id:
         return False
-    updated = Referral.objects.filter(pk=referral.pk, opened_at__isnull=True).update(
+    # A closed referral stays as it closed (read-only except notes).
+    updated = Referral.objects.filter(
+        pk=referral.pk, opened_at__isnull=True, status__in=OPEN
+    ).update(
         opened_at=timezone.now(),
         business_status=Referral.BusinessStatus.OPENED,
         updated_at=timezone.now(),
@@ -448,13 +529,21 @@ def referral_record_contact(
     note: str = "",
 ) -> ReferralEvent:
     """A contact with the client (an encounter measures count). Receiver only; refused for
-    closed referrals and, when the referral says not to contact the client, refused with
-    the reason."""
+    closed referrals, when the receiver may no longer see who the client is (a revoked
+    release), and, when the referral says not to contact the client, refused with the
+    reason."""
     if organization.pk != referral.receiver_organization_id:
         raise PermissionDenied("Only the receiving organization records contacts.")
-    locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    _take_write_lock(Referral, referral.pk)
+    locked = Referral.objects.select_for_update().select_related("client").get(pk=referral.pk)
     if locked.status in TERMINAL:
-        raise ValidationError("This referral is closed.")
+        raise ValidationError("This referral is closed: only notes can be added.")
+    if locked.do_not_contact:
+        raise ValidationError(
+            "Do not contact the client: the referring organization asked that nobody reach "
+            "out to the client directly (for the client's safety). Work through the sender."
+        )
+    _require_carried_consent(locked.client, organization, timezone.now(), (Category.DEMOGRAPHICS,))
     if contact_type not in ReferralEvent.ContactType.values:
         raise ValidationError({"contact_type": "Choose how the contact was made."})
     event = ReferralEvent.objects.create(
@@ -493,7 +582,8 @@ def referral_record_contact(
 def referral_assign(
     *, referral: Referral, assignee: User | None, actor: User, organization: Organization
 ) -> Referral:
-    """Assign the referral to a staff member of the receiving organization."""
+    """Assign the referral to a staff member of the receiving organization (open referrals
+    only: a closed one is read-only except notes)."""
     if organization.pk != referral.receiver_organization_id:
         raise PermissionDenied("Only the receiving organization assigns its staff.")
     if (
@@ -501,7 +591,10 @@ def referral_assign(
         and not assignee.memberships.filter(organization=organization, is_active=True).exists()
     ):
         raise ValidationError({"assigned_to": "Choose someone in your organization."})
+    _take_write_lock(Referral, referral.pk)
     locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    if locked.status in TERMINAL:
+        raise ValidationError("This referral is closed: only notes can be added.")
     locked.assigned_to = assignee
     locked.updated_at = timezone.now()
     locked.save(update_fields=["assigned_to", "updated_at"])
@@ -511,6 +604,15 @@ def referral_assign(
         actor=actor,
         organization=organization,
         reason=str(assignee) if assignee else "Unassigned",
+    )
+    audit_record(
+        action="update",
+        object_type="referral",
+        object_ids=[locked.pk],
+        client_ids=[locked.client_id],
+        actor=actor,
+        organization=organization,
+        detail={"fields": ["assigned_to"]},
     )
     return locked
 
@@ -556,14 +658,31 @@ def referrals_hold_for_release(release_id: int) -> list[int]:
     ).select_related("receiver_organization", "client")
     for referral in candidates:
         receiver = referral.receiver_organization
-        if all(policy.may_see(receiver, c, referral.client) for c in CARRIED_CATEGORIES):
+        if all(policy.may_see(receiver, c, referral.client) for c in _carried(referral)):
             continue
-        referral_transition(
-            referral_id=referral.pk,
-            move="consent_hold",
-            actor=None,
-            organization=None,
-            reason="The client's release of information was revoked.",
-        )
+        try:
+            referral_transition(
+                referral_id=referral.pk,
+                move="consent_hold",
+                actor=None,
+                organization=None,
+                reason="The client's release of information was revoked.",
+            )
+        except TransitionConflict:
+            # Closed (or put on hold) by someone between the listing and the row lock:
+            # nothing left to hold, and the other referrals must still be held.
+            continue
         held.append(referral.pk)
     return held
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one of `user`'s notifications read, or all of them when `notification_id` is
+    None. Nobody else's notification is touched. Returns how many changed."""
+    from .models import Notification
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())

@@ -140,9 +140,9 @@ MOVES: dict[str, Move] = {
 }
 
 
-# Receiver moves that continue work with the client: the receiver must still be covered
-# by a release for what the referral carries.
-NEEDS_CONSENT = frozenset({"accept", "waitlist", "start", "resume"})
+# Moves that show the referral to the receiver (send) or continue work with the client
+# (the receiver's): the receiver must be covered by a release for what the referral carries.
+NEEDS_CONSENT = frozenset({"send", "accept", "waitlist", "start", "resume"})
 
 
 def side_allows(move: Move, *, is_sender: bool, is_receiver: bool) -> bool:
