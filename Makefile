@@ -22,6 +22,7 @@ static/vendor/.installed: package.json package-lock.json
 	  cp node_modules/htmx.org/dist/htmx.min.js static/vendor/ && \
 	  cp node_modules/@picocss/pico/css/pico.min.css static/vendor/ && \
 	  cp node_modules/axe-core/axe.min.js static/vendor/ && \
+	  cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.min.js && \
 	  touch $@; \
 	else \
 	  echo "npm not found: pages work without htmx and Pico styles; install Node.js for them."; \
