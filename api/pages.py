@@ -1,0 +1,57 @@
+"""The org admin's page for API keys: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from organizations.roles import Capability
+from organizations.tenancy import get_visible_or_404, member_required
+
+from .forms import ApiKeyForm
+from .models import ApiKey
+from .services import api_key_create, api_key_revoke
+
+NEW_KEY_SESSION_KEY = "api_new_key"
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(Capability.MANAGE_MEMBERS)
+def api_keys(request):
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _key, full_key = api_key_create(
+            organization=request.organization,
+            role=form.cleaned_data["role"],
+            name=form.cleaned_data["name"],
+            created_by=request.user,
+        )
+        # Post/redirect/get, so a reload cannot create a second key; the session carries
+        # the key to the next page view only, which takes it out again.
+        request.session[NEW_KEY_SESSION_KEY] = full_key
+        return redirect("api_keys")
+    new_key = request.session.pop(NEW_KEY_SESSION_KEY, None) if request.method == "GET" else None
+    keys = ApiKey.objects.visible_to(request.organization).select_related("created_by")
+    page = Paginator(keys, 50).get_page(request.GET.get("page"))
+    response = render(
+        request,
+        "api/keys.html",
+        {"form": form, "page": page, "new_key": new_key},
+        status=400 if form.is_bound else 200,
+    )
+    # The key is on this page only once: no cache may keep it.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(Capability.MANAGE_MEMBERS)
+def api_key_revoke_page(request, key_id: int):
+    api_key = get_visible_or_404(ApiKey, request.organization, pk=key_id)
+    if request.method == "POST":
+        api_key_revoke(api_key=api_key, actor=request.user)
+        messages.success(request, f"Key “{api_key.name}” revoked: it no longer works.")
+        return redirect("api_keys")
+    return render(request, "api/key_revoke.html", {"api_key": api_key})

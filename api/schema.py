@@ -1,0 +1,54 @@
+"""OpenAPI generation: every operation documents its error bodies and, for POST, the
+`Idempotency-Key` header, so a generated client handles both."""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per request field, for invalid input; empty otherwise.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class LinkageAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if self.view.__module__.startswith("drf_spectacular"):
+            return responses
+        codes = ["401", "403", "429"]
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+            codes.append("400")
+        if self.method == "POST":
+            codes += ["409", "422"]
+        if "{" in self.path:
+            codes.append("404")
+        for code in codes:
+            responses.setdefault(code, self._get_response_for_code(ErrorSerializer, code))
+        return responses
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST":
+            parameters.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description="Any unique string (a UUID). A retry with the same key and "
+                    "body returns the first response and creates nothing new.",
+                )
+            )
+        return parameters

@@ -1,0 +1,359 @@
+"""What the API shows and accepts. Client details pass through the consent policy: a field
+of a category the caller may not see is null, and `visible_categories` says which it may."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from assessments.models import Assessment
+from clients.models import Client
+from consent.categories import Category
+from consent.models import Release
+from organizations.models import Organization, Program
+from referrals.models import Notification, Referral, ReferralNote
+from referrals.workflow import MOVES
+
+DEMOGRAPHIC_FIELDS = (
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "date_of_birth",
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "state",
+    "zip_code",
+    "preferred_language",
+    "race",
+    "ethnicity",
+    "sex",
+    "gender_identity",
+    "insurance_type",
+    "insurance_payer",
+    "insurance_member_id",
+)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "kind", "sub_kind", "is_active"]
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    organization = serializers.PrimaryKeyRelatedField(read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    # Plain strings: blank is allowed, and a blank-or-URL "oneOf" is ambiguous to clients.
+    email = serializers.CharField(read_only=True)
+    website = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Program
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "name",
+            "description",
+            "eligibility",
+            "minimum_age",
+            "maximum_age",
+            "fees",
+            "hours",
+            "intake",
+            "phone",
+            "email",
+            "website",
+            "accepting_referrals",
+            "hsds_id",
+            "updated_at",
+        ]
+
+
+class ClientWriteSerializer(serializers.ModelSerializer):
+    """The fields a client record is created with (validated again by the service)."""
+
+    class Meta:
+        model = Client
+        fields = list(DEMOGRAPHIC_FIELDS)
+
+
+class ClientSummarySerializer(serializers.ModelSerializer):
+    """A client in a list or a search: only clients whose demographics the caller may see
+    are ever listed."""
+
+    created_by_organization = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Client
+        fields = ["id", "created_by_organization", "created_at", "updated_at", *DEMOGRAPHIC_FIELDS]
+        read_only_fields = fields
+
+
+class ClientDetailSerializer(ClientSummarySerializer):
+    """One client, as the consent policy lets the caller see it (context["categories"])."""
+
+    visible_categories = serializers.SerializerMethodField()
+
+    class Meta(ClientSummarySerializer.Meta):
+        fields = [*ClientSummarySerializer.Meta.fields, "visible_categories"]
+        read_only_fields = fields
+        extra_kwargs = {f: {"allow_null": True} for f in DEMOGRAPHIC_FIELDS}
+
+    def get_visible_categories(self, client) -> list[str]:
+        return sorted(self.context["categories"])
+
+    def to_representation(self, client):
+        data = super().to_representation(client)
+        if Category.DEMOGRAPHICS not in self.context["categories"]:
+            for field in DEMOGRAPHIC_FIELDS:
+                data[field] = None
+        return data
+
+
+class ClientSearchSerializer(serializers.Serializer):
+    """Search terms go in the body: names and birth dates never travel in URLs."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    identifier = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate(self, attrs):
+        if not any(attrs.get(k) for k in ("name", "date_of_birth", "phone", "identifier")):
+            raise serializers.ValidationError(
+                "Give at least one search term: name, date_of_birth, phone or identifier."
+            )
+        return attrs
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    client = serializers.PrimaryKeyRelatedField(read_only=True)
+    organization = serializers.PrimaryKeyRelatedField(read_only=True)
+    recipients = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    categories = serializers.ListField(child=serializers.CharField(), read_only=True)
+    is_active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Release
+        fields = [
+            "id",
+            "client",
+            "organization",
+            "recipients",
+            "all_network_partners",
+            "categories",
+            "purpose",
+            "purpose_other",
+            "language",
+            "method",
+            "signer",
+            "captured_at",
+            "effective_at",
+            "expires_at",
+            "revoked_at",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+    def get_is_active(self, release) -> bool:
+        now = timezone.now()
+        return (
+            release.revoked_at is None
+            and release.effective_at <= now
+            and (release.expires_at is None or release.expires_at > now)
+        )
+
+
+class ReleaseCreateSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    recipients = serializers.ListField(child=serializers.IntegerField(), required=False)
+    all_network_partners = serializers.BooleanField(default=False)
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices), allow_empty=False
+    )
+    purpose = serializers.ChoiceField(choices=Release.Purpose.choices)
+    purpose_other = serializers.CharField(required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=Release.Language.choices, default="en")
+    method = serializers.ChoiceField(
+        choices=[Release.Method.ESIGNATURE, Release.Method.VERBAL],
+        help_text="Signed paper forms are uploaded in the browser.",
+    )
+    esignature_name = serializers.CharField(required=False, allow_blank=True, default="")
+    esignature_confirmed = serializers.BooleanField(default=False)
+    verbal_witness_name = serializers.CharField(required=False, allow_blank=True, default="")
+    signer = serializers.ChoiceField(choices=Release.Signer.choices, default="client")
+    representative_name = serializers.CharField(required=False, allow_blank=True, default="")
+    representative_relationship = serializers.CharField(
+        required=False, allow_blank=True, default=""
+    )
+    effective_at = serializers.DateTimeField(required=False)
+    expires_at = serializers.DateTimeField(
+        required=False, help_text="Default: the network's release period after effective_at."
+    )
+
+    def validate(self, attrs):
+        attrs.setdefault("effective_at", timezone.now())
+        return attrs
+
+
+class ReleaseRevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    client = serializers.PrimaryKeyRelatedField(read_only=True)
+    program = serializers.PrimaryKeyRelatedField(read_only=True)
+    sender_organization = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    receiver_organization = serializers.PrimaryKeyRelatedField(read_only=True)
+    needs = serializers.SerializerMethodField()
+    outcome = serializers.ChoiceField(
+        choices=Referral.Outcome.choices, allow_blank=True, read_only=True
+    )
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "client",
+            "program",
+            "sender_organization",
+            "receiver_organization",
+            "source",
+            "status",
+            "business_status",
+            "status_reason",
+            "outcome",
+            "outcome_note",
+            "urgency",
+            "do_not_contact",
+            "reason",
+            "needs",
+            "created_at",
+            "updated_at",
+            "sent_at",
+            "accepted_at",
+        ]
+        read_only_fields = fields
+
+    def get_needs(self, referral) -> list[str]:
+        return sorted(n.code for n in referral.needs.all())
+
+
+class ReferralCreateSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    program = serializers.IntegerField()
+    needs = serializers.ListField(child=serializers.CharField(max_length=40), allow_empty=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    urgency = serializers.ChoiceField(choices=Referral.Urgency.choices, default="routine")
+    do_not_contact = serializers.BooleanField(default=False)
+
+
+class ReferralMoveSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    outcome = serializers.ChoiceField(
+        choices=Referral.Outcome.choices, required=False, allow_blank=True, default=""
+    )
+    outcome_note = serializers.CharField(required=False, allow_blank=True, default="")
+    expected_status = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The status you last saw; refused with 409 if it changed meanwhile.",
+    )
+
+
+class ReferralNoteSerializer(serializers.ModelSerializer):
+    organization = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = ReferralNote
+        fields = ["id", "organization", "body", "created_at"]
+        read_only_fields = ["id", "organization", "created_at"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    referral = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "referral", "kind", "message", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked_read = serializers.IntegerField()
+
+
+USER_MOVES = [name for name, move in MOVES.items() if move.side != "system"]
+
+
+class AnswerSerializer(serializers.Serializer):
+    link_id = serializers.CharField(max_length=40, help_text="The question's FHIR linkId.")
+    codes = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, default=list
+    )
+    declined = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        if attrs["declined"] == bool(attrs["codes"]):
+            raise serializers.ValidationError("Give either answer codes or declined: true.")
+        return attrs
+
+
+class AssessmentSubmitSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    instrument = serializers.SlugField(help_text="The instrument's key, e.g. ahc-hrsn-core.")
+    mode = serializers.ChoiceField(choices=Assessment.Mode.choices)
+    answers = AnswerSerializer(many=True, allow_empty=False)
+
+
+class DomainResultSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.CharField()
+    score = serializers.IntegerField(allow_null=True)
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    client = serializers.PrimaryKeyRelatedField(read_only=True)
+    organization = serializers.PrimaryKeyRelatedField(read_only=True)
+    instrument = serializers.CharField(source="instrument.key", read_only=True)
+    instrument_version = serializers.CharField(source="instrument.version", read_only=True)
+    risk_level = serializers.CharField(read_only=True)
+    domains = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id",
+            "client",
+            "organization",
+            "instrument",
+            "instrument_version",
+            "mode",
+            "status",
+            "started_at",
+            "completed_at",
+            "risk_level",
+            "rescreen_due_at",
+            "domains",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DomainResultSerializer(many=True))
+    def get_domains(self, assessment) -> list[dict]:
+        return [
+            {
+                "key": d.key,
+                "title": d.title,
+                "category": d.category,
+                "status": d.status,
+                "score": d.score,
+            }
+            for d in assessment.results()
+        ]
