@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "guardian",
     "axes",
     "django_otp",
@@ -58,6 +62,8 @@ INSTALLED_APPS = [
     "clients",
     "assessments",
     "referrals",
+    "metrics",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -224,18 +230,59 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HEARTBEAT_INTERVAL_SECONDS = env.float("HEARTBEAT_INTERVAL_SECONDS", default=60.0)
+# Reminders (referrals/reminders/): how often beat sweeps for what is due, how many rows a
+# sweep takes per batch, and the local hour of the daily digest emails.
+REMINDER_SWEEP_SECONDS = env.float("REMINDER_SWEEP_SECONDS", default=300.0)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
+REMINDER_DIGEST_HOUR = env.int("REMINDER_DIGEST_HOUR", default=7)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "organizations.tasks.heartbeat",
         "schedule": HEARTBEAT_INTERVAL_SECONDS,
     },
+    "metrics-rollup-nightly": {
+        "task": "metrics.tasks.rollup_nightly",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "sweep-reminders": {
+        "task": "referrals.tasks.sweep_reminders",
+        "schedule": REMINDER_SWEEP_SECONDS,
+    },
+    "send-daily-digests": {
+        "task": "referrals.tasks.send_daily_digests",
+        "schedule": crontab(minute=0, hour=REMINDER_DIGEST_HOUR),
+    },
 }
 
 REST_FRAMEWORK = {
+    # Bearer first: an unauthenticated request is then told (401) how to authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.LinkageAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env.str("API_THROTTLE_RATE", default="120/min")},
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Linkage API",
+    "DESCRIPTION": "Closed-loop referrals between health care and community-based "
+    "organizations. Authenticate with `Authorization: Bearer <API key>`; send an "
+    "`Idempotency-Key` header on POST to make retries safe.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 GUARDIAN_RAISE_403 = False

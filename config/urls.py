@@ -41,4 +41,6 @@ urlpatterns = [
     path("", include("assessments.urls")),
     path("", include("referrals.urls")),
     path("", include("audit.urls")),
+    path("", include("metrics.urls")),
+    path("api/", include("api.urls")),
 ]

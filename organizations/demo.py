@@ -227,3 +227,60 @@ PROGRAMS = [
         "capacity": 120,
     },
 ]
+
+# A referral and screening history for the demo network's measures: made through the real
+# services, then dated back over the past months (the services stamp "now").
+HISTORY_EMAIL_DOMAIN = "history.demo.linkage.test"
+HISTORY_CLIENTS = 72
+HISTORY_DAYS = 200
+# AHC HRSN answers: everything answered, nothing positive; and the positive variants.
+AHC_NEGATIVE = {
+    "124296": ("LA31993-1",),
+    "123820": ("LA9-3",),
+    "123821": ("LA28398-8",),
+    "123822": ("LA28398-8",),
+    "123823": ("LA32-8",),
+    "123824": ("LA32-8",),
+    "123825": ("LA6270-8",),
+    "123826": ("LA6270-8",),
+    "123827": ("LA6270-8",),
+    "123828": ("LA6270-8",),
+}
+AHC_POSITIVE = {
+    "food": {"123821": ("LA28397-0",), "123822": ("LA28397-0",)},
+    "housing": {"124296": ("LA31994-9",)},
+    "transport": {"123823": ("LA33-6",)},
+}
+# need -> (program, receiving user's email)
+HISTORY_PROGRAMS = {
+    "food": ("Community Pantry", "foodbank.staff@demo.linkage.test", "food-insecurity"),
+    "housing": (
+        "Eviction Prevention Fund",
+        "housing.navigator@demo.linkage.test",
+        "housing-instability",
+    ),
+    "transport": (
+        "Rides to Medical Appointments",
+        "rides.staff@demo.linkage.test",
+        "transportation-insecurity",
+    ),
+}
+HISTORY_CLINICS = [
+    ("Eastside Community Clinic", "clinic.coordinator@demo.linkage.test"),
+    ("St. Brigid Health System", "hospital.coordinator@demo.linkage.test"),
+]
+# What happens to the n-th referral (cycled): the moves after sending, and an outcome.
+HISTORY_PATHS = [
+    ("complete", "need-met"),
+    ("complete", "need-met"),
+    ("complete", "need-partly-met"),
+    ("complete", "need-met"),
+    ("reject", ""),
+    ("fail", ""),
+    ("complete", "need-not-met"),
+    ("cancel", ""),
+    ("open", ""),
+    ("accept", ""),
+    ("complete", "need-met"),
+    ("complete", "unable-to-contact"),
+]

@@ -5,6 +5,7 @@ A referral's life is its events; it closes with an outcome the sender sees (the 
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -143,6 +144,16 @@ class Referral(models.Model):
     ack_due_at = models.DateTimeField(null=True, blank=True)
     update_due_at = models.DateTimeField(null=True, blank=True)
     follow_up_due_at = models.DateTimeField(null=True, blank=True)
+    # The reminder sweep's own clock (referrals/reminders/): when the next reminder for the
+    # current stage (acknowledge, update, follow up) is due. The deadlines above stay what
+    # people see; this one moves on after each overdue reminder, so the sweep's range scan
+    # over its index finds only what is newly due, however many referrals there are.
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+    # When the current stage began (sent, last update): how long the referral has waited.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    # Overdue reminders in the current stage; the network's count escalates to the backbone.
+    overdue_count = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReferralQuerySet.as_manager()
 
@@ -155,10 +166,30 @@ class Referral(models.Model):
             models.Index(
                 fields=["sender_organization", "status", "-created_at"], name="referral_sent"
             ),
+            # The inbox and sent pages list newest first across several statuses (a tab):
+            # these let a page be read from the top of an index, whatever the table size.
+            models.Index(
+                fields=["receiver_organization", "-created_at", "-id"],
+                name="referral_inbox_recent",
+            ),
+            models.Index(
+                fields=["sender_organization", "-created_at", "-id"], name="referral_sent_recent"
+            ),
             models.Index(fields=["client", "status"], name="referral_client_status"),
             models.Index(fields=["ack_due_at"], name="referral_ack_due"),
             models.Index(fields=["update_due_at"], name="referral_update_due"),
             models.Index(fields=["follow_up_due_at"], name="referral_follow_up_due"),
+            # Partial: closed referrals (most of the table) are not in these at all.
+            models.Index(
+                fields=["reminder_due_at"],
+                condition=Q(reminder_due_at__isnull=False),
+                name="referral_reminder_due",
+            ),
+            models.Index(
+                fields=["network", "escalated_at"],
+                condition=Q(escalated_at__isnull=False),
+                name="referral_escalated",
+            ),
         ]
         constraints = [
             # The duplicate guard in the database: one open referral per client and program.
@@ -290,17 +321,231 @@ class Notification(models.Model):
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
-    # Claimed by the delivery task before sending (a conditional UPDATE), so a task that
-    # runs twice sends once.
+    # When the email was handled: sent on its own or in a daily digest, or found needless
+    # (an inactive user, no address). The sender holds the row lock while it sends, so a
+    # task that runs twice sends once (referrals/reminders/delivery.py).
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # The reminder this notification delivers, if any (one per reminder and person).
+    reminder = models.ForeignKey(
+        "Reminder",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
 
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox")
+            models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox"),
+            # The sweep re-queues emails a lost broker message left unsent: only those rows.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(emailed_at__isnull=True),
+                name="notification_email_pending",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reminder", "user"],
+                condition=Q(reminder__isnull=False),
+                name="notification_once_per_reminder",
+            )
         ]
 
     def __str__(self) -> str:
         return f"notification {self.pk} for user {self.user_id}"
+
+
+# --- Reminders and escalations (ARCHITECTURE.md "Reminders"; referrals/reminders/) ---------
+
+
+class ReminderRules(models.Model):
+    """A network's reminder rules (no partnership), or one partnership's override of them
+    (an empty field follows the network's). An empty network field takes Linkage's default
+    (referrals/reminders/rules.py)."""
+
+    network = models.ForeignKey(
+        "organizations.Network", on_delete=models.CASCADE, related_name="reminder_rules"
+    )
+    partnership = models.OneToOneField(
+        "organizations.Partnership",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminder_rules",
+    )
+    ack_business_days = models.PositiveSmallIntegerField(
+        "acknowledge within (business days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+    )
+    update_every_days = models.PositiveSmallIntegerField(
+        "update at least every (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    follow_up_after_days = models.PositiveSmallIntegerField(
+        "sender follows up after completion (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+    )
+    release_expiry_warning_days = models.PositiveSmallIntegerField(
+        "warn before a release expires (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+    )
+    escalate_after_overdue_count = models.PositiveSmallIntegerField(
+        "escalate to the backbone when overdue (times)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "reminder rules"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network"],
+                condition=Q(partnership__isnull=True),
+                name="reminder_rules_one_per_network",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder rules of partnership {self.partnership_id or '-'} in {self.network_id}"
+
+
+class NetworkHolidayQuerySet(models.QuerySet):
+    def visible_to(self, org) -> NetworkHolidayQuerySet:
+        """An organization's network's holidays."""
+        return self.filter(network_id=org.network_id)
+
+
+class NetworkHoliday(models.Model):
+    """A day the network's business-day clock skips (weekends are skipped always)."""
+
+    network = models.ForeignKey(
+        "organizations.Network", on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    objects = NetworkHolidayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["network", "date"], name="network_holiday_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.date})"
+
+
+class Reminder(models.Model):
+    """One nudge: what it is about (kind and object), the moment it fell due, and who is
+    told, resolved when the sweep created it. The unique key (object, kind, due moment)
+    makes a repeated sweep harmless; `delivered_at` is set by the one delivery that
+    holds the row's lock, so a task that runs twice delivers once."""
+
+    class Kind(models.TextChoices):
+        ACK_OVERDUE = "ack_overdue", "Response overdue"
+        UPDATE_OVERDUE = "update_overdue", "Update overdue"
+        FOLLOW_UP_DUE = "follow_up_due", "Follow up with the client"
+        ESCALATION = "escalation", "Escalated to the backbone"
+        RELEASE_EXPIRING = "release_expiring", "Release expiring"
+        RESCREEN_DUE = "rescreen_due", "Rescreening due"
+
+    class ObjectType(models.TextChoices):
+        REFERRAL = "referral", "Referral"
+        RELEASE = "release", "Release of information"
+        ASSESSMENT = "assessment", "Assessment"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for delivery"
+        DELIVERED = "delivered", "Delivered"
+        # Overtaken before delivery (the referral was answered, the release revoked...).
+        SKIPPED = "skipped", "No longer needed"
+
+    network = models.ForeignKey(
+        "organizations.Network", on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices)
+    object_id = models.PositiveBigIntegerField()
+    due_at = models.DateTimeField()
+    # User ids, resolved once; delivery tells those still active.
+    recipient_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Last handed to the broker; the sweep hands it again if it is still undelivered later.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(delivered_at__isnull=True),
+                name="reminder_undelivered",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "object_id", "kind", "due_at"], name="reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.object_type} {self.object_id} due {self.due_at:%Y-%m-%d}"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants notification emails: each at once, or one digest a day. In-app
+    notifications are always on. No row: immediately."""
+
+    class EmailMode(models.TextChoices):
+        IMMEDIATE = "immediate", "Email me each notification as it happens"
+        DIGEST = "digest", "One email a day with everything new (daily digest)"
+
+    user = models.OneToOneField(
+        "organizations.User", on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_mode = models.CharField(
+        max_length=20, choices=EmailMode.choices, default=EmailMode.IMMEDIATE
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.email_mode}"
+
+
+class EmailDigest(models.Model):
+    """One person's digest email of one day. The unique key is the claim: the row is
+    inserted in the transaction that sends, so a digest task that runs twice (or two
+    beats) sends one digest per person per day."""
+
+    user = models.ForeignKey(
+        "organizations.User", on_delete=models.CASCADE, related_name="email_digests"
+    )
+    day = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    notification_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="email_digest_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"digest for {self.user_id} on {self.day}"

@@ -45,10 +45,12 @@ def _notify(referral: Referral, user_ids: Iterable[int], *, kind: str, message: 
     ids = [n.pk for n in rows]
 
     def queue():
+        from .reminders.broker import publish
         from .tasks import deliver_notification_email
 
-        for pk in ids:
-            deliver_notification_email.delay(pk)
+        # After the commit: with the broker down the change stands and the person sees no
+        # error; the emails are still unsent in the database and the sweep queues them.
+        publish(deliver_notification_email, ids)
 
     transaction.on_commit(queue)
     return rows

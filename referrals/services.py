@@ -7,7 +7,7 @@ update_fields, write the event and the audit entry, and queue notifications afte
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -22,15 +22,20 @@ from organizations.sdoh import CapacityState, SDOHCategory
 
 from . import notifications
 from .models import Referral, ReferralEvent, ReferralNeed, ReferralNote
+from .reminders import schedule
+from .reminders.calendar import add_business_days  # noqa: F401 (callers import it from here)
+from .reminders.rules import DEFAULT_RULES
 from .workflow import MOVES, NEEDS_CONSENT, OPEN, TERMINAL, Move, Side, Status, side_allows
 
 # What a referral carries to the receiver, so what a release must let the receiver see:
 # who the client is and how to reach them, the needs, and the referral itself.
 CARRIED_CATEGORIES = (Category.DEMOGRAPHICS, Category.SOCIAL_NEEDS, Category.REFERRALS)
 
-ACK_BUSINESS_DAYS = 2  # USERS.md: networks expect a response within 2 business days
-UPDATE_EVERY_DAYS = 7
-FOLLOW_UP_AFTER_DAYS = 14
+# Linkage's defaults; the rules in force are the network's or a partnership's
+# (reminders/rules.py), applied when a referral is sent, accepted or updated.
+ACK_BUSINESS_DAYS = DEFAULT_RULES.ack_business_days
+UPDATE_EVERY_DAYS = DEFAULT_RULES.update_every_days
+FOLLOW_UP_AFTER_DAYS = DEFAULT_RULES.follow_up_after_days
 
 
 class ConsentMissing(ValidationError):
@@ -59,18 +64,6 @@ class DuplicateReferral(ValidationError):
 
 class TransitionConflict(ValidationError):
     """The referral moved on while the user was looking at it; the message says how."""
-
-
-def add_business_days(start: datetime, days: int) -> datetime:
-    """`start` plus `days` working days (weekends skipped). The reminders work adds the
-    network's holidays."""
-    moment = start
-    added = 0
-    while added < days:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            added += 1
-    return moment
 
 
 def _carried(referral: Referral) -> tuple[Category, ...]:
@@ -209,8 +202,9 @@ def referral_send(
         created_at=now,
         updated_at=now,
         sent_at=now,
-        ack_due_at=add_business_days(now, ACK_BUSINESS_DAYS),
     )
+    referral.ack_due_at = schedule.ack_due(referral, now)
+    schedule.restart_reminders(referral, at=now)
     return _insert(referral, codes, actor=sender_user, organization=sender_organization)
 
 
@@ -264,8 +258,9 @@ def referral_log_inbound(
         sent_at=received_at,
         opened_at=now,
         business_status=Referral.BusinessStatus.OPENED,
-        ack_due_at=add_business_days(received_at, ACK_BUSINESS_DAYS),
     )
+    referral.ack_due_at = schedule.ack_due(referral, received_at)
+    schedule.restart_reminders(referral, at=received_at)
     return _insert(referral, codes, actor=actor, organization=organization)
 
 
@@ -394,7 +389,7 @@ def referral_transition(
         # A draft goes out now: the receiver's clock starts, and the release that lets the
         # receiver see it is recorded as on a direct send.
         referral.sent_at = now
-        referral.ack_due_at = add_business_days(now, ACK_BUSINESS_DAYS)
+        referral.ack_due_at = schedule.ack_due(referral, now)
         referral.release = release
         fields += ["sent_at", "ack_due_at", "release"]
     elif chosen.name in {"accept", "waitlist", "start", "resume"} and referral.accepted_at is None:
@@ -405,7 +400,7 @@ def referral_transition(
         referral.ack_due_at = None
         fields.append("ack_due_at")
     if chosen.target in {Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}:
-        referral.update_due_at = now + timedelta(days=UPDATE_EVERY_DAYS)
+        referral.update_due_at = schedule.update_due(referral, now)
         fields.append("update_due_at")
     if chosen.target in TERMINAL:
         referral.closed_at = now
@@ -415,11 +410,12 @@ def referral_transition(
     if chosen.target == Status.COMPLETED:
         referral.outcome = outcome
         referral.outcome_note = outcome_note.strip()
-        referral.follow_up_due_at = now + timedelta(days=FOLLOW_UP_AFTER_DAYS)
+        referral.follow_up_due_at = schedule.follow_up_due(referral, now)
         fields += ["outcome", "outcome_note", "follow_up_due_at"]
     if chosen.target in {Status.CANCELLED, Status.ENTERED_IN_ERROR}:
         referral.follow_up_due_at = None
         fields.append("follow_up_due_at")
+    fields += schedule.restart_reminders(referral, at=now)
     referral.save(update_fields=sorted(set(fields)))
     ReferralEvent.objects.create(
         referral=referral,
@@ -562,8 +558,9 @@ def referral_record_contact(
         locked.business_status = Referral.BusinessStatus.CONTACTED
         fields.append("business_status")
     if locked.status in {Status.ACCEPTED, Status.IN_PROGRESS}:
-        locked.update_due_at = locked.updated_at + timedelta(days=UPDATE_EVERY_DAYS)
+        locked.update_due_at = schedule.update_due(locked, locked.updated_at)
         fields.append("update_due_at")
+        fields += schedule.restart_reminders(locked, at=locked.updated_at)
     locked.save(update_fields=fields)
     audit_record(
         action="update",

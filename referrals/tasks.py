@@ -1,37 +1,33 @@
-"""Background delivery for referrals. Tasks take ids only (never client data)."""
+"""Background delivery for referrals. Tasks take ids only (never client data); each calls
+one service, and every one of them may run twice (acks_late): the work is claimed in the
+database (referrals/reminders/delivery.py)."""
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
-from django.urls import reverse
-from django.utils import timezone
 
-from .models import Notification
+from .reminders import delivery, sweep
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_notification_email(notification_id: int) -> bool:
-    """Email one notification, at most once: the row is claimed with a conditional UPDATE
-    before sending, so a task delivered twice (acks_late, a retried message) sends once."""
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-        emailed_at=timezone.now()
-    )
-    if not claimed:
-        return False
-    notification = Notification.objects.select_related("user").get(pk=notification_id)
-    if not notification.user.is_active or not notification.user.email:
-        return False
-    link = ""
-    if notification.referral_id:
-        link = (
-            f"\n\n{settings.SITE_URL}{reverse('referral_detail', args=[notification.referral_id])}"
-        )
-    send_mail(
-        subject=f"Linkage: {notification.message}"[:150],
-        message=f"{notification.message}{link}\n\nSign in to Linkage to see the details.",
-        from_email=None,
-        recipient_list=[notification.user.email],
-    )
-    return True
+    """Email one notification, once (or leave it for the person's daily digest)."""
+    return delivery.notification_email_send(notification_id=notification_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_reminder(reminder_id: int) -> int:
+    """Deliver one reminder (in-app notifications, then immediate emails), once."""
+    return len(delivery.reminder_deliver(reminder_id=reminder_id))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_reminders() -> None:
+    """Beat, every REMINDER_SWEEP_SECONDS: create the reminders due, queue undelivered ones."""
+    sweep.reminders_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_daily_digests() -> int:
+    """Beat, daily at REMINDER_DIGEST_HOUR: one digest email per person who chose it."""
+    return delivery.digests_send()

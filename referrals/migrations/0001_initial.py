@@ -7,159 +7,466 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assessments', '0002_load_instruments'),
-        ('clients', '0001_initial'),
-        ('consent', '0001_initial'),
-        ('organizations', '0003_directory'),
+        ("assessments", "0002_load_instruments"),
+        ("clients", "0001_initial"),
+        ("consent", "0001_initial"),
+        ("organizations", "0003_directory"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Referral',
+            name="Referral",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_sender', models.CharField(blank=True, help_text='Who referred, when not on Linkage.', max_length=200)),
-                ('source', models.CharField(choices=[('platform', 'Sent through Linkage'), ('fax', 'Fax'), ('phone', 'Phone'), ('walk-in', 'Walk-in'), ('self', 'Self-referral'), ('email', 'Email'), ('other', 'Other')], default='platform', max_length=20)),
-                ('reason', models.TextField(blank=True, verbose_name='note for the receiver')),
-                ('urgency', models.CharField(choices=[('routine', 'Routine'), ('urgent', 'Urgent')], default='routine', max_length=10)),
-                ('do_not_contact', models.BooleanField(default=False, help_text='For safety (e.g. intimate-partner violence): the receiver must not reach out to the client directly (FHIR order detail contacting-subject-prohibited).', verbose_name='do not contact the client')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('requested', 'Sent'), ('accepted', 'Accepted'), ('rejected', 'Declined'), ('in-progress', 'In progress'), ('on-hold', 'On hold'), ('completed', 'Completed'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('entered-in-error', 'Entered in error')], default='draft', max_length=20)),
-                ('business_status', models.CharField(blank=True, choices=[('', '—'), ('opened', 'Opened by the receiver'), ('contacted', 'Client contacted'), ('scheduled', 'Appointment scheduled'), ('waitlisted', 'Waitlisted')], default='', max_length=20)),
-                ('status_reason', models.TextField(blank=True)),
-                ('outcome', models.CharField(blank=True, choices=[('need-met', 'Service provided – need met'), ('need-partly-met', 'Service provided – need partly met'), ('need-not-met', 'Service provided – need not met'), ('no-longer-interested', 'Client no longer interested'), ('unable-to-contact', 'Unable to contact'), ('not-eligible', 'Not eligible'), ('no-capacity', 'No capacity'), ('referred-elsewhere', 'Referred elsewhere')], max_length=30)),
-                ('outcome_note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('ack_due_at', models.DateTimeField(blank=True, null=True)),
-                ('update_due_at', models.DateTimeField(blank=True, null=True)),
-                ('follow_up_due_at', models.DateTimeField(blank=True, null=True)),
-                ('assessment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='referrals', to='assessments.assessment')),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_referrals', to=settings.AUTH_USER_MODEL)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='clients.client')),
-                ('network', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='organizations.network')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='organizations.program')),
-                ('receiver_organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='referrals_received', to='organizations.organization')),
-                ('referred_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='onward_referrals', to='referrals.referral')),
-                ('release', models.ForeignKey(blank=True, help_text='The release that lets the receiver see what the referral carries.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to='consent.release')),
-                ('sender_organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referrals_sent', to='organizations.organization')),
-                ('sender_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referrals_sent', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "external_sender",
+                    models.CharField(
+                        blank=True, help_text="Who referred, when not on Linkage.", max_length=200
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("platform", "Sent through Linkage"),
+                            ("fax", "Fax"),
+                            ("phone", "Phone"),
+                            ("walk-in", "Walk-in"),
+                            ("self", "Self-referral"),
+                            ("email", "Email"),
+                            ("other", "Other"),
+                        ],
+                        default="platform",
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True, verbose_name="note for the receiver")),
+                (
+                    "urgency",
+                    models.CharField(
+                        choices=[("routine", "Routine"), ("urgent", "Urgent")],
+                        default="routine",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "do_not_contact",
+                    models.BooleanField(
+                        default=False,
+                        help_text="For safety (e.g. intimate-partner violence): the receiver must not reach out to the client directly (FHIR order detail contacting-subject-prohibited).",
+                        verbose_name="do not contact the client",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("requested", "Sent"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Declined"),
+                            ("in-progress", "In progress"),
+                            ("on-hold", "On hold"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("entered-in-error", "Entered in error"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "business_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "—"),
+                            ("opened", "Opened by the receiver"),
+                            ("contacted", "Client contacted"),
+                            ("scheduled", "Appointment scheduled"),
+                            ("waitlisted", "Waitlisted"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("need-met", "Service provided – need met"),
+                            ("need-partly-met", "Service provided – need partly met"),
+                            ("need-not-met", "Service provided – need not met"),
+                            ("no-longer-interested", "Client no longer interested"),
+                            ("unable-to-contact", "Unable to contact"),
+                            ("not-eligible", "Not eligible"),
+                            ("no-capacity", "No capacity"),
+                            ("referred-elsewhere", "Referred elsewhere"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("outcome_note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "updated_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("ack_due_at", models.DateTimeField(blank=True, null=True)),
+                ("update_due_at", models.DateTimeField(blank=True, null=True)),
+                ("follow_up_due_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="referrals",
+                        to="assessments.assessment",
+                    ),
+                ),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_referrals",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "network",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="organizations.network",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="organizations.program",
+                    ),
+                ),
+                (
+                    "receiver_organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals_received",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "referred_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="onward_referrals",
+                        to="referrals.referral",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The release that lets the receiver see what the referral carries.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals",
+                        to="consent.release",
+                    ),
+                ),
+                (
+                    "sender_organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals_sent",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "sender_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referrals_sent",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40)),
-                ('message', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
-                ('referral', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='referrals.referral')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=40)),
+                ("message", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="referrals.referral",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReferralEvent',
+            name="ReferralEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'Created'), ('transition', 'Status changed'), ('opened', 'Opened by the receiver'), ('contact', 'Contact recorded'), ('assigned', 'Assigned'), ('scheduled', 'Appointment scheduled')], max_length=20)),
-                ('occurred_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(blank=True, max_length=20)),
-                ('business_status', models.CharField(blank=True, max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('contact_type', models.CharField(blank=True, choices=[('phone', 'Phone call'), ('text', 'Text message'), ('email', 'Email'), ('in-person', 'In person'), ('home-visit', 'Home visit'), ('other', 'Other')], max_length=20)),
-                ('contact_successful', models.BooleanField(null=True)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organizations.organization')),
-                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='referrals.referral')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("transition", "Status changed"),
+                            ("opened", "Opened by the receiver"),
+                            ("contact", "Contact recorded"),
+                            ("assigned", "Assigned"),
+                            ("scheduled", "Appointment scheduled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(blank=True, max_length=20)),
+                ("business_status", models.CharField(blank=True, max_length=20)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "contact_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("phone", "Phone call"),
+                            ("text", "Text message"),
+                            ("email", "Email"),
+                            ("in-person", "In person"),
+                            ("home-visit", "Home visit"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("contact_successful", models.BooleanField(null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="referrals.referral",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
+                "ordering": ["occurred_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ReferralNeed',
+            name="ReferralNeed",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(db_index=True, max_length=40)),
-                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='needs', to='referrals.referral')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(db_index=True, max_length=40)),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="needs",
+                        to="referrals.referral",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ReferralNote',
+            name="ReferralNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organizations.organization')),
-                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='referrals.referral')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="referrals.referral",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['receiver_organization', 'status', '-created_at'], name='referral_inbox'),
+            model_name="referral",
+            index=models.Index(
+                fields=["receiver_organization", "status", "-created_at"], name="referral_inbox"
+            ),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['sender_organization', 'status', '-created_at'], name='referral_sent'),
+            model_name="referral",
+            index=models.Index(
+                fields=["sender_organization", "status", "-created_at"], name="referral_sent"
+            ),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['client', 'status'], name='referral_client_status'),
+            model_name="referral",
+            index=models.Index(fields=["client", "status"], name="referral_client_status"),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['ack_due_at'], name='referral_ack_due'),
+            model_name="referral",
+            index=models.Index(fields=["ack_due_at"], name="referral_ack_due"),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['update_due_at'], name='referral_update_due'),
+            model_name="referral",
+            index=models.Index(fields=["update_due_at"], name="referral_update_due"),
         ),
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['follow_up_due_at'], name='referral_follow_up_due'),
+            model_name="referral",
+            index=models.Index(fields=["follow_up_due_at"], name="referral_follow_up_due"),
         ),
         migrations.AddConstraint(
-            model_name='referral',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['draft', 'requested', 'accepted', 'in-progress', 'on-hold'])), fields=('client', 'program'), name='referral_one_open_per_client_program'),
+            model_name="referral",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ["draft", "requested", "accepted", "in-progress", "on-hold"])
+                ),
+                fields=("client", "program"),
+                name="referral_one_open_per_client_program",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referral',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'completed'), _negated=True), models.Q(('outcome', ''), _negated=True), _connector='OR'), name='referral_completed_has_outcome'),
+            model_name="referral",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "completed"), _negated=True),
+                    models.Q(("outcome", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="referral_completed_has_outcome",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['user', 'read_at', '-created_at'], name='notification_inbox'),
+            model_name="notification",
+            index=models.Index(
+                fields=["user", "read_at", "-created_at"], name="notification_inbox"
+            ),
         ),
         migrations.AddIndex(
-            model_name='referralevent',
-            index=models.Index(fields=['referral', 'occurred_at'], name='referral_event_time'),
+            model_name="referralevent",
+            index=models.Index(fields=["referral", "occurred_at"], name="referral_event_time"),
         ),
         migrations.AddConstraint(
-            model_name='referralneed',
-            constraint=models.UniqueConstraint(fields=('referral', 'code'), name='referral_need_once'),
+            model_name="referralneed",
+            constraint=models.UniqueConstraint(
+                fields=("referral", "code"), name="referral_need_once"
+            ),
         ),
     ]

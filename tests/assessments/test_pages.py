@@ -448,3 +448,14 @@ def test_result_suggests_programs_with_capacity_and_reasons(client, login, tenan
     assert "Serves food insecurity" in suggested["Northside Pantry"][1]
     body = response.content.decode()
     assert "Waitlist" in body and "Serves transportation insecurity" in body
+
+
+def test_result_offers_a_referral_for_its_needs(client, login, tenant):
+    answers = {**AHC_NEGATIVE, "123821": ("LA28397-0",), "123823": ("LA33-6",)}
+    assessment = assessment_for(tenant.client, organization=tenant.hco, answers=answers)
+    login(tenant.hco_navigator)
+    body = client.get(result_url(assessment)).content.decode()
+    link = reverse("referral_new", args=[tenant.client.pk]) + f"?assessment={assessment.pk}"
+    assert f'href="{link}"' in body
+    form = client.get(link)
+    assert set(form.context["form"].initial["needs"]) == set(assessment.need_codes)

@@ -6,21 +6,73 @@ it until then). Values are callables so that only the probes a route uses are bu
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from tests.factories import HsdsImportFactory, ProgramFactory, assessment_for, referral_for
+
+
+def victim_program(victim):
+    """The victim CBO's program, made once, before any route is requested, so list pages
+    (the directory search) could show it if they leaked."""
+    from organizations.models import Program
+
+    program = Program.objects.filter(organization=victim.cbo, name=_program_name(victim)).first()
+    return program or ProgramFactory(organization=victim.cbo, name=_program_name(victim))
+
+
+def _program_name(victim) -> str:
+    return f"{victim.cbo.name} Hidden Pantry"
+
 
 def page_probes(victim) -> dict:
+    program = victim_program(victim)
     return {
         "partnership_id": lambda: victim.partnership.pk,
         "client_id": lambda: victim.client.pk,
         "release_id": lambda: victim.release.pk,
+        # The victim's CBO's program, and an HSDS import (built here: the Tenant has none).
+        "program_id": lambda: program.pk,
+        "import_id": lambda: HsdsImportFactory(organization=victim.cbo).pk,
+        "organization_id": lambda: victim.cbo.pk,
+        "key_id": lambda: _api_key_of(victim),
+        "assessment_id": lambda: assessment_for(victim.client, organization=victim.hco).pk,
+        "step": lambda: 1,
+        # The victim's HCO-to-CBO referral, and a notification it gave the CBO's staff.
+        "referral_id": lambda: referral_for(victim).pk,
+        "notification_id": lambda: _notification_of(victim),
+        # A holiday on the victim network's reminder calendar.
+        "holiday_id": lambda: _holiday_of(victim),
         "uidb64": lambda: urlsafe_base64_encode(force_bytes(victim.hco_admin.pk)),
         # A well-formed token the outsider could not have: the page must say the link is dead.
         "token": lambda: default_token_generator.make_token(victim.hco_admin)[:-3] + "xyz",
     }
+
+
+def _notification_of(victim) -> int:
+    from referrals.models import Notification
+
+    referral_for(victim)
+    return Notification.objects.filter(user=victim.cbo_staff).values_list("pk", flat=True)[0]
+
+
+def _api_key_of(victim) -> int:
+    from api.services import api_key_create
+
+    return api_key_create(organization=victim.hco, role="staff", name="Victim EHR")[0].pk
+
+
+def _holiday_of(victim) -> int:
+    from referrals.models import NetworkHoliday
+
+    holiday, _ = NetworkHoliday.objects.get_or_create(
+        network=victim.network, date=date(2030, 12, 25), defaults={"name": "Victim Holiday"}
+    )
+    return holiday.pk
 
 
 def admin_probes(victim) -> dict:
@@ -54,6 +106,7 @@ def sentinels(victim) -> list[str]:
         victim.hco.name,
         victim.cbo.name,
         victim.partnership.name,
+        _program_name(victim),
         *(u.email for u in users),
         *(u.last_name for u in users),
     ]

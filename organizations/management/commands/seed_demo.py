@@ -88,6 +88,7 @@ class Command(BaseCommand):
             if not Program.objects.filter(organization=org, name=fields["name"]).exists():
                 program_create(organization=org, data=ProgramData(**fields), actor=None)
                 created += 1
+        created += _seed_history(network.obj, orgs)
         self.stdout.write(
             f"Demo network {demo.NETWORK}: "
             + (f"{created} record(s) created." if created else "already loaded, nothing changed.")
@@ -99,3 +100,169 @@ class Command(BaseCommand):
         self.stdout.write(
             "Admins sign in with a second factor: `python manage.py demo_totp` prints the code."
         )
+
+
+def _seed_history(network, orgs: dict[str, Organization]) -> int:
+    """Screenings and referrals over the past months, so every measure chart shows something.
+    Made through the real services, then dated back. Runs once (its clients mark it)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assessments.engine import ItemAnswer
+    from assessments.models import Assessment, Instrument
+    from assessments.services import assessment_record
+    from clients.models import Client
+    from consent.models import Release
+    from organizations.models import User
+    from referrals.models import Referral, ReferralEvent
+    from referrals.services import referral_record_contact, referral_send, referral_transition
+
+    if Client.objects.filter(network=network, email__endswith=demo.HISTORY_EMAIL_DOMAIN).exists():
+        return 0
+    instrument = Instrument.objects.filter(key="ahc-hrsn-core", is_current=True).first()
+    users = {u.email: u for u in User.objects.filter(email__endswith="@demo.linkage.test")}
+    programs = {
+        need: Program.objects.get(organization__network=network, name=name)
+        for need, (name, _, _) in demo.HISTORY_PROGRAMS.items()
+    }
+    receivers = sorted({p.organization_id for p in programs.values()})
+    races = [c for c, _ in Client.Race.choices]
+    languages = ["en", "en", "es", "en", "zh", "es", "vi", "en", "ar"]
+    insurance = ["medicaid", "medicare", "commercial", "medicaid", "uninsured", "dual"]
+    now = timezone.now()
+    n_referral = 0
+    for i in range(demo.HISTORY_CLIENTS):
+        clinic_name, navigator_email = demo.HISTORY_CLINICS[i % 2]
+        clinic, navigator = orgs[clinic_name], users[navigator_email]
+        age = [8, 34, 52, 70, 45, 27, 81, 16, 60][i % 9]
+        client = Client.objects.create(
+            network=network,
+            created_by_organization=clinic,
+            created_by=navigator,
+            given_name=f"Demo{i}",
+            family_name=["Rivera", "Chen", "Johnson", "Nguyen", "Haddad", "Smith"][i % 6],
+            date_of_birth=(now - timedelta(days=365 * age + 40 + i)).date(),
+            email=f"client{i}@{demo.HISTORY_EMAIL_DOMAIN}",
+            preferred_language=languages[i % len(languages)],
+            race=races[(i * 5) % len(races)] if i % 4 else "2106-3",
+            ethnicity="2135-2" if i % 3 == 0 else "2186-5",
+            insurance_type=insurance[i % len(insurance)],
+        )
+        release = Release.objects.create(
+            client=client,
+            organization=clinic,
+            captured_by=navigator,
+            purpose=Release.Purpose.CARE_COORDINATION,
+            method=Release.Method.ESIGNATURE,
+            esignature_name=f"Demo{i}",
+            esignature_confirmed=True,
+            esignature_signed_at=now - timedelta(days=demo.HISTORY_DAYS + 5),
+            staff_present=navigator,
+            effective_at=now - timedelta(days=demo.HISTORY_DAYS + 5),
+            expires_at=now + timedelta(days=200),
+            covers_demographics=True,
+            covers_social_needs=True,
+            covers_referrals=True,
+        )
+        release.recipients.set(receivers)
+        needs = [
+            k for j, k in enumerate(["food", "housing", "transport"]) if (i + j) % (j + 2) == 0
+        ]
+        answers = dict(demo.AHC_NEGATIVE)
+        for need in needs:
+            answers.update(demo.AHC_POSITIVE[need])
+        # Dated back: day 0 is the screening, spread over the past HISTORY_DAYS.
+        base = now - timedelta(
+            days=demo.HISTORY_DAYS - (i * demo.HISTORY_DAYS) // demo.HISTORY_CLIENTS
+        )
+        if instrument is not None:
+            assessment = assessment_record(
+                client=client,
+                organization=clinic,
+                instrument=instrument,
+                mode="in_person",
+                actor=navigator,
+                answers={k: ItemAnswer(codes=v) for k, v in answers.items()},
+            )
+            Assessment.objects.filter(pk=assessment.pk).update(
+                started_at=base, completed_at=base, rescreen_due_at=base + timedelta(days=365)
+            )
+        for need in needs:
+            _, receiver_email, code = demo.HISTORY_PROGRAMS[need]
+            program, worker = programs[need], users[receiver_email]
+            referral = referral_send(
+                client=client,
+                program=program,
+                needs=[code],
+                sender_organization=clinic,
+                sender_user=navigator,
+            )
+            path, outcome = demo.HISTORY_PATHS[n_referral % len(demo.HISTORY_PATHS)]
+            n_referral += 1
+            receiver = program.organization
+            sent = base + timedelta(days=1, hours=n_referral % 5)
+            accepted = sent + timedelta(days=1 + n_referral % 4)
+            closed = accepted + timedelta(days=4 + (n_referral * 3) % 40)
+            stamps = {"sent_at": sent, "created_at": sent, "updated_at": sent}
+            if path == "reject":
+                referral_transition(
+                    referral_id=referral.pk,
+                    move="reject",
+                    actor=worker,
+                    organization=receiver,
+                    reason="Outside our service area",
+                )
+                stamps.update(closed_at=accepted)
+            elif path == "cancel":
+                referral_transition(
+                    referral_id=referral.pk,
+                    move="cancel",
+                    actor=navigator,
+                    organization=clinic,
+                    reason="Client moved away",
+                )
+                stamps.update(closed_at=accepted)
+            elif path != "open":
+                referral_transition(
+                    referral_id=referral.pk, move="accept", actor=worker, organization=receiver
+                )
+                referral_record_contact(
+                    referral=referral,
+                    actor=worker,
+                    organization=receiver,
+                    contact_type=["phone", "text", "in-person", "home-visit"][n_referral % 4],
+                    successful=path != "fail",
+                )
+                stamps.update(accepted_at=accepted)
+                if path == "complete":
+                    referral_transition(
+                        referral_id=referral.pk,
+                        move="complete",
+                        actor=worker,
+                        organization=receiver,
+                        outcome=outcome,
+                    )
+                    stamps.update(closed_at=closed)
+                elif path == "fail":
+                    referral_transition(
+                        referral_id=referral.pk,
+                        move="fail",
+                        actor=worker,
+                        organization=receiver,
+                        reason="Unable to contact",
+                    )
+                    stamps.update(closed_at=closed)
+            if "closed_at" not in stamps:
+                # Still open: its due dates fall in the past, as they would have.
+                stamps.update(
+                    ack_due_at=sent + timedelta(days=2), update_due_at=accepted + timedelta(days=7)
+                )
+            Referral.objects.filter(pk=referral.pk).update(**stamps)
+            ReferralEvent.objects.filter(referral=referral, kind=ReferralEvent.Kind.CONTACT).update(
+                occurred_at=accepted + timedelta(hours=3)
+            )
+            ReferralEvent.objects.filter(referral=referral).exclude(
+                kind=ReferralEvent.Kind.CONTACT
+            ).update(occurred_at=sent)
+    return demo.HISTORY_CLIENTS

@@ -1,0 +1,403 @@
+"""How long the nightly rollup takes at 1,000,000 referrals, against the same aggregates
+written directly in SQL on the same data, and how fast the dashboard renders from the
+rollup rows at that size.
+
+A network two years in: 10 clinics, 20 CBOs in 20 partnerships, 100,000 clients,
+1,000,000 referrals, a contact on every third referral, 100,000 screenings. PostgreSQL
+only (the rollup is PostgreSQL SQL): a throwaway `linkage_bench_rollup` database on the
+DATABASE_URL server, created, then dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from contextlib import contextmanager
+from datetime import date, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DB = "linkage_bench_rollup"
+REFERRALS = int(os.environ.get("BENCH_ROLLUP_REFERRALS", "1000000"))
+CLIENTS = max(REFERRALS // 10, 100)
+SCREENINGS = max(REFERRALS // 10, 100)
+BATCH = 10_000
+STATUS_MIX = (
+    ["completed"] * 50
+    + ["rejected"] * 12
+    + ["cancelled"] * 10
+    + ["failed"] * 13
+    + ["requested"] * 5
+    + ["accepted"] * 4
+    + ["in-progress"] * 4
+    + ["on-hold"] * 2
+)
+OPEN = {"requested", "accepted", "in-progress", "on-hold"}
+RACES = ["2106-3", "2054-5", "2028-9", "1002-5", "2076-8", "multiple", "declined", "unknown"]
+ETHNICITIES = ["2186-5", "2135-2", "unknown"]
+LANGUAGES = ["en", "es", "zh", "vi", "ar", "other"]
+INSURANCE = ["medicaid", "medicare", "dual", "commercial", "marketplace", "uninsured", "unknown"]
+OUTCOMES = ["need-met", "need-met", "need-partly-met", "need-not-met", "unable-to-contact"]
+
+# The referral measures' aggregates as one would write them by hand: the scopes spelled
+# out, the same GROUPING SETS, the results kept in a table.
+HANDWRITTEN = """
+CREATE TEMP TABLE handwritten_{kind} AS
+WITH b AS (
+    SELECT r.id, r.network_id, r.client_id, r.sender_organization_id AS sender_id,
+           r.receiver_organization_id AS receiver_id, r.status, r.outcome, r.sent_at,
+           r.accepted_at, r.closed_at,
+           date_trunc('{kind}', r.sent_at AT TIME ZONE %(tz)s)::date AS period_start,
+           CASE WHEN c.ethnicity = '2135-2' THEN 'hispanic' ELSE c.race END AS race_eth,
+           c.preferred_language AS language, c.insurance_type AS insurance,
+           CASE WHEN EXTRACT(YEAR FROM AGE((r.sent_at AT TIME ZONE %(tz)s)::date,
+                                           c.date_of_birth)) < 18 THEN '0-17'
+                WHEN EXTRACT(YEAR FROM AGE((r.sent_at AT TIME ZONE %(tz)s)::date,
+                                           c.date_of_birth)) < 65 THEN '18-64'
+                ELSE '65+' END AS age_band,
+           (r.status = 'requested' AND r.ack_due_at < now())
+             OR (r.status IN ('accepted', 'in-progress') AND r.update_due_at < now()) AS overdue,
+           EXISTS (SELECT 1 FROM referrals_referralevent e
+                   WHERE e.referral_id = r.id AND e.kind = 'contact') AS contacted
+    FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
+    WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
+),
+s AS (
+    SELECT b.*, NULL::bigint AS partnership_id, NULL::bigint AS organization_id,
+           TRUE AS as_sender, TRUE AS as_receiver FROM b
+    UNION ALL SELECT b.*, NULL, sender_id, TRUE, receiver_id = sender_id
+      FROM b WHERE sender_id IS NOT NULL
+    UNION ALL SELECT b.*, NULL, receiver_id, FALSE, TRUE
+      FROM b WHERE receiver_id IS DISTINCT FROM sender_id
+    UNION ALL SELECT b.*, p1.partnership_id, NULL, TRUE, TRUE FROM b
+      JOIN organizations_partnership_organizations p1 ON p1.organization_id = b.sender_id
+      JOIN organizations_partnership_organizations p2
+        ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.receiver_id
+)
+SELECT period_start, network_id, partnership_id, organization_id,
+       race_eth, language, insurance, age_band,
+       COUNT(*) FILTER (WHERE as_sender) AS sent,
+       COUNT(*) FILTER (WHERE as_receiver) AS received,
+       COUNT(*) FILTER (WHERE accepted_at IS NOT NULL) AS accepted,
+       COUNT(*) FILTER (WHERE status = 'rejected') AS declined,
+       COUNT(*) FILTER (WHERE status = 'completed') AS completed,
+       COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+       COUNT(*) FILTER (WHERE status = 'failed') AS failed,
+       COUNT(*) AS total,
+       COUNT(*) FILTER (WHERE status IN ('completed', 'rejected', 'failed', 'cancelled')
+                        AND closed_at <= sent_at + INTERVAL '30 days') AS closed_loop,
+       PERCENTILE_CONT(0.5) WITHIN GROUP (
+           ORDER BY EXTRACT(EPOCH FROM (accepted_at - sent_at)) / 86400.0)
+           FILTER (WHERE accepted_at IS NOT NULL) AS median_accept,
+       PERCENTILE_CONT(0.5) WITHIN GROUP (
+           ORDER BY EXTRACT(EPOCH FROM (closed_at - sent_at)) / 86400.0)
+           FILTER (WHERE status = 'completed') AS median_complete,
+       COUNT(*) FILTER (WHERE overdue) AS overdue,
+       COUNT(*) FILTER (WHERE accepted_at IS NOT NULL
+                        AND (status = 'failed' OR outcome = 'unable-to-contact')) AS unable,
+       COUNT(DISTINCT client_id) AS clients_referred,
+       COUNT(DISTINCT client_id) FILTER (WHERE status = 'completed') AS clients_served,
+       COUNT(DISTINCT client_id) FILTER (WHERE accepted_at IS NOT NULL AND contacted)
+           AS clients_engaged,
+       COUNT(DISTINCT client_id) FILTER (WHERE status = 'completed' AND outcome = 'need-met')
+           AS clients_need_met,
+       COUNT(*) FILTER (WHERE status = 'completed' AND outcome = 'need-met') AS need_met
+FROM s
+GROUP BY period_start, network_id, partnership_id, organization_id,
+         GROUPING SETS ((), (race_eth), (language), (insurance), (age_band))
+"""
+
+
+@contextmanager
+def throwaway_database():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise RuntimeError("bench_rollup needs DATABASE_URL to point at PostgreSQL.")
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = "postgresql://" + urlunsplit(parts._replace(path="/postgres")).split("://", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    try:
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        os.environ["DATABASE_URL"] = url
+
+
+def run() -> list[str]:
+    import django
+    from django.apps import apps
+
+    if apps.ready:
+        raise RuntimeError("bench_rollup sets up Django itself: run it with `python -m bench`.")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    with throwaway_database():
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        world = _build_world()
+        rollup_s, referral_only_s, rows = _time_rollup(world)
+        handwritten_s = _time_handwritten()
+        render_ms, queries = _time_dashboard(world)
+    n = f"{REFERRALS // 1000}k" if REFERRALS < 1_000_000 else f"{REFERRALS // 1_000_000}m"
+    return [
+        f"bench: rollup_all_measures_{n} = {rollup_s:.1f} s",
+        f"bench: rollup_referral_measures_{n} = {referral_only_s:.1f} s",
+        f"bench: handwritten_sql_referral_measures_{n} = {handwritten_s:.1f} s",
+        f"bench: rollup_to_handwritten_ratio = {referral_only_s / handwritten_s:.2f} x",
+        f"bench: rollup_rows_{n} = {rows} rows",
+        f"bench: dashboard_render_median_{n} = {render_ms:.1f} ms",
+        f"bench: dashboard_queries = {queries} queries",
+    ]
+
+
+def _build_world() -> dict:
+    from django.db import connection
+    from django.utils import timezone
+
+    from assessments.loader import load_instruments
+    from assessments.models import Assessment, Instrument, Need
+    from clients.models import Client
+    from clients.normalize import normalize_name
+    from organizations.models import (
+        Membership,
+        Network,
+        Organization,
+        Partnership,
+        Program,
+        User,
+    )
+    from referrals.models import Referral, ReferralEvent, ReferralNeed
+
+    now = timezone.now()
+    network = Network.objects.create(name="Bench Network", slug="bench-network")
+    backbone = Organization.objects.create(
+        network=network, name="Bench Backbone", slug="bench-backbone", kind="backbone"
+    )
+    clinics = [
+        Organization.objects.create(
+            network=network, name=f"Clinic {i}", slug=f"clinic-{i}", kind="hco"
+        )
+        for i in range(10)
+    ]
+    cbos = [
+        Organization.objects.create(network=network, name=f"CBO {i}", slug=f"cbo-{i}", kind="cbo")
+        for i in range(20)
+    ]
+    for i, cbo in enumerate(cbos):
+        p = Partnership.objects.create(network=network, name=f"Partnership {i}", status="active")
+        p.organizations.set([clinics[i % 10], cbo])
+    admin = User.objects.create_user(email="admin@bench.test")
+    Membership.objects.create(user=admin, organization=backbone, role="org_admin")
+    navigators = []
+    for i, clinic in enumerate(clinics):
+        user = User.objects.create_user(email=f"nav{i}@bench.test")
+        Membership.objects.create(user=user, organization=clinic, role="navigator")
+        navigators.append(user)
+    programs = [Program.objects.create(organization=c, name=f"Program {c.pk}") for c in cbos]
+
+    clients = []
+    for i in range(CLIENTS):
+        given, family = f"Given{i}", f"Family{i}"
+        clinic = i % len(clinics)
+        clients.append(
+            Client(
+                network=network,
+                created_by_organization=clinics[clinic],
+                created_by=navigators[clinic],
+                given_name=given,
+                family_name=family,
+                given_name_key=normalize_name(given),
+                family_name_key=normalize_name(family),
+                date_of_birth=date(1940, 1, 1) + timedelta(days=(i * 97) % (365 * 80)),
+                race=RACES[i % len(RACES)],
+                ethnicity=ETHNICITIES[i % len(ETHNICITIES)],
+                preferred_language=LANGUAGES[(i // 3) % len(LANGUAGES)],
+                insurance_type=INSURANCE[(i // 7) % len(INSURANCE)],
+            )
+        )
+    clients = Client.objects.bulk_create(clients, batch_size=BATCH)
+
+    open_pairs = 0
+    for first in range(0, REFERRALS, BATCH):
+        rows = []
+        for n in range(first, min(first + BATCH, REFERRALS)):
+            status = STATUS_MIX[(n * 37) % len(STATUS_MIX)]
+            sent = now - timedelta(minutes=(n * 7919) % (2 * 365 * 24 * 60))
+            if status in OPEN:
+                k = open_pairs
+                open_pairs += 1
+                client = clients[k % len(clients)]
+                program = programs[(k // len(clients)) % len(programs)]
+            else:
+                client = clients[(n * 131) % len(clients)]
+                program = programs[n % len(programs)]
+            accepted = status not in {"requested", "rejected"} and n % 9 != 0
+            rows.append(
+                Referral(
+                    network=network,
+                    client=client,
+                    sender_organization_id=client.created_by_organization_id,
+                    sender_user_id=client.created_by_id,
+                    receiver_organization_id=program.organization_id,
+                    program=program,
+                    status=status,
+                    outcome=OUTCOMES[n % len(OUTCOMES)] if status == "completed" else "",
+                    created_at=sent,
+                    updated_at=sent,
+                    sent_at=sent,
+                    accepted_at=sent + timedelta(hours=1 + n % 200) if accepted else None,
+                    closed_at=None if status in OPEN else sent + timedelta(hours=24 + n % 1500),
+                    ack_due_at=sent + timedelta(days=2) if status == "requested" else None,
+                    update_due_at=sent + timedelta(days=7) if status in OPEN else None,
+                )
+            )
+        made = Referral.objects.bulk_create(rows, batch_size=BATCH)
+        ReferralNeed.objects.bulk_create(
+            [ReferralNeed(referral_id=r.pk, code="food-insecurity") for r in made],
+            batch_size=BATCH,
+        )
+        ReferralEvent.objects.bulk_create(
+            [
+                ReferralEvent(
+                    referral_id=r.pk,
+                    kind="contact",
+                    organization_id=r.receiver_organization_id,
+                    occurred_at=r.sent_at + timedelta(days=1),
+                    contact_type=["phone", "text", "in-person"][i % 3],
+                    contact_successful=True,
+                )
+                for i, r in enumerate(made)
+                if i % 3 == 0
+            ],
+            batch_size=BATCH,
+        )
+
+    load_instruments()
+    screening = Instrument.objects.get(key="ahc-hrsn-core", is_current=True)
+    domains = ["living-situation", "food", "transportation", "utilities", "safety"]
+    for first in range(0, SCREENINGS, BATCH):
+        batch = []
+        for n in range(first, min(first + BATCH, SCREENINGS)):
+            client = clients[n % len(clients)]
+            done = now - timedelta(minutes=(n * 7907) % (2 * 365 * 24 * 60))
+            results = {
+                d: {"status": "positive" if (n + j) % 4 == 0 else "negative", "score": None}
+                for j, d in enumerate(domains)
+            }
+            batch.append(
+                Assessment(
+                    instrument=screening,
+                    client=client,
+                    organization_id=client.created_by_organization_id,
+                    administered_by_id=client.created_by_id,
+                    mode="in_person",
+                    status="completed",
+                    started_at=done,
+                    completed_at=done,
+                    domain_results=results,
+                )
+            )
+        made = Assessment.objects.bulk_create(batch, batch_size=BATCH)
+        Need.objects.bulk_create(
+            [
+                Need(assessment_id=a.pk, domain="food", category="food-insecurity")
+                for a in made
+                if a.domain_results["food"]["status"] == "positive"
+            ],
+            batch_size=BATCH,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return {"network": network, "admin": admin}
+
+
+def _time_rollup(world) -> tuple[float, float, int]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from metrics import engine
+    from metrics.models import Rollup, RollupRun
+    from metrics.services import rollup_run_execute_now
+
+    run = RollupRun.objects.create(network=world["network"])
+    started = time.perf_counter()
+    rollup_run_execute_now(run_id=run.pk)
+    total = time.perf_counter() - started
+    rows = Rollup.objects.filter(run=run).count()
+
+    # The referral source alone, as the hand-written SQL covers it.
+    referral_sql = dict(engine.statements())["referral"]
+    scratch = RollupRun.objects.create(network=world["network"], status="failed")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for kind in ("month", "quarter"):
+            cursor.execute(
+                referral_sql,
+                {
+                    "networks": [world["network"].pk],
+                    "run": scratch.pk,
+                    "kind": kind,
+                    "tz": _tz(),
+                    "now": timezone.now(),
+                    "hrsn": list(engine.HRSN_DOMAINS),
+                },
+            )
+    referral_only = time.perf_counter() - started
+    Rollup.objects.filter(run=scratch).delete()
+    scratch.delete()
+    return total, referral_only, rows
+
+
+def _tz() -> str:
+    from django.conf import settings
+
+    return settings.TIME_ZONE
+
+
+def _time_handwritten() -> float:
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for kind in ("month", "quarter"):
+            cursor.execute(HANDWRITTEN.format(kind=kind), {"tz": _tz()})
+    return time.perf_counter() - started
+
+
+def _time_dashboard(world) -> tuple[float, int]:
+    from django.db import connection
+    from django.test import Client as HttpClient
+    from django.test.utils import CaptureQueriesContext
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    browser = HttpClient()
+    browser.force_login(world["admin"])
+    # Admins pass a second factor: mark the session verified with the admin's device.
+    device = TOTPDevice.objects.create(user=world["admin"], name="bench", confirmed=True)
+    session = browser.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    timings = []
+    queries = 0
+    for i in range(8):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = browser.get("/measures/")
+            elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200 or b'data-table="summary"' not in response.content:
+            raise RuntimeError(f"The dashboard did not render (HTTP {response.status_code}).")
+        if i >= 2:
+            timings.append(elapsed)
+            queries = len(captured.captured_queries)
+    return statistics.median(timings), queries

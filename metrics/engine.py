@@ -1,0 +1,333 @@
+"""Rollups in SQL: each source's rows are expanded to their scopes (network, each
+organization involved, each partnership both sides belong to), grouped by period and
+breakdown cell with GROUPING SETS, aggregated with the registry's expressions, unpivoted
+into one row per measure and inserted — all inside PostgreSQL, one statement per
+(source, period kind)."""
+
+# The SQL is assembled only from this module's and the registry's constant fragments; every
+# value (networks, period kind, time zone, now) is a query parameter.
+# ruff: noqa: S608
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import NotSupportedError, connection
+
+from .models import PeriodKind
+from .registry import MEASURES, Measure
+
+# The five HRSN domains of CMS SDOH-1, as the AHC HRSN screening names its domains.
+HRSN_DOMAINS = ("living-situation", "food", "transportation", "utilities", "safety")
+
+_CLIENT_COLS = """
+    c.date_of_birth AS dob,
+    CASE WHEN c.ethnicity = '2135-2' THEN 'hispanic' ELSE c.race END AS race_eth,
+    c.preferred_language AS language,
+    c.insurance_type AS insurance
+"""
+
+
+def _sns(name: str, domain: str, needs: tuple[str, ...]) -> str:
+    """HEDIS SNS-E columns for one domain: screened, positive, and an intervention (a
+    referral for the need sent on the day of the positive screen or up to 30 days after)."""
+    codes = ", ".join(f"'{c}'" for c in needs)
+    status = f"a.domain_results->'{domain}'->>'status'"
+    return f"""
+        {status} IN ('positive', 'negative') AS {name}_screened,
+        {status} = 'positive' AS {name}_positive,
+        EXISTS (SELECT 1 FROM referrals_referral r3
+                JOIN referrals_referralneed n3 ON n3.referral_id = r3.id
+                WHERE r3.client_id = a.client_id AND n3.code IN ({codes})
+                  AND r3.status NOT IN ('draft', 'entered-in-error')
+                  AND r3.sent_at >= a.completed_at
+                  AND r3.sent_at <= a.completed_at + INTERVAL '30 days') AS {name}_intervention
+    """
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    # SELECT producing network_id, client_id, sender_id, receiver_id, ts, the client columns
+    # above, `extra` (the source's own breakdown, or NULL) and the registry's columns.
+    sql: str
+    extra_breakdown: str = ""
+
+
+SOURCES: dict[str, Source] = {
+    "referral": Source(
+        "referral",
+        f"""
+        SELECT r.network_id, r.client_id, r.sender_organization_id AS sender_id,
+               r.receiver_organization_id AS receiver_id, r.sent_at AS ts, {_CLIENT_COLS},
+               NULL::varchar AS extra,
+               r.status, r.outcome, r.sent_at, r.accepted_at, r.closed_at,
+               (r.status = 'requested' AND r.ack_due_at < %(now)s)
+                 OR (r.status IN ('accepted', 'in-progress') AND r.update_due_at < %(now)s)
+                 AS overdue,
+               EXISTS (SELECT 1 FROM referrals_referralevent e
+                       WHERE e.referral_id = r.id AND e.kind = 'contact') AS contacted
+        FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
+        WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
+          AND {{network}}
+        """.replace("{network}", "r.network_id = ANY(%(networks)s)"),
+    ),
+    "contact": Source(
+        "contact",
+        f"""
+        SELECT r.network_id, r.client_id, r.sender_organization_id AS sender_id,
+               r.receiver_organization_id AS receiver_id, e.occurred_at AS ts, {_CLIENT_COLS},
+               e.contact_type AS extra
+        FROM referrals_referralevent e
+        JOIN referrals_referral r ON r.id = e.referral_id
+        JOIN clients_client c ON c.id = r.client_id
+        WHERE e.kind = 'contact' AND r.status <> 'entered-in-error'
+          AND r.network_id = ANY(%(networks)s)
+        """,
+        extra_breakdown="contact_type",
+    ),
+    "screening": Source(
+        "screening",
+        f"""
+        SELECT o.network_id, a.client_id, a.organization_id AS sender_id,
+               a.organization_id AS receiver_id, a.completed_at AS ts, {_CLIENT_COLS},
+               NULL::varchar AS extra,
+               (SELECT COUNT(*) FROM assessments_need n WHERE n.assessment_id = a.id)
+                 AS positive_domains
+        FROM assessments_assessment a
+        JOIN assessments_instrument i ON i.id = a.instrument_id
+        JOIN organizations_organization o ON o.id = a.organization_id
+        JOIN clients_client c ON c.id = a.client_id
+        WHERE a.status = 'completed' AND i.kind = 'screening'
+          AND o.network_id = ANY(%(networks)s)
+        """,
+    ),
+    "need": Source(
+        "need",
+        f"""
+        SELECT o.network_id, a.client_id, a.organization_id AS sender_id,
+               a.organization_id AS receiver_id, a.completed_at AS ts, {_CLIENT_COLS},
+               n.category AS extra
+        FROM assessments_need n
+        JOIN assessments_assessment a ON a.id = n.assessment_id
+        JOIN assessments_instrument i ON i.id = a.instrument_id
+        JOIN organizations_organization o ON o.id = a.organization_id
+        JOIN clients_client c ON c.id = a.client_id
+        WHERE a.status = 'completed' AND i.kind = 'screening'
+          AND o.network_id = ANY(%(networks)s)
+        """,
+        extra_breakdown="sdoh_category",
+    ),
+    # Self-Sufficiency Matrix: each client's first and latest completed matrix (two or
+    # more), dated and attributed by the latest.
+    "ssm": Source(
+        "ssm",
+        f"""
+        SELECT o.network_id, x.client_id, x.organization_id AS sender_id,
+               x.organization_id AS receiver_id, x.completed_at AS ts, {_CLIENT_COLS},
+               NULL::varchar AS extra, x.first_total, x.latest_total
+        FROM (
+            SELECT a.client_id, a.organization_id, a.completed_at, t.total AS latest_total,
+                   FIRST_VALUE(t.total) OVER (
+                       PARTITION BY a.client_id ORDER BY a.completed_at, a.id
+                   ) AS first_total,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY a.client_id ORDER BY a.completed_at DESC, a.id DESC
+                   ) AS latest_first,
+                   COUNT(*) OVER (PARTITION BY a.client_id) AS taken
+            FROM assessments_assessment a
+            JOIN assessments_instrument i ON i.id = a.instrument_id
+            CROSS JOIN LATERAL (
+                SELECT COALESCE(SUM((d.value->>'score')::numeric), 0) AS total
+                FROM jsonb_each(a.domain_results) d
+                WHERE jsonb_typeof(d.value->'score') = 'number'
+            ) t
+            WHERE a.status = 'completed' AND i.kind = 'matrix'
+        ) x
+        JOIN organizations_organization o ON o.id = x.organization_id
+        JOIN clients_client c ON c.id = x.client_id
+        WHERE x.latest_first = 1 AND x.taken >= 2 AND o.network_id = ANY(%(networks)s)
+        """,
+    ),
+    # SDOH-1/-2: everyone seen (screened, or referred) is in the denominator's pool.
+    "national": Source(
+        "national",
+        f"""
+        SELECT o.network_id, a.client_id, a.organization_id AS sender_id,
+               a.organization_id AS receiver_id, a.completed_at AS ts, {_CLIENT_COLS},
+               NULL::varchar AS extra,
+               (SELECT COUNT(*) FROM jsonb_each(a.domain_results) d
+                WHERE d.key = ANY(%(hrsn)s)
+                  AND d.value->>'status' IN ('positive', 'negative')) = 5 AS all_five,
+               EXISTS (SELECT 1 FROM jsonb_each(a.domain_results) d
+                       WHERE d.key = ANY(%(hrsn)s) AND d.value->>'status' = 'positive')
+                 AS any_positive,
+               EXISTS (SELECT 1 FROM referrals_referral r2
+                       JOIN organizations_organization ro ON ro.id = r2.receiver_organization_id
+                       JOIN referrals_referralevent e2 ON e2.referral_id = r2.id
+                       WHERE r2.client_id = a.client_id AND ro.kind = 'cbo'
+                         AND e2.kind = 'contact' AND e2.occurred_at >= a.completed_at
+                         AND e2.occurred_at <= a.completed_at + INTERVAL '60 days')
+                 AS connected60,
+               {_sns("food", "food", ("food-insecurity",))},
+               {
+            _sns(
+                "housing",
+                "living-situation",
+                ("housing-instability", "homelessness", "inadequate-housing"),
+            )
+        },
+               {_sns("transport", "transportation", ("transportation-insecurity",))}
+        FROM assessments_assessment a
+        JOIN assessments_instrument i ON i.id = a.instrument_id
+        JOIN organizations_organization o ON o.id = a.organization_id
+        JOIN clients_client c ON c.id = a.client_id
+        WHERE a.status = 'completed' AND i.kind = 'screening'
+          AND o.network_id = ANY(%(networks)s)
+        UNION ALL
+        SELECT r.network_id, r.client_id, r.sender_organization_id, r.receiver_organization_id,
+               r.sent_at, {_CLIENT_COLS}, NULL::varchar, FALSE, FALSE, FALSE,
+               FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE
+        FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
+        WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
+          AND r.network_id = ANY(%(networks)s)
+        """,
+    ),
+}
+
+CLIENT_BREAKDOWNS = ("race_ethnicity", "language", "insurance", "age_band")
+_BREAKDOWN_COLUMN = {
+    "race_ethnicity": "race_eth",
+    "language": "language",
+    "insurance": "insurance",
+    "age_band": "age_band",
+}
+
+
+def _statement(source: Source, measures: list[Measure]) -> str:
+    aggs = []
+    values = []
+    for i, m in enumerate(measures):
+        aggs.append(f"({m.numerator}) AS n{i}")
+        aggs.append(f"({m.denominator}) AS d{i}" if m.denominator else f"NULL::bigint AS d{i}")
+        if m.value:
+            value = f"({m.value})::float8"
+        elif m.denominator:
+            value = f"(({m.numerator})::float8 / NULLIF(({m.denominator}), 0))"
+        else:
+            value = f"({m.numerator})::float8"
+        aggs.append(f"{value} AS v{i}")
+        values.append(f"('{m.key}', agg.n{i}, agg.d{i}, agg.v{i})")
+    client_based = any(m.client_based for m in measures)
+    sets = ["()"]
+    labels = []
+    if client_based:
+        for name in CLIENT_BREAKDOWNS:
+            col = _BREAKDOWN_COLUMN[name]
+            sets.append(f"({col})")
+            labels.append(f"WHEN GROUPING({col}) = 0 THEN '{name}'")
+    if source.extra_breakdown:
+        sets.append("(extra)")
+        labels.append(f"WHEN GROUPING(extra) = 0 THEN '{source.extra_breakdown}'")
+    breakdown = f"CASE {' '.join(labels)} ELSE '' END" if labels else "''"
+    cell_cols = ["race_eth", "language", "insurance", "age_band"] if client_based else []
+    if source.extra_breakdown:
+        cell_cols.append("extra")
+    cell = "COALESCE(" + ", ".join([*cell_cols, "''"]) + ")"
+    grouped = ", ".join(sets)
+    agg_sql = ", ".join(aggs)
+    values_sql = ", ".join(values)
+    return f"""
+    WITH base AS ({source.sql}),
+    b AS (
+        SELECT base.*,
+               date_trunc(%(kind)s, ts AT TIME ZONE %(tz)s)::date AS period_start,
+               CASE WHEN EXTRACT(YEAR FROM AGE((ts AT TIME ZONE %(tz)s)::date, dob)) < 18
+                      THEN '0-17'
+                    WHEN EXTRACT(YEAR FROM AGE((ts AT TIME ZONE %(tz)s)::date, dob)) < 65
+                      THEN '18-64'
+                    ELSE '65+' END AS age_band,
+               EXTRACT(YEAR FROM AGE((ts AT TIME ZONE %(tz)s)::date, dob)) >= 18 AS adult
+        FROM base
+    ),
+    scoped AS (
+        SELECT b.*, NULL::bigint AS partnership_id, NULL::bigint AS organization_id,
+               TRUE AS as_sender, TRUE AS as_receiver
+        FROM b
+        UNION ALL
+        SELECT b.*, NULL, b.sender_id, TRUE, b.receiver_id = b.sender_id
+        FROM b WHERE b.sender_id IS NOT NULL
+        UNION ALL
+        SELECT b.*, NULL, b.receiver_id, FALSE, TRUE
+        FROM b WHERE b.receiver_id IS DISTINCT FROM b.sender_id
+        UNION ALL
+        SELECT b.*, p1.partnership_id, NULL, TRUE, TRUE
+        FROM b
+        JOIN organizations_partnership_organizations p1 ON p1.organization_id = b.sender_id
+        JOIN organizations_partnership_organizations p2
+          ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.receiver_id
+    ),
+    agg AS (
+        SELECT period_start, network_id, partnership_id, organization_id,
+               {breakdown} AS breakdown, {cell} AS cell,
+               {agg_sql}
+        FROM scoped
+        GROUP BY period_start, network_id, partnership_id, organization_id,
+                 GROUPING SETS ({grouped})
+    )
+    INSERT INTO metrics_rollup (run_id, network_id, partnership_id, organization_id, period_kind,
+        period_start, measure, breakdown, breakdown_value, numerator, denominator, value,
+        computed_at)
+    SELECT %(run)s, agg.network_id, agg.partnership_id, agg.organization_id, %(kind)s,
+           agg.period_start, v.measure, agg.breakdown, agg.cell, v.num, v.den, v.val, %(now)s
+    FROM agg CROSS JOIN LATERAL (VALUES {values_sql}) AS v(measure, num, den, val)
+    -- Zeros are not stored: a missing row reads as 0 (and a rate over nothing as none).
+    WHERE v.num <> 0 OR COALESCE(v.den, 0) <> 0
+    """
+
+
+def statements() -> list[tuple[str, str]]:
+    """(source key, SQL) for every source that has measures."""
+    out = []
+    for key, source in SOURCES.items():
+        measures = [m for m in MEASURES if m.source == key]
+        if measures:
+            out.append((key, _statement(source, measures)))
+    return out
+
+
+def recompute(
+    network_ids: list[int],
+    *,
+    run_id: int,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the rollups of these networks as rows of the run; returns the number of rows
+    written."""
+    if connection.vendor != "postgresql":
+        raise NotSupportedError(
+            "Measures are computed in PostgreSQL (GROUPING SETS, PERCENTILE_CONT, time zones): "
+            "set DATABASE_URL to a PostgreSQL database."
+        )
+    steps = [(kind, sql) for kind in PeriodKind.values for _, sql in statements()]
+    written = 0
+    with connection.cursor() as cursor:
+        for done, (kind, sql) in enumerate(steps, start=1):
+            cursor.execute(
+                sql,
+                {
+                    "networks": list(network_ids),
+                    "run": run_id,
+                    "kind": kind,
+                    "tz": settings.TIME_ZONE,
+                    "now": now,
+                    "hrsn": list(HRSN_DOMAINS),
+                },
+            )
+            written += max(cursor.rowcount, 0)
+            if progress:
+                progress(int(done * 100 / len(steps)))
+    return written

@@ -1,0 +1,136 @@
+"""Rollup rows (one number per network/partnership/organization, period, measure and
+breakdown cell) and the runs that recompute them. Dashboards read these rows only."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+
+
+class RollupQuerySet(models.QuerySet):
+    def visible_to(self, org) -> RollupQuerySet:
+        """The backbone sees every rollup of its network; another organization sees the
+        network totals, its own organization's rows and those of its partnerships."""
+        rows = self.filter(network_id=org.network_id)
+        if org.is_backbone:
+            return rows
+        return rows.filter(
+            Q(partnership__isnull=True, organization__isnull=True)
+            | Q(organization_id=org.pk)
+            | Q(partnership__organizations=org)
+        )
+
+
+class Rollup(models.Model):
+    """One measure's value for one scope, period and breakdown cell.
+
+    Scope: network totals (no partnership, no organization), a partnership, or an
+    organization (as sender or receiver). `breakdown` names the dimension ("" for the total)
+    and `breakdown_value` the cell (a choice code)."""
+
+    # Derived rows, written by the hundred thousand: no per-row foreign-key checks and no
+    # single-column indexes (the composite index below serves the pages).
+    network = models.ForeignKey(
+        "organizations.Network",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    # Pages read the rows of the network's latest finished run only: a run in progress
+    # writes beside them, so nobody sees half a run.
+    run = models.ForeignKey(
+        "metrics.RollupRun",
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
+    )
+    partnership = models.ForeignKey(
+        "organizations.Partnership",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    period_kind = models.CharField(max_length=10, choices=PeriodKind.choices)
+    period_start = models.DateField()
+    measure = models.CharField(max_length=60)
+    breakdown = models.CharField(max_length=30, blank=True, default="")
+    breakdown_value = models.CharField(max_length=40, blank=True, default="")
+    numerator = models.BigIntegerField(null=True)
+    denominator = models.BigIntegerField(null=True)
+    value = models.FloatField(null=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = RollupQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["run", "period_kind", "period_start", "breakdown"],
+                name="rollup_network_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.period_kind} {self.period_start}"
+
+
+class RollupRun(models.Model):
+    """One recomputation of a network's rollups (nightly, or asked for on the dashboard),
+    with its progress for the page to show."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    network = models.ForeignKey("organizations.Network", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        "organizations.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_written = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"rollup run {self.pk} ({self.status})"
+
+
+class PartnershipTarget(models.Model):
+    """What a partnership enters for its funnel and cost measures."""
+
+    partnership = models.OneToOneField(
+        "organizations.Partnership", on_delete=models.CASCADE, related_name="measure_target"
+    )
+    target_population = models.PositiveIntegerField(default=0)
+    monthly_cost = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, help_text="Program cost per month, USD."
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"targets for partnership {self.partnership_id}"

@@ -1,0 +1,391 @@
+"""The measure registry: each measure's key, name, plain-language definition and its
+computation as a SQL aggregate over one source's rows (see engine.py for the sources).
+
+Aggregates are written against the columns every source row carries (see engine.SOURCES):
+`client_id`, `as_sender`, `as_receiver`, and the source's own columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TERMINAL_SQL = "('completed', 'rejected', 'failed', 'cancelled')"
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    name: str
+    group: str
+    definition: str
+    unit: str  # "count", "rate" (numerator / denominator), "days" (a median) or "points"
+    source: str  # engine.SOURCES key
+    numerator: str
+    denominator: str | None = None
+    value: str | None = None
+    published_by: str = ""
+    # Client-based measures get breakdowns by race/ethnicity, language, insurance, age band.
+    client_based: bool = True
+
+
+def _days(later: str, earlier: str) -> str:
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0"
+
+
+MEASURES: list[Measure] = [
+    Measure(
+        "referrals_sent",
+        "Referrals sent",
+        "Process",
+        "Referrals sent in the period (by the organization, for an organization's view). "
+        "Drafts and referrals marked entered-in-error are never counted.",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE as_sender)",
+    ),
+    Measure(
+        "referrals_received",
+        "Referrals received",
+        "Process",
+        "Referrals received in the period (by the organization, for an organization's view).",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE as_receiver)",
+    ),
+    Measure(
+        "referrals_accepted",
+        "Referrals accepted",
+        "Process",
+        "Referrals sent in the period that the receiver has accepted (at any time since).",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE accepted_at IS NOT NULL)",
+    ),
+    Measure(
+        "referrals_declined",
+        "Referrals declined",
+        "Process",
+        "Referrals sent in the period that the receiver declined.",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE status = 'rejected')",
+    ),
+    Measure(
+        "referrals_completed",
+        "Referrals completed",
+        "Process",
+        "Referrals sent in the period that were completed with an outcome.",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE status = 'completed')",
+    ),
+    Measure(
+        "referrals_cancelled",
+        "Referrals cancelled",
+        "Process",
+        "Referrals sent in the period that either side cancelled.",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE status = 'cancelled')",
+    ),
+    Measure(
+        "referrals_failed",
+        "Referrals failed",
+        "Process",
+        "Referrals sent in the period that failed (client unreachable, no-show).",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE status = 'failed')",
+    ),
+    Measure(
+        "acceptance_rate",
+        "Acceptance rate",
+        "Process",
+        "Numerator: referrals sent in the period that were accepted. Denominator: referrals "
+        "sent in the period.",
+        "rate",
+        "referral",
+        "COUNT(*) FILTER (WHERE accepted_at IS NOT NULL)",
+        "COUNT(*)",
+    ),
+    Measure(
+        "closed_loop_rate",
+        "Closed-loop rate",
+        "Process",
+        "Numerator: referrals sent in the period that reached a terminal status (completed, "
+        "declined, failed or cancelled), which the sender sees with its outcome or reason, "
+        "within 30 days of being sent. Denominator: referrals sent in the period.",
+        "rate",
+        "referral",
+        f"COUNT(*) FILTER (WHERE status IN {TERMINAL_SQL} "
+        "AND closed_at <= sent_at + INTERVAL '30 days')",
+        "COUNT(*)",
+    ),
+    Measure(
+        "median_days_to_acceptance",
+        "Median days to acceptance",
+        "Process",
+        "The median, over referrals sent in the period and accepted, of the days from "
+        "sending to acceptance. Shown with the number of referrals it is the median of.",
+        "days",
+        "referral",
+        "COUNT(*) FILTER (WHERE accepted_at IS NOT NULL)",
+        value="PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY "
+        + _days("accepted_at", "sent_at")
+        + ") FILTER (WHERE accepted_at IS NOT NULL)",
+    ),
+    Measure(
+        "median_days_to_completion",
+        "Median days to completion",
+        "Process",
+        "The median, over referrals sent in the period and completed, of the days from "
+        "sending to completion.",
+        "days",
+        "referral",
+        "COUNT(*) FILTER (WHERE status = 'completed')",
+        value="PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY "
+        + _days("closed_at", "sent_at")
+        + ") FILTER (WHERE status = 'completed')",
+    ),
+    Measure(
+        "referrals_overdue",
+        "Referrals overdue now",
+        "Process",
+        "Referrals sent in the period that are still open and past due when the rollup ran: "
+        "not acknowledged by their acknowledgement due date, or accepted and not updated by "
+        "their update due date.",
+        "count",
+        "referral",
+        "COUNT(*) FILTER (WHERE overdue)",
+    ),
+    Measure(
+        "unable_to_contact_rate",
+        "Unable-to-contact / no-show rate",
+        "Process",
+        "Numerator: accepted referrals sent in the period that failed or closed with the "
+        "outcome 'unable to contact'. Denominator: referrals sent in the period and accepted.",
+        "rate",
+        "referral",
+        "COUNT(*) FILTER (WHERE accepted_at IS NOT NULL "
+        "AND (status = 'failed' OR outcome = 'unable-to-contact'))",
+        "COUNT(*) FILTER (WHERE accepted_at IS NOT NULL)",
+    ),
+    Measure(
+        "clients_referred",
+        "Unique clients referred",
+        "Process",
+        "Distinct clients with at least one referral sent in the period.",
+        "count",
+        "referral",
+        "COUNT(DISTINCT client_id)",
+    ),
+    Measure(
+        "clients_served",
+        "Unique clients served",
+        "Process",
+        "Distinct clients with at least one referral sent in the period that was completed.",
+        "count",
+        "referral",
+        "COUNT(DISTINCT client_id) FILTER (WHERE status = 'completed')",
+    ),
+    Measure(
+        "clients_engaged",
+        "Clients engaged",
+        "Funnel",
+        "Distinct clients with a referral sent in the period that was accepted and on which "
+        "the receiver recorded at least one contact.",
+        "count",
+        "referral",
+        "COUNT(DISTINCT client_id) FILTER (WHERE accepted_at IS NOT NULL AND contacted)",
+    ),
+    Measure(
+        "clients_need_met",
+        "Clients whose need was met",
+        "Funnel",
+        "Distinct clients with a referral sent in the period completed with the outcome "
+        "'service provided – need met'.",  # noqa: RUF001
+        "count",
+        "referral",
+        "COUNT(DISTINCT client_id) FILTER (WHERE status = 'completed' AND outcome = 'need-met')",
+    ),
+    Measure(
+        "need_met_share",
+        "Completed referrals with need met",
+        "Outcome",
+        "Numerator: referrals sent in the period completed with the outcome 'service "
+        "provided – need met'. Denominator: referrals sent in the period and completed.",  # noqa: RUF001
+        "rate",
+        "referral",
+        "COUNT(*) FILTER (WHERE status = 'completed' AND outcome = 'need-met')",
+        "COUNT(*) FILTER (WHERE status = 'completed')",
+    ),
+    Measure(
+        "ssm_improved",
+        "Self-Sufficiency scores improved",
+        "Outcome",
+        "Numerator: clients whose latest Self-Sufficiency Matrix total (the sum of the "
+        "domain ratings, 1 to 5 each) is higher than their first. Denominator: clients with "
+        "two or more completed matrices whose latest falls in the period.",
+        "rate",
+        "ssm",
+        "COUNT(*) FILTER (WHERE latest_total > first_total)",
+        "COUNT(*)",
+    ),
+    Measure(
+        "ssm_mean_change",
+        "Mean change in Self-Sufficiency score",
+        "Outcome",
+        "The mean of (latest total minus first total) over the clients counted in 'Self-"
+        "Sufficiency scores improved'. Shown with the number of clients.",
+        "points",
+        "ssm",
+        "COUNT(*)",
+        value="AVG(latest_total - first_total)",
+    ),
+    Measure(
+        "encounters",
+        "Encounters (contacts recorded)",
+        "Process",
+        "Contacts with clients the receiving organization recorded in the period, by type "
+        "(phone, text, email, in person, home visit).",
+        "count",
+        "contact",
+        "COUNT(*)",
+        client_based=False,
+    ),
+    Measure(
+        "screenings_done",
+        "Screenings done",
+        "Process",
+        "Completed social-needs screenings (screening instruments) in the period.",
+        "count",
+        "screening",
+        "COUNT(*)",
+    ),
+    Measure(
+        "clients_screened",
+        "Clients screened",
+        "Funnel",
+        "Distinct clients with a completed social-needs screening in the period.",
+        "count",
+        "screening",
+        "COUNT(DISTINCT client_id)",
+    ),
+    Measure(
+        "screening_positive_share",
+        "Screenings positive",
+        "Process",
+        "Numerator: completed screenings in the period with at least one positive domain. "
+        "Denominator: completed screenings in the period.",
+        "rate",
+        "screening",
+        "COUNT(*) FILTER (WHERE positive_domains > 0)",
+        "COUNT(*)",
+    ),
+    Measure(
+        "needs_identified",
+        "Needs identified",
+        "Process",
+        "Needs (SDOH categories) that completed screenings in the period found, by category.",
+        "count",
+        "need",
+        "COUNT(*)",
+        client_based=False,
+    ),
+    Measure(
+        "sdoh_1",
+        "SDOH-1: screened for all five HRSN domains",
+        "National",
+        "CMS SDOH-1 (Screening for Social Drivers of Health), as published for the Hospital "
+        "IQR and MIPS programs: numerator, adults (18 or older) screened for all five "
+        "health-related social needs — food insecurity, housing instability, transportation "
+        "needs, utility difficulties and interpersonal safety; denominator, adults (18 or "
+        "older) with a completed screening or a referral in the period (Linkage's record of "
+        "who was seen; each client once per scope and period).",
+        "rate",
+        "national",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult AND all_five)",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult)",
+        published_by="CMS Hospital IQR / MIPS measure SDOH-1 (CMIT 1664)",
+    ),
+    Measure(
+        "sdoh_2",
+        "SDOH-2: screen positive rate",
+        "National",
+        "CMS SDOH-2 (Screen Positive Rate for Social Drivers of Health): numerator, adults "
+        "screened for all five domains who screened positive for at least one (by domain in "
+        "the 'needs identified' table); denominator, adults screened for all five domains.",
+        "rate",
+        "national",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult AND all_five AND any_positive)",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult AND all_five)",
+        published_by="CMS Hospital IQR / MIPS measure SDOH-2 (CMIT 1662)",
+    ),
+    Measure(
+        "mips_498",
+        "MIPS #498: connection to a community service provider",
+        "National",
+        "MIPS Quality ID #498 (Connection to Community Service Provider): numerator, adults "
+        "(18 or older) who screened positive for at least one of the five HRSN domains in "
+        "the period and had contact with a community-based organization about a referral "
+        "within 60 days after the screening (a contact the organization recorded); "
+        "denominator, adults who screened positive for at least one HRSN in the period.",
+        "rate",
+        "national",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult AND any_positive AND connected60)",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult AND any_positive)",
+        published_by="CMS MIPS Quality ID #498 (2024 performance year onward)",
+    ),
+]
+
+_SNS_DOMAINS = [
+    ("food", "food insecurity"),
+    ("housing", "housing instability"),
+    ("transport", "transportation needs"),
+]
+for _key, _label in _SNS_DOMAINS:
+    MEASURES.append(
+        Measure(
+            f"sns_e_{_key}_screening",
+            f"SNS-E: screened for {_label}",
+            "National",
+            f"HEDIS SNS-E (Social Need Screening and Intervention), {_label} screening: "
+            f"numerator, clients screened for {_label} in the period (positive or negative); "
+            "denominator, clients seen in the period (screened or referred). Stratified by "
+            "age: 17 or younger, 18 to 64, 65 or older (the age band breakdown).",
+            "rate",
+            "national",
+            f"COUNT(DISTINCT client_id) FILTER (WHERE {_key}_screened)",
+            "COUNT(DISTINCT client_id)",
+            published_by="NCQA HEDIS MY 2024 SNS-E (ECDS)",
+        )
+    )
+    MEASURES.append(
+        Measure(
+            f"sns_e_{_key}_intervention",
+            f"SNS-E: intervention for {_label} within 1 month",
+            "National",
+            f"HEDIS SNS-E, {_label} intervention: numerator, clients who screened positive "
+            f"for {_label} in the period and had a referral for it sent on the day of the "
+            "positive screen or up to 30 days after; denominator, clients who screened "
+            f"positive for {_label} in the period.",
+            "rate",
+            "national",
+            f"COUNT(DISTINCT client_id) FILTER (WHERE {_key}_positive AND {_key}_intervention)",
+            f"COUNT(DISTINCT client_id) FILTER (WHERE {_key}_positive)",
+            published_by="NCQA HEDIS MY 2024 SNS-E (ECDS)",
+        )
+    )
+
+BY_KEY: dict[str, Measure] = {m.key: m for m in MEASURES}
+NATIONAL = [m.key for m in MEASURES if m.group == "National"]
+KEY_MEASURES = [
+    "referrals_sent",
+    "acceptance_rate",
+    "closed_loop_rate",
+    "median_days_to_acceptance",
+    "need_met_share",
+    "clients_served",
+    "referrals_overdue",
+]
+FUNNEL = ["clients_screened", "clients_referred", "clients_engaged", "clients_need_met"]

@@ -1,0 +1,486 @@
+"""Reads for the measure pages. Everything here reads rollup rows only (never referrals or
+clients), in a handful of queries whatever the size of the network."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.conf import settings
+
+from clients.models import Client
+from organizations.models import Organization, Partnership
+from organizations.sdoh import SDOHCategory
+from referrals.models import ReferralEvent
+
+from .models import PartnershipTarget, PeriodKind, Rollup, RollupRun
+from .registry import BY_KEY, FUNNEL, KEY_MEASURES, MEASURES, NATIONAL, Measure
+from .suppression import Cell, suppress
+
+BREAKDOWNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "race_ethnicity": (
+        "Race / ethnicity",
+        [("hispanic", "Hispanic or Latino (any race)")]
+        + [(code, f"{label} (not Hispanic)") for code, label in Client.Race.choices],
+    ),
+    "language": ("Preferred language", list(Client.Language.choices)),
+    "insurance": ("Insurance type", list(Client.InsuranceType.choices)),
+    "age_band": ("Age band", [("0-17", "17 or younger"), ("18-64", "18 to 64"), ("65+", "65+")]),
+}
+DISPARITY_MEASURES = [
+    "referrals_sent",
+    "acceptance_rate",
+    "closed_loop_rate",
+    "need_met_share",
+    "clients_served",
+    "screening_positive_share",
+]
+
+
+def threshold() -> int:
+    return getattr(settings, "METRICS_SUPPRESSION_THRESHOLD", 11)
+
+
+@dataclass
+class Table:
+    """A table as shown: the strings in the page's table are the strings in its CSV."""
+
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    chart: dict = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Scope:
+    label: str
+    partnership: Partnership | None = None
+    organization: Organization | None = None
+
+    def filter(self) -> dict:
+        return {
+            "partnership": self.partnership,
+            "organization": self.organization,
+        }
+
+
+def latest_run(network_id: int) -> RollupRun | None:
+    return (
+        RollupRun.objects.filter(network_id=network_id, status=RollupRun.Status.DONE)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def pending_run(network_id: int) -> RollupRun | None:
+    return RollupRun.objects.filter(
+        network_id=network_id, status__in=[RollupRun.Status.QUEUED, RollupRun.Status.RUNNING]
+    ).first()
+
+
+def periods(run: RollupRun, kind: str) -> list[date]:
+    """The periods the run has rows for, latest first."""
+    return list(
+        Rollup.objects.filter(run=run, period_kind=kind, partnership=None, organization=None)
+        .values_list("period_start", flat=True)
+        .distinct()
+        .order_by("-period_start")
+    )
+
+
+def period_label(start: date, kind: str) -> str:
+    if kind == PeriodKind.QUARTER:
+        return f"{start.year} Q{(start.month - 1) // 3 + 1}"
+    return start.strftime("%b %Y")
+
+
+def fmt(measure: Measure, numerator, denominator, value) -> str:
+    if value is None:
+        return "—"
+    if measure.unit == "rate":
+        return f"{value * 100:.1f}%"
+    if measure.unit == "points":
+        return f"{value:+.1f}"
+    if measure.unit == "days":
+        return f"{value:.1f}"
+    return f"{int(numerator):d}"
+
+
+def _rows(run, org, kind, start, scope: Scope, breakdowns=("",)):
+    rows = Rollup.objects.visible_to(org).filter(
+        run=run, period_kind=kind, period_start=start, breakdown__in=breakdowns, **scope.filter()
+    )
+    return list(
+        rows.values("measure", "breakdown", "breakdown_value", "numerator", "denominator", "value")
+    )
+
+
+def summary_table(run, org, kind, start, scope: Scope) -> Table:
+    """Every measure's total for the scope and period, with its numerator and denominator."""
+    by_measure = {r["measure"]: r for r in _rows(run, org, kind, start, scope)}
+    rows = []
+    for m in MEASURES:
+        if m.key in ("encounters", "needs_identified"):
+            continue
+        r = by_measure.get(m.key)
+        if r is None:
+            rows.append([m.group, m.name, "0" if m.unit == "count" else "—", "", ""])
+            continue
+        rows.append(
+            [
+                m.group,
+                m.name,
+                fmt(m, r["numerator"], r["denominator"], r["value"]),
+                str(r["numerator"]) if m.unit != "count" else "",
+                str(r["denominator"]) if r["denominator"] is not None else "",
+            ]
+        )
+    return Table(
+        "summary",
+        f"Measures — {scope.label}, {period_label(start, kind)}",
+        ["Group", "Measure", "Value", "Numerator (or n)", "Denominator"],
+        rows,
+    )
+
+
+def by_type_table(
+    run, org, kind, start, scope: Scope, measure_key: str, breakdown: str, choices, title: str
+) -> Table:
+    rows = {
+        r["breakdown_value"]: r["numerator"]
+        for r in _rows(run, org, kind, start, scope, (breakdown,))
+        if r["measure"] == measure_key
+    }
+    cells = [Cell(label, rows.get(code, 0)) for code, label in choices]
+    total_hidden = suppress(cells, threshold())
+    table_rows = [[c.label, _cell_text(c, BY_KEY[measure_key])] for c in cells]
+    total = sum(c.numerator for c in cells)
+    table_rows.append(["Total", "suppressed" if total_hidden else str(total)])
+    return Table(
+        measure_key,
+        title,
+        ["Category", "Count"],
+        table_rows,
+        chart={
+            "type": "bar",
+            "labels": [c.label for c in cells],
+            "series": [{"label": "Count", "data": [_chart_value(c) for c in cells]}],
+        },
+    )
+
+
+def encounters_table(run, org, kind, start, scope):
+    return by_type_table(
+        run,
+        org,
+        kind,
+        start,
+        scope,
+        "encounters",
+        "contact_type",
+        ReferralEvent.ContactType.choices,
+        "Encounters by type",
+    )
+
+
+def needs_table(run, org, kind, start, scope):
+    return by_type_table(
+        run,
+        org,
+        kind,
+        start,
+        scope,
+        "needs_identified",
+        "sdoh_category",
+        SDOHCategory.choices,
+        "Needs identified by SDOH category",
+    )
+
+
+def _cell_text(cell: Cell, measure: Measure) -> str:
+    if cell.suppressed == "primary":
+        return f"<{threshold()}"
+    if cell.suppressed:
+        return "suppressed"
+    return fmt(measure, cell.numerator, cell.denominator, cell.value)
+
+
+def _chart_value(cell: Cell, measure: Measure | None = None):
+    if cell.suppressed:
+        return None
+    if measure is None or measure.unit == "count":
+        return cell.numerator
+    if cell.value is None:
+        return None
+    if measure.unit == "rate":
+        return round(cell.value * 100, 1)
+    return round(cell.value, 1)
+
+
+def disparity_table(
+    run,
+    org,
+    kind,
+    start,
+    scope: Scope,
+    breakdown: str,
+    measures=DISPARITY_MEASURES,
+    key: str = "",
+    heading: str = "",
+) -> Table:
+    """Each client-based measure by the breakdown's cells, small cells suppressed."""
+    title, choices = BREAKDOWNS[breakdown]
+    table_key = key or f"disparities-{breakdown}"
+    found = defaultdict(dict)
+    totals = {}
+    for r in _rows(run, org, kind, start, scope, ("", breakdown)):
+        if r["breakdown"]:
+            found[r["measure"]][r["breakdown_value"]] = r
+        else:
+            totals[r["measure"]] = r
+    columns = ["Measure", "All clients"] + [label for _, label in choices]
+    rows = []
+    series = []
+    for measure_key in measures:
+        m = BY_KEY[measure_key]
+        cells = []
+        for code, label in choices:
+            r = found[measure_key].get(code)
+            if r is None:
+                cells.append(
+                    Cell(label, 0, 0 if m.denominator else None, None if m.unit != "count" else 0.0)
+                )
+            else:
+                cells.append(Cell(label, r["numerator"], r["denominator"], r["value"]))
+        total_hidden = suppress(cells, threshold())
+        total = totals.get(measure_key)
+        total_text = (
+            fmt(m, total["numerator"], total["denominator"], total["value"]) if total else "—"
+        )
+        if total_hidden:
+            total_text = "suppressed"
+        rows.append([m.name, total_text] + [_cell_text(c, m) for c in cells])
+        series.append({"label": m.name, "data": [_chart_value(c, m) for c in cells]})
+    return Table(
+        table_key,
+        heading or f"By {title.lower()}",
+        columns,
+        rows,
+        chart={"type": "bar", "labels": [label for _, label in choices], "series": series[:1]},
+        note=f"Counts from 1 to {threshold() - 1} show as <{threshold()}; where one small "
+        "cell could be worked out from the total, another cell is hidden too (suppressed).",
+    )
+
+
+def trend_table(run, org, kind, scope: Scope, upto: date, count: int = 12) -> Table:
+    """Key measures over the latest periods up to `upto` (oldest first)."""
+    keys = ["referrals_sent", "referrals_completed", "closed_loop_rate"]
+    rows = (
+        Rollup.objects.visible_to(org)
+        .filter(
+            run=run,
+            period_kind=kind,
+            period_start__lte=upto,
+            breakdown="",
+            measure__in=keys,
+            **scope.filter(),
+        )
+        .values("period_start", "measure", "numerator", "denominator", "value")
+    )
+    data = defaultdict(dict)
+    for r in rows:
+        data[r["period_start"]][r["measure"]] = r
+    starts = sorted(data)[-count:]
+    table_rows = []
+    for start in starts:
+        line = [period_label(start, kind)]
+        for key in keys:
+            r = data[start].get(key)
+            m = BY_KEY[key]
+            if r:
+                line.append(fmt(m, r["numerator"], r["denominator"], r["value"]))
+            else:
+                line.append("0" if m.unit == "count" else "—")
+        table_rows.append(line)
+    chart = {
+        "type": "line",
+        "labels": [period_label(s, kind) for s in starts],
+        "series": [
+            {
+                "label": BY_KEY[k].name,
+                "data": [
+                    (
+                        data[s][k]["numerator"]
+                        if BY_KEY[k].unit == "count"
+                        else round((data[s][k]["value"] or 0) * 100, 1)
+                    )
+                    if k in data[s]
+                    else (0 if BY_KEY[k].unit == "count" else None)
+                    for s in starts
+                ],
+            }
+            for k in keys
+        ],
+    }
+    return Table(
+        "trend", "Trend", ["Period"] + [BY_KEY[k].name for k in keys], table_rows, chart=chart
+    )
+
+
+def funnel_table(run, org, kind, start, scope: Scope) -> Table:
+    """Target population (entered by the partnership) → screened → referred → engaged →
+    need met."""
+    by_measure = {r["measure"]: r for r in _rows(run, org, kind, start, scope)}
+    labels = ["Target population"] + [BY_KEY[k].name for k in FUNNEL]
+    target = None
+    if scope.partnership is not None:
+        entered = PartnershipTarget.objects.filter(partnership=scope.partnership).first()
+        target = entered.target_population if entered and entered.target_population else None
+    values = [target] + [by_measure[k]["numerator"] if k in by_measure else 0 for k in FUNNEL]
+    rows = [
+        [label, "not entered" if v is None else str(v)]
+        for label, v in zip(labels, values, strict=False)
+    ]
+    return Table(
+        "funnel",
+        "Engagement funnel",
+        ["Step", "Clients"],
+        rows,
+        chart={"type": "bar", "labels": labels, "series": [{"label": "Clients", "data": values}]},
+        note="Target population is entered by the partnership; the other steps count "
+        "distinct clients in the period.",
+    )
+
+
+def cost_table(run, org, kind, start, scope: Scope) -> Table | None:
+    """Cost per client served and per completed referral, from the partnership's entered
+    monthly cost (until payment statements exist)."""
+    if scope.partnership is None:
+        return None
+    entered = PartnershipTarget.objects.filter(partnership=scope.partnership).first()
+    if not entered or not entered.monthly_cost:
+        return None
+    months = 3 if kind == PeriodKind.QUARTER else 1
+    cost = entered.monthly_cost * months
+    by_measure = {r["measure"]: r for r in _rows(run, org, kind, start, scope)}
+    served = by_measure.get("clients_served", {}).get("numerator") or 0
+    completed = by_measure.get("referrals_completed", {}).get("numerator") or 0
+    rows = [
+        ["Program cost in the period", f"${cost:,.2f}"],
+        ["Cost per client served", f"${cost / served:,.2f}" if served else "—"],
+        ["Cost per completed referral", f"${cost / completed:,.2f}" if completed else "—"],
+    ]
+    return Table("cost", "Cost", ["Measure", "Value"], rows)
+
+
+def partnership_table(run, org, kind, start, partnerships) -> Table:
+    """The partnerships side by side on the key measures."""
+    ids = [p.pk for p in partnerships]
+    rows = (
+        Rollup.objects.visible_to(org)
+        .filter(
+            run=run,
+            period_kind=kind,
+            period_start=start,
+            breakdown="",
+            partnership_id__in=ids,
+            measure__in=KEY_MEASURES,
+        )
+        .values("partnership_id", "measure", "numerator", "denominator", "value")
+    )
+    data = defaultdict(dict)
+    for r in rows:
+        data[r["partnership_id"]][r["measure"]] = r
+    table_rows = []
+    for p in partnerships:
+        line = [p.name]
+        for key in KEY_MEASURES:
+            r = data[p.pk].get(key)
+            m = BY_KEY[key]
+            line.append(
+                fmt(m, r["numerator"], r["denominator"], r["value"])
+                if r
+                else ("0" if m.unit == "count" else "—")
+            )
+        table_rows.append(line)
+    return Table(
+        "partnerships",
+        "Partnerships side by side",
+        ["Partnership"] + [BY_KEY[k].name for k in KEY_MEASURES],
+        table_rows,
+        chart={
+            "type": "bar",
+            "labels": [p.name for p in partnerships],
+            "series": [
+                {
+                    "label": "Referrals sent",
+                    "data": [
+                        (data[p.pk].get("referrals_sent") or {}).get("numerator", 0)
+                        for p in partnerships
+                    ],
+                }
+            ],
+        },
+    )
+
+
+def stalled_table(run, org, scope: Scope) -> Table:
+    """Referrals open and past due when the rollup ran (all periods), by period sent."""
+    rows = (
+        Rollup.objects.visible_to(org)
+        .filter(
+            run=run,
+            period_kind=PeriodKind.MONTH,
+            breakdown="",
+            measure="referrals_overdue",
+            numerator__gt=0,
+            **scope.filter(),
+        )
+        .order_by("period_start")
+        .values("period_start", "numerator")
+    )
+    table_rows = [[period_label(r["period_start"], "month"), str(r["numerator"])] for r in rows]
+    total = sum(r["numerator"] for r in rows)
+    table_rows.append(["All", str(total)])
+    return Table("stalled", "Stalled referrals (overdue now)", ["Sent in", "Overdue"], table_rows)
+
+
+def national_table(run, org, kind, start, scope: Scope) -> Table:
+    """The national measures, each with its age strata (HEDIS SNS-E's: 17 or younger, 18 to
+    64, 65 or older)."""
+    return disparity_table(
+        run,
+        org,
+        kind,
+        start,
+        scope,
+        "age_band",
+        measures=NATIONAL,
+        key="national",
+        heading="National measures (CMS SDOH-1/-2, MIPS #498, HEDIS SNS-E) by age",
+    )
+
+
+def stalled_referrals(org: Organization, now):
+    """The drill-down behind "stalled referrals": open referrals past due that the
+    organization sent or received (the referral's own page then applies the consent
+    policy to what it shows of the client)."""
+    from django.db.models import Q
+
+    from referrals.models import Referral
+
+    return (
+        Referral.objects.visible_to(org)
+        .filter(
+            Q(status=Referral.Status.REQUESTED, ack_due_at__lt=now)
+            | Q(
+                status__in=[Referral.Status.ACCEPTED, Referral.Status.IN_PROGRESS],
+                update_due_at__lt=now,
+            )
+        )
+        .select_related("program", "sender_organization", "receiver_organization")
+        .order_by("sent_at", "pk")
+    )

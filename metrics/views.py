@@ -1,0 +1,221 @@
+"""The measure pages: the dashboard (backbone admins: the network; org admins: their
+organization), CSV downloads of every table, refresh with progress, and the printable
+partnership review."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import audit_read
+from consent.categories import Category
+from organizations.models import Partnership
+from organizations.roles import Capability
+from organizations.tenancy import get_visible_or_404, member_required
+
+from . import selectors, services
+from .models import PeriodKind, RollupRun
+from .registry import MEASURES
+from .selectors import BREAKDOWNS, Scope
+
+NO_PERIOD = "no-period"
+
+
+class _View:
+    """The choices a measure page was asked for, checked against what the viewer may see."""
+
+    def __init__(self, request, partnership: Partnership | None = None):
+        org = request.organization
+        self.org = org
+        self.kind = request.GET.get("kind", PeriodKind.MONTH)
+        if self.kind not in PeriodKind.values:
+            self.kind = PeriodKind.MONTH
+        self.breakdown = request.GET.get("breakdown", "race_ethnicity")
+        if self.breakdown not in BREAKDOWNS:
+            self.breakdown = "race_ethnicity"
+        self.partnerships = list(Partnership.objects.visible_to(org).order_by("name"))
+        if partnership is None and request.GET.get("partnership"):
+            try:
+                wanted = int(request.GET["partnership"])
+            except ValueError:
+                raise Http404("Unknown partnership.") from None
+            partnership = next((p for p in self.partnerships if p.pk == wanted), None)
+            if partnership is None:
+                raise Http404("Unknown partnership.")
+        self.partnership = partnership
+        if partnership is not None:
+            self.scope = Scope(partnership.name, partnership=partnership)
+        elif org.is_backbone:
+            self.scope = Scope(f"{org.network.name} (network)")
+        else:
+            self.scope = Scope(org.name, organization=org)
+        self.run = selectors.latest_run(org.network_id)
+        self.periods = selectors.periods(self.run, self.kind) if self.run else []
+        self.start = self.periods[0] if self.periods else None
+        asked = request.GET.get("period")
+        if asked and self.periods:
+            try:
+                day = date.fromisoformat(asked)
+            except ValueError:
+                day = None
+            if day in self.periods:
+                self.start = day
+
+    def tables(self, *, review: bool = False) -> list:
+        if self.start is None:
+            return []
+        args = (self.run, self.org, self.kind, self.start, self.scope)
+        out = [
+            selectors.trend_table(self.run, self.org, self.kind, self.scope, self.start),
+            selectors.summary_table(*args),
+            selectors.funnel_table(*args),
+        ]
+        if not review and self.partnership is None:
+            out.append(
+                selectors.partnership_table(
+                    self.run, self.org, self.kind, self.start, self.partnerships
+                )
+            )
+        cost = selectors.cost_table(*args)
+        if cost is not None:
+            out.append(cost)
+        if review:
+            out += [selectors.disparity_table(*args, b) for b in BREAKDOWNS]
+        else:
+            out.append(selectors.disparity_table(*args, self.breakdown))
+        out += [
+            selectors.national_table(*args),
+            selectors.encounters_table(*args),
+            selectors.needs_table(*args),
+            selectors.stalled_table(self.run, self.org, self.scope),
+        ]
+        return out
+
+    def context(self, tables) -> dict:
+        return {
+            "view": self,
+            "tables": tables,
+            "period_choices": [(p, selectors.period_label(p, self.kind)) for p in self.periods],
+            "period_label": selectors.period_label(self.start, self.kind) if self.start else "",
+            "kinds": PeriodKind.choices,
+            "breakdowns": [(k, v[0]) for k, v in BREAKDOWNS.items()],
+            "measures": MEASURES,
+            "pending": selectors.pending_run(self.org.network_id),
+            "last": RollupRun.objects.filter(network_id=self.org.network_id).first(),
+        }
+
+
+@require_GET
+@member_required(Capability.VIEW_ACCESS_LOG)
+def dashboard(request):
+    """Network (backbone admins) or organization (org admins) measures, with pickers."""
+    view = _View(request)
+    return render(request, "metrics/dashboard.html", view.context(view.tables()))
+
+
+@require_GET
+@member_required(Capability.VIEW_ACCESS_LOG)
+def export_csv(request):
+    """One table of the dashboard (or of a review page) as CSV: the very strings shown."""
+    partnership = None
+    if request.GET.get("review"):
+        try:
+            partnership = get_visible_or_404(
+                Partnership, request.organization, pk=int(request.GET["review"])
+            )
+        except ValueError:
+            raise Http404("Unknown partnership.") from None
+    view = _View(request, partnership)
+    wanted = request.GET.get("table", "")
+    table = next((t for t in view.tables(review=partnership is not None) if t.key == wanted), None)
+    if table is None:
+        raise Http404("No such table for this period.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"{table.key}-{view.kind}-{view.start.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(table.columns)
+    writer.writerows(table.rows)
+    return response
+
+
+@require_POST
+@member_required(Capability.VIEW_ACCESS_LOG)
+def refresh(request):
+    """Recompute the network's rollups now (in the background); the page shows progress."""
+    run = services.rollup_run_request(
+        network=request.organization.network, requested_by=request.user
+    )
+    if request.headers.get("HX-Request"):
+        return render(request, "metrics/_refresh_status.html", {"pending": run})
+    messages.success(request, "Measures are being recomputed; this page shows the progress.")
+    return redirect("metrics_dashboard")
+
+
+@require_GET
+@member_required(Capability.VIEW_ACCESS_LOG)
+def refresh_status(request):
+    """The progress of the network's pending recomputation (polled by the dashboard)."""
+    network_id = request.organization.network_id
+    context = {
+        "pending": selectors.pending_run(network_id),
+        "latest": selectors.latest_run(network_id),
+        "last": RollupRun.objects.filter(network_id=network_id).first(),
+    }
+    return render(request, "metrics/_refresh_status.html", context)
+
+
+@require_GET
+@member_required(Capability.VIEW_ACCESS_LOG)
+def partnership_review(request, partnership_id: int):
+    """A printable review of one partnership's measures for one period."""
+    partnership = get_visible_or_404(Partnership, request.organization, pk=partnership_id)
+    view = _View(request, partnership)
+    context = view.context(view.tables(review=True))
+    context["partnership"] = partnership
+    context["parties"] = partnership.organizations.order_by("name")
+    return render(request, "metrics/partnership_review.html", context)
+
+
+@require_POST
+@member_required(Capability.VIEW_ACCESS_LOG)
+def partnership_target(request, partnership_id: int):
+    """Record the partnership's target population and monthly cost."""
+    partnership = get_visible_or_404(Partnership, request.organization, pk=partnership_id)
+    try:
+        population = int(request.POST.get("target_population", ""))
+        cost = Decimal(request.POST.get("monthly_cost", ""))
+        if population < 0 or cost < 0 or cost > Decimal("9999999999"):
+            raise ValueError
+    except (ValueError, InvalidOperation):
+        messages.error(request, "Enter a whole number of people and a cost in dollars (0 or more).")
+        return redirect("metrics_partnership_review", partnership_id=partnership.pk)
+    services.partnership_target_set(
+        partnership=partnership, target_population=population, monthly_cost=cost
+    )
+    messages.success(request, "Saved: the funnel and cost now use these numbers.")
+    return redirect("metrics_partnership_review", partnership_id=partnership.pk)
+
+
+@require_GET
+@member_required(Capability.VIEW_ACCESS_LOG)
+def stalled(request):
+    """Open referrals past due that the organization is a party to (no client details:
+    each links to the referral, whose page follows the consent policy)."""
+    found = selectors.stalled_referrals(request.organization, timezone.now())
+    page = Paginator(found, 25).get_page(request.GET.get("page"))
+    audit_read(
+        request,
+        object_type="referral",
+        objects=page.object_list,
+        categories=[Category.REFERRALS.value],
+    )
+    return render(request, "metrics/stalled.html", {"page": page, "now": timezone.now()})

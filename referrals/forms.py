@@ -1,0 +1,286 @@
+"""Forms of the referral pages. Foreign-key inputs are narrowed to what the active
+organization may reference; the services re-check every rule."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from organizations.models import Program
+from organizations.sdoh import CapacityState, SDOHCategory
+
+from .models import Referral, ReferralEvent
+from .selectors import ListFilters
+
+NEED_CHOICES = [
+    (code, label)
+    for code, label in SDOHCategory.choices
+    if code != SDOHCategory.SDOH_CATEGORY_UNSPECIFIED
+] + [(SDOHCategory.SDOH_CATEGORY_UNSPECIFIED.value, "Other / not listed")]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class ProgramLabelMixin:
+    def label_from_instance(self, program: Program) -> str:
+        return f"{program.name} — {program.organization.name}"
+
+
+class ProgramChoiceField(ProgramLabelMixin, forms.ModelChoiceField):
+    pass
+
+
+class ListFilterForm(forms.Form):
+    """The GET filters of the inbox and sent pages (no names: those are POSTed)."""
+
+    tab = forms.CharField(required=False, widget=forms.HiddenInput())
+    program = ProgramChoiceField(
+        queryset=Program.objects.none(), required=False, empty_label="Any program"
+    )
+    mine = forms.BooleanField(required=False)
+    overdue = forms.BooleanField(required=False, label="Overdue only")
+    urgency = forms.ChoiceField(
+        required=False, choices=[("", "Any urgency"), *Referral.Urgency.choices]
+    )
+    sent_from = forms.DateField(required=False, label="Sent from", widget=DateInput())
+    sent_to = forms.DateField(required=False, label="Sent until", widget=DateInput())
+    client = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+
+    def __init__(self, *args, programs, mine_label: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs
+        self.fields["mine"].label = mine_label
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("sent_from"), cleaned.get("sent_to")
+        if start and end and end < start:
+            self.add_error("sent_to", "The end date is before the start date.")
+        return cleaned
+
+    def filters(self, client_name: str = "") -> ListFilters:
+        """The valid filters (a field with an error is left out, and the page says so)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        program = data.get("program")
+        return ListFilters(
+            program_id=program.pk if program else None,
+            mine=bool(data.get("mine")),
+            overdue=bool(data.get("overdue")),
+            urgency=data.get("urgency") or "",
+            sent_from=data.get("sent_from"),
+            sent_to=data.get("sent_to"),
+            client_id=data.get("client"),
+            client_name=client_name,
+        )
+
+    @property
+    def has_filters(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return any(data.get(k) for k in self.fields if k != "tab")
+
+
+class ClientNameSearchForm(forms.Form):
+    """Find a list's referrals by the client's name: always POSTed (a name is PHI)."""
+
+    client_name = forms.CharField(
+        max_length=200,
+        label="Client name",
+        help_text="Clients whose names your organization may see.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+
+    def clean_client_name(self) -> str:
+        name = " ".join(self.cleaned_data["client_name"].split())
+        if not name:
+            raise forms.ValidationError("Type a name to search for.")
+        return name
+
+
+class NeedsField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", NEED_CHOICES)
+        kwargs.setdefault("label", "Needs")
+        kwargs.setdefault("error_messages", {"required": "Choose at least one need."})
+        super().__init__(**kwargs)
+
+
+def _do_not_contact_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        required=False,
+        label="Do not contact the client directly",
+        help_text="For the client's safety (e.g. intimate-partner violence): the receiver "
+        "must not call, text or visit the client.",
+    )
+
+
+class ReferralForm(forms.Form):
+    """A new referral (or one onward): needs, program, note, urgency, do-not-contact."""
+
+    needs = NeedsField(help_text="What the client needs help with (SDOH categories).")
+    program = ProgramChoiceField(
+        queryset=Program.objects.none(),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a program.",
+            "invalid_choice": "Choose a program from the directory of your network.",
+        },
+    )
+    reason = forms.CharField(
+        label="Note for the receiving program",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What they should know to help. Both organizations see it.",
+    )
+    urgency = forms.ChoiceField(
+        choices=Referral.Urgency.choices,
+        initial=Referral.Urgency.ROUTINE,
+        widget=forms.RadioSelect,
+    )
+    do_not_contact = _do_not_contact_field()
+
+    def __init__(self, *args, programs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs
+
+    def clean_program(self) -> Program:
+        program = self.cleaned_data["program"]
+        if program.capacity_state == CapacityState.CLOSED:
+            raise forms.ValidationError(f"{program.name} is not accepting referrals now.")
+        return program
+
+    @property
+    def chosen_needs(self) -> list[str]:
+        """The needs ticked, valid or not (for suggestions before the form is complete)."""
+        if self.is_bound:
+            valid = dict(NEED_CHOICES)
+            return [c for c in self.data.getlist("needs") if c in valid]
+        return list(self.initial.get("needs", []))
+
+    @property
+    def chosen_program_id(self) -> str:
+        if self.is_bound:
+            return self.data.get("program", "")
+        program = self.initial.get("program")
+        return str(program) if program else ""
+
+
+class LogInboundForm(forms.Form):
+    """A referral that reached the organization by fax, phone, walk-in, email or a client
+    referring themself."""
+
+    SOURCES = [c for c in Referral.Source.choices if c[0] != Referral.Source.PLATFORM]
+
+    program = forms.ModelChoiceField(
+        queryset=Program.objects.none(),
+        label="For your program",
+        empty_label="Choose a program",
+        error_messages={"required": "Choose the program it is for."},
+    )
+    source = forms.ChoiceField(choices=SOURCES, label="How it arrived", widget=forms.RadioSelect)
+    external_sender = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Who referred",
+        help_text="The organization or person who referred (when not on Linkage). Leave "
+        "empty for a self-referral.",
+    )
+    received_at = forms.DateTimeField(
+        required=False,
+        label="Received",
+        help_text="When it arrived (empty: now).",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    needs = NeedsField()
+    reason = forms.CharField(
+        label="Notes",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    urgency = forms.ChoiceField(
+        choices=Referral.Urgency.choices,
+        initial=Referral.Urgency.ROUTINE,
+        widget=forms.RadioSelect,
+    )
+    do_not_contact = _do_not_contact_field()
+
+    def __init__(self, *args, programs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs
+
+    def clean_received_at(self):
+        value = self.cleaned_data.get("received_at")
+        if value and value > timezone.now():
+            raise forms.ValidationError("The referral cannot arrive in the future.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("source") == Referral.Source.SELF:
+            cleaned["external_sender"] = ""
+        return cleaned
+
+
+class MoveForm(forms.Form):
+    """One state-machine move. `expected_status` is the status the user saw, so a move made
+    meanwhile by someone else is reported instead of overwritten."""
+
+    move = forms.CharField(widget=forms.HiddenInput())
+    expected_status = forms.CharField(widget=forms.HiddenInput())
+    reason = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    outcome = forms.ChoiceField(
+        required=False, choices=[("", "Choose the outcome"), *Referral.Outcome.choices]
+    )
+    outcome_note = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Outcome note",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ContactForm(forms.Form):
+    contact_type = forms.ChoiceField(
+        choices=[("", "How?"), *ReferralEvent.ContactType.choices], label="Contact by"
+    )
+    successful = forms.TypedChoiceField(
+        choices=[("yes", "Reached the client"), ("no", "Could not reach the client")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        label="Result",
+        error_messages={"required": "Say whether the client was reached."},
+    )
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Nobody (unassigned)", label="Assign to"
+    )
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label="Note",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write the note first."},
+    )

@@ -1,0 +1,318 @@
+"""Reads for the referral pages: the inbox and sent lists (tabs, counts, filters), the detail
+page, a client's referrals across the network, and a person's notifications.
+
+Every list here costs a fixed number of queries whatever its length: related rows come with
+`select_related`/`prefetch_related`, and per-row facts (overdue, may the viewer see the
+client's name) are annotations computed by the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from clients.models import Client
+from clients.selectors import client_ids_visible, client_search
+from consent import policy
+from consent.categories import Category
+from organizations.directory_selectors import with_open_referrals
+from organizations.models import Membership, Organization, Program, User
+
+from .models import Notification, Referral, ReferralEvent, ReferralNote
+from .workflow import OPEN, TERMINAL, Status
+
+INBOX = "inbox"
+SENT = "sent"
+BOXES = (INBOX, SENT)
+
+_OPEN = sorted(OPEN)
+_TERMINAL = sorted(TERMINAL)
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+    statuses: tuple[str, ...] | None  # None: every status
+
+
+def tabs_for(box: str) -> list[Tab]:
+    """The status tabs of a list. "Open" is where the work is, so it comes first; a
+    referral waiting for the receiver's answer has a tab of its own on both sides so that
+    none stays `requested` unnoticed."""
+    waiting = "New" if box == INBOX else "Waiting for a response"
+    return [
+        Tab("open", "Open", tuple(_OPEN)),
+        Tab("requested", waiting, (Status.REQUESTED,)),
+        Tab("accepted", "Accepted", (Status.ACCEPTED,)),
+        Tab("in-progress", "In progress", (Status.IN_PROGRESS,)),
+        Tab("on-hold", "On hold", (Status.ON_HOLD,)),
+        Tab("closed", "Closed", tuple(_TERMINAL)),
+        Tab("all", "All", None),
+    ]
+
+
+DEFAULT_TAB = "open"
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What an inbox or sent list is narrowed to (every field optional)."""
+
+    program_id: int | None = None
+    mine: bool = False  # inbox: assigned to me; sent: sent by me
+    overdue: bool = False
+    urgency: str = ""
+    sent_from: date | None = None
+    sent_to: date | None = None
+    client_id: int | None = None
+    # Typed by the user: it arrives in a POST body only (a name is PHI, never in a URL).
+    client_name: str = ""
+
+
+def overdue_q(now: datetime) -> Q:
+    """Open, and the receiver's acknowledgement or next update is past due."""
+    return Q(status__in=_OPEN) & (Q(ack_due_at__lt=now) | Q(update_due_at__lt=now))
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def referral_box(
+    *, organization: Organization, user: User, box: str, filters: ListFilters, now: datetime
+) -> QuerySet[Referral]:
+    """The organization's received (`inbox`) or sent referrals narrowed by `filters`, any
+    status. Served by the (receiver|sender, status, -created_at) indexes."""
+    if box == INBOX:
+        # A draft has not been sent: it is not the receiver's yet.
+        referrals = Referral.objects.filter(receiver_organization_id=organization.pk).exclude(
+            status=Status.DRAFT
+        )
+    elif box == SENT:
+        referrals = Referral.objects.filter(sender_organization_id=organization.pk)
+    else:
+        raise ValueError(f"Unknown box {box!r}.")
+    if filters.program_id:
+        referrals = referrals.filter(program_id=filters.program_id)
+    if filters.mine:
+        mine = {"assigned_to_id": user.pk} if box == INBOX else {"sender_user_id": user.pk}
+        referrals = referrals.filter(**mine)
+    if filters.overdue:
+        referrals = referrals.filter(overdue_q(now))
+    if filters.urgency:
+        referrals = referrals.filter(urgency=filters.urgency)
+    # Dates are the local calendar days people think in; sent_at is when it reached them.
+    if filters.sent_from:
+        referrals = referrals.filter(sent_at__gte=_start_of(filters.sent_from))
+    if filters.sent_to:
+        referrals = referrals.filter(sent_at__lt=_start_of(filters.sent_to) + timedelta(days=1))
+    if filters.client_id:
+        referrals = referrals.filter(client_id=filters.client_id)
+    if filters.client_name:
+        # Only clients whose names the organization may see can be found by name, so a
+        # search never confirms that a hidden person has a referral here.
+        found = client_search(organization=organization, name=filters.client_name)
+        referrals = referrals.filter(client_id__in=found.values("pk"))
+    return referrals
+
+
+# Counting closed referrals (which only ever grow) stops here: a tab shows "1000+" rather
+# than scanning years of history on every page view.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class TabCount:
+    count: int
+    capped: bool = False  # there are more than `count`
+
+
+def tab_counts(referrals: QuerySet[Referral], tabs: list[Tab]) -> dict[str, TabCount]:
+    """How many referrals each tab holds, in two queries whatever the table size: open
+    referrals counted exactly per status (bounded by the work in hand, through the
+    (organization, status, created_at) indexes), closed ones counted up to COUNT_CAP."""
+    per_status = dict(
+        referrals.filter(status__in=_OPEN)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    closed = referrals.filter(status__in=_TERMINAL).order_by().values("pk")[: COUNT_CAP + 1]
+    closed_count = closed.count()
+    closed_capped = closed_count > COUNT_CAP
+    closed_count = min(closed_count, COUNT_CAP)
+    open_total = sum(per_status.values())
+    counts: dict[str, TabCount] = {}
+    for tab in tabs:
+        if tab.statuses is None:
+            counts[tab.key] = TabCount(open_total + closed_count, closed_capped)
+        elif set(tab.statuses) <= OPEN:
+            counts[tab.key] = TabCount(sum(per_status.get(s, 0) for s in tab.statuses))
+        else:
+            counts[tab.key] = TabCount(closed_count, closed_capped)
+    return counts
+
+
+def for_list(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet[Referral]:
+    """Rows ready for a list page: related names fetched with them, needs prefetched,
+    `is_overdue` annotated; newest first, the order of the (organization, -created_at,
+    -id) indexes, so a page is read from the top of an index whatever the table size."""
+    return (
+        referrals.select_related(
+            "client",
+            "program",
+            "sender_organization",
+            "sender_user",
+            "receiver_organization",
+            "assigned_to",
+        )
+        .prefetch_related("needs")
+        .annotate(
+            is_overdue=Case(
+                When(overdue_q(now), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def mark_names_visible(organization: Organization, referrals: list[Referral]) -> None:
+    """Set `client_name_visible` on each row: may the organization see the client's name
+    and contact details (the consent policy, asked once for the whole page)."""
+    ids = {r.client_id for r in referrals}
+    visible = client_ids_visible(organization, ids, Category.DEMOGRAPHICS)
+    for referral in referrals:
+        referral.client_name_visible = referral.client_id in visible
+
+
+def filter_tab(referrals: QuerySet[Referral], tab: Tab) -> QuerySet[Referral]:
+    if tab.statuses is None:
+        return referrals
+    return referrals.filter(status__in=tab.statuses)
+
+
+def program_filter_choices(*, organization: Organization, box: str) -> QuerySet[Program]:
+    """Programs to narrow a list by: the organization's own (inbox), or the programs it has
+    referred to (sent)."""
+    if box == INBOX:
+        programs = Program.objects.filter(organization=organization)
+    else:
+        programs = Program.objects.filter(organization__network_id=organization.network_id).filter(
+            Exists(
+                Referral.objects.filter(
+                    sender_organization_id=organization.pk, program_id=OuterRef("pk")
+                )
+            )
+        )
+    return programs.select_related("organization").order_by("name", "id")
+
+
+# --- one referral ---------------------------------------------------------------------------
+
+
+def referral_for_page(organization: Organization) -> QuerySet[Referral]:
+    """The referrals the organization may open (it sent or received them), with what the
+    detail page shows fetched along."""
+    return (
+        Referral.objects.visible_to(organization)
+        .select_related(
+            "client",
+            "network",
+            "program",
+            "sender_organization",
+            "sender_user",
+            "receiver_organization",
+            "assigned_to",
+            "referred_from__program",
+            "referred_from__receiver_organization",
+            "referred_from__sender_organization",
+        )
+        .prefetch_related("needs")
+    )
+
+
+def referral_timeline(referral: Referral) -> QuerySet[ReferralEvent]:
+    return referral.events.select_related("actor", "organization").order_by("occurred_at", "id")
+
+
+def referral_notes(referral: Referral) -> QuerySet[ReferralNote]:
+    return referral.notes.select_related("author", "organization").order_by("created_at", "id")
+
+
+def referrals_for_client(*, organization: Organization, client: Client) -> QuerySet[Referral]:
+    """Referrals of `client` the organization may see: those it sent or received, and —
+    when the consent policy lets it see the client's referral details — every referral of
+    the client in the network. Newest first."""
+    referrals = Referral.objects.filter(client_id=client.pk, network_id=organization.network_id)
+    if not policy.may_see(organization, Category.REFERRALS, client):
+        referrals = referrals.filter(
+            Q(sender_organization_id=organization.pk) | Q(receiver_organization_id=organization.pk)
+        )
+    return referrals.select_related(
+        "program", "sender_organization", "receiver_organization"
+    ).order_by("-created_at", "-id")
+
+
+def referral_chain(
+    referral: Referral, organization: Organization
+) -> tuple[Referral | None, list[Referral]]:
+    """Where the referral came from and where it went on, as far as the organization may
+    see the client's referrals (the same rule as the client's profile)."""
+    visible = referrals_for_client(organization=organization, client=referral.client)
+    parent = None
+    if referral.referred_from_id:
+        parent = visible.filter(pk=referral.referred_from_id).first()
+    onward = list(visible.filter(referred_from_id=referral.pk).order_by("created_at", "id"))
+    return parent, onward
+
+
+def assignable_staff(organization: Organization) -> QuerySet[User]:
+    """The organization's active people, who may be assigned its received referrals."""
+    members = Membership.objects.filter(organization=organization, is_active=True)
+    return (
+        User.objects.filter(is_active=True, pk__in=members.values("user_id"))
+        .order_by("first_name", "last_name", "email")
+        .distinct()
+    )
+
+
+def programs_to_refer_to(organization: Organization) -> QuerySet[Program]:
+    """The network's directory as the organization sees it, with each program's capacity
+    state computable (`capacity_state`)."""
+    return with_open_referrals(
+        Program.objects.visible_to(organization).select_related("organization")
+    ).order_by("name", "organization__name", "id")
+
+
+def own_programs(organization: Organization) -> QuerySet[Program]:
+    """Programs an inbound referral can be logged for: the organization's own."""
+    return Program.objects.filter(organization=organization).order_by("name", "id")
+
+
+# --- notifications --------------------------------------------------------------------------
+
+
+def notifications_for(user: User) -> QuerySet[Notification]:
+    """The person's notifications, newest first (the notification_inbox index)."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(user=user).unread().count()

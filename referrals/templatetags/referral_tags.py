@@ -1,0 +1,141 @@
+"""Referral pieces other pages show: the notification bell in the header, a client's
+referrals on the profile, a referral's age and its timeline wording."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.core.paginator import Paginator
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from audit.models import AuditEvent
+from audit.services import audit_read
+from consent import policy
+from consent.categories import Category
+from organizations.middleware import TWO_FACTOR_EXEMPT_URL_NAMES
+from organizations.roles import Capability
+from organizations.sdoh import SDOHCategory
+
+from .. import selectors
+from ..models import Referral, ReferralEvent
+from ..workflow import Status
+
+register = template.Library()
+
+CLIENT_REFERRALS_PAGE_SIZE = 10
+
+
+@register.inclusion_tag("referrals/_bell.html", takes_context=True)
+def notification_bell(context) -> dict:
+    """The bell in the header: a link to the notifications whose unread count loads right
+    after the page (htmx), so the bell adds no query to any page's own budget. Without
+    JavaScript it is a plain link to the list, which shows the count.
+
+    Not shown on the pages a user reaches before the second factor: the count endpoint
+    would answer them with a redirect to the very page they are on."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"show": False}
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.url_name in TWO_FACTOR_EXEMPT_URL_NAMES:
+        return {"show": False}
+    return {"show": True}
+
+
+@register.inclusion_tag("referrals/_client_referrals.html", takes_context=True)
+def client_referrals(context, client) -> dict:
+    """The client's referrals across the network as far as releases allow: those the
+    viewer's organization sent or received, and every one when a release lets it see the
+    client's referral details. Status, program, sender, receiver, outcome; the page shown
+    is audited as one read."""
+    request = context["request"]
+    org = getattr(request, "organization", None)
+    membership = getattr(request, "membership", None)
+    if org is None or membership is None:
+        return {"client": client, "allowed": False}
+    referrals = selectors.referrals_for_client(organization=org, client=client)
+    page = Paginator(referrals, CLIENT_REFERRALS_PAGE_SIZE).get_page(
+        request.GET.get("referrals_page")
+    )
+    page.object_list = list(page.object_list)
+    audit_read(
+        request,
+        object_type="referral",
+        objects=page.object_list,
+        categories=[Category.REFERRALS.value],
+        action=AuditEvent.Action.LIST,
+    )
+    rows = [
+        {
+            "referral": r,
+            "is_party": org.pk in (r.sender_organization_id, r.receiver_organization_id),
+        }
+        for r in page.object_list
+    ]
+    may_refer = membership.has(Capability.VIEW_CLIENTS) and policy.may_see(
+        org, Category.DEMOGRAPHICS, client
+    )
+    return {
+        "client": client,
+        "allowed": True,
+        "rows": rows,
+        "page": page,
+        "may_refer": may_refer,
+    }
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """ "3 days ago", "2 hours ago", "just now": how long a referral has been waiting."""
+    if moment is None:
+        return ""
+    now = timezone.now()
+    if (now - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, now, depth=1)} ago"
+
+
+@register.simple_tag
+def event_title(event: ReferralEvent, referral: Referral) -> str:
+    """What happened, in the words people use: "Sent", "Opened by the receiver",
+    "Accepted", "Contacted by phone call: reached the client", "Completed: need met"."""
+    kind = event.kind
+    if kind == ReferralEvent.Kind.CREATED:
+        if referral.source == Referral.Source.PLATFORM:
+            return "Sent"
+        return f"Logged ({referral.get_source_display().lower()})"
+    if kind == ReferralEvent.Kind.OPENED:
+        return "Opened by the receiver"
+    if kind == ReferralEvent.Kind.CONTACT:
+        how = (
+            ReferralEvent.ContactType(event.contact_type).label.lower()
+            if event.contact_type
+            else ""
+        )
+        result = "reached the client" if event.contact_successful else "could not reach the client"
+        return f"Contacted by {how}: {result}" if how else f"Contact: {result}"
+    if kind == ReferralEvent.Kind.ASSIGNED:
+        return f"Assigned to {event.reason}" if event.reason != "Unassigned" else "Unassigned"
+    if kind == ReferralEvent.Kind.TRANSITION:
+        label = Status(event.to_status).label if event.to_status in Status.values else ""
+        if event.to_status == Status.ON_HOLD and event.business_status == "waitlisted":
+            label = "Waitlisted"
+        if event.to_status == Status.COMPLETED and referral.outcome:
+            return f"{label}: {referral.get_outcome_display()}"
+        return label or event.get_kind_display()
+    return event.get_kind_display()
+
+
+@register.filter
+def need_label(code: str) -> str:
+    """An SDOH category code as people read it ("food-insecurity": "Food Insecurity")."""
+    return SDOHCategory(code).label if code in SDOHCategory.values else code
+
+
+@register.filter
+def status_class(status: str) -> str:
+    """A CSS class per status (colours in referrals.css)."""
+    return f"status-{status}"

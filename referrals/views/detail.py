@@ -1,0 +1,250 @@
+"""One referral: the client summary (as far as releases allow), the do-not-contact warning,
+the timeline, the notes thread, and the actions the viewer's organization may take."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import audit_read
+from consent.categories import Category
+from consent.policy import visible_categories
+from organizations.roles import Capability
+from organizations.tenancy import member_required
+
+from .. import selectors, services
+from ..forms import AssignForm, ContactForm, MoveForm, NoteForm
+from ..models import Referral
+from ..workflow import MOVES
+from .errors import add_errors
+
+# Moves that end or undo the referral: their form opens only on purpose (a second step).
+DESTRUCTIVE = frozenset({"reject", "cancel", "fail", "mark_error"})
+
+
+def referral_or_404(request, referral_id: int) -> Referral:
+    """The referral, if the active organization sent or received it; 404 otherwise (a third
+    organization cannot learn that it exists)."""
+    return get_object_or_404(selectors.referral_for_page(request.organization), pk=referral_id)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+@require_GET
+def referral_detail(request, referral_id: int):
+    referral = referral_or_404(request, referral_id)
+    if referral.receiver_organization_id == request.organization.pk:
+        # The receiver has seen it: the sender's page says "opened" from now on.
+        services.referral_mark_opened(
+            referral=referral, actor=request.user, organization=request.organization
+        )
+    return render_detail(request, referral)
+
+
+def render_detail(
+    request,
+    referral: Referral,
+    *,
+    status: int = 200,
+    conflict: str = "",
+    error: str = "",
+    failed_move: str = "",
+    move_form: MoveForm | None = None,
+    contact_form: ContactForm | None = None,
+    assign_form: AssignForm | None = None,
+    note_form: NoteForm | None = None,
+):
+    """The detail page (also after a refused action, with its errors). Audited as one read
+    of the referral, with the client categories the page showed."""
+    org = request.organization
+    client = referral.client
+    categories = visible_categories(org, client)
+    is_sender = referral.sender_organization_id == org.pk
+    is_receiver = referral.receiver_organization_id == org.pk
+    # Who put the referral on record: the sender, or the receiver that logged it.
+    is_author = is_sender or (is_receiver and referral.sender_organization_id is None)
+    shows_demographics = Category.DEMOGRAPHICS in categories
+    shows_needs = is_author or Category.SOCIAL_NEEDS in categories
+    shows_details = is_author or Category.REFERRALS in categories
+    is_open = referral.is_open
+
+    moves = []
+    if is_open:
+        for move in services.allowed_moves(referral, org):
+            if failed_move == move.name and move_form is not None:
+                form = move_form
+            else:
+                form = MoveForm(
+                    initial={"move": move.name, "expected_status": referral.status},
+                    auto_id=f"id_{move.name}_%s",
+                )
+            moves.append(
+                {
+                    "move": move,
+                    "form": form,
+                    "destructive": move.name in DESTRUCTIVE,
+                    "open": failed_move == move.name,
+                }
+            )
+    staff = selectors.assignable_staff(org) if is_receiver and is_open else None
+    parent, onward = selectors.referral_chain(referral, org)
+    shown = {Category.REFERRALS.value}
+    if shows_demographics:
+        shown.add(Category.DEMOGRAPHICS.value)
+    if shows_needs:
+        shown.add(Category.SOCIAL_NEEDS.value)
+    audit_read(request, object_type="referral", objects=[referral], categories=sorted(shown))
+    context = {
+        "referral": referral,
+        "client": client,
+        "shows_demographics": shows_demographics,
+        "shows_needs": shows_needs,
+        "shows_details": shows_details,
+        "is_sender": is_sender,
+        "is_receiver": is_receiver,
+        "is_open": is_open,
+        "moves": moves,
+        "conflict": conflict,
+        "error": error,
+        "events": list(selectors.referral_timeline(referral)),
+        "notes": list(selectors.referral_notes(referral)),
+        "note_form": note_form or NoteForm(),
+        "contact_form": (contact_form or ContactForm()) if is_receiver and is_open else None,
+        "assign_form": (
+            (assign_form or AssignForm(staff=staff, initial={"assignee": referral.assigned_to_id}))
+            if staff is not None
+            else None
+        ),
+        "parent": parent,
+        "onward": onward,
+        "may_refer_onward": is_receiver and shows_demographics,
+        "outcome_choices": MoveForm.base_fields["outcome"].choices,
+    }
+    return render(request, "referrals/detail.html", context, status=status)
+
+
+def _fresh(request, referral_id: int) -> Referral:
+    return referral_or_404(request, referral_id)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+@require_POST
+def referral_move(request, referral_id: int):
+    """Make one move of the state machine. The hidden `expected_status` is the status the
+    user saw: if someone moved the referral meanwhile, the page says who and shows the
+    referral as it is now."""
+    referral = referral_or_404(request, referral_id)
+    posted = request.POST.get("move", "")
+    form = MoveForm(request.POST, auto_id=f"id_{posted if posted in MOVES else 'move'}_%s")
+    if not form.is_valid() or form.cleaned_data["move"] not in MOVES:
+        messages.error(request, "That action is not available. Here is the referral as it is now.")
+        return render_detail(request, referral, status=400)
+    data = form.cleaned_data
+    move = MOVES[data["move"]]
+    try:
+        services.referral_transition(
+            referral_id=referral.pk,
+            move=move.name,
+            actor=request.user,
+            organization=request.organization,
+            reason=data["reason"],
+            outcome=data["outcome"],
+            outcome_note=data["outcome_note"],
+            expected_status=data["expected_status"],
+        )
+    except services.TransitionConflict as conflict:
+        return render_detail(
+            request, _fresh(request, referral.pk), status=409, conflict=" ".join(conflict.messages)
+        )
+    except ValidationError as error:
+        add_errors(form, error)
+        return render_detail(
+            request,
+            _fresh(request, referral.pk),
+            status=400,
+            failed_move=move.name,
+            move_form=form,
+        )
+    fresh = _fresh(request, referral.pk)
+    text = f"Referral #{fresh.pk} is now {fresh.get_status_display().lower()}"
+    if fresh.outcome:
+        text += f": {fresh.get_outcome_display().lower()}"
+    messages.success(request, text + ".")
+    return redirect("referral_detail", referral_id=referral.pk)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+@require_POST
+def referral_note(request, referral_id: int):
+    """Add a note to the thread between sender and receiver (closed referrals too)."""
+    referral = referral_or_404(request, referral_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.referral_note_add(
+                referral=referral,
+                author=request.user,
+                organization=request.organization,
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+        else:
+            messages.success(request, "Note added.")
+            return redirect(reverse("referral_detail", args=[referral.pk]) + "#notes")
+    return render_detail(request, referral, status=400, note_form=form)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+@require_POST
+def referral_contact(request, referral_id: int):
+    """Record a contact with the client (receiver only, open referrals)."""
+    referral = referral_or_404(request, referral_id)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.referral_record_contact(
+                referral=referral,
+                actor=request.user,
+                organization=request.organization,
+                contact_type=form.cleaned_data["contact_type"],
+                successful=form.cleaned_data["successful"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+        else:
+            messages.success(request, "Contact recorded.")
+            return redirect("referral_detail", referral_id=referral.pk)
+    fresh = _fresh(request, referral.pk)
+    # On a closed referral the contact form is gone: say why at the top instead.
+    error = "" if fresh.is_open else " ".join(form.non_field_errors())
+    return render_detail(request, fresh, status=400, contact_form=form, error=error)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+@require_POST
+def referral_assign(request, referral_id: int):
+    """Assign the referral to one of the receiving organization's staff (or nobody)."""
+    referral = referral_or_404(request, referral_id)
+    form = AssignForm(request.POST, staff=selectors.assignable_staff(request.organization))
+    if form.is_valid():
+        assignee = form.cleaned_data["assignee"]
+        try:
+            services.referral_assign(
+                referral=referral,
+                assignee=assignee,
+                actor=request.user,
+                organization=request.organization,
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+        else:
+            who = str(assignee) if assignee else "nobody"
+            messages.success(request, f"Referral #{referral.pk} is assigned to {who}.")
+            return redirect("referral_detail", referral_id=referral.pk)
+    fresh = _fresh(request, referral.pk)
+    error = "" if fresh.is_open else " ".join(form.non_field_errors())
+    return render_detail(request, fresh, status=400, assign_form=form, error=error)

@@ -1,0 +1,259 @@
+"""The measure pages: what each role sees, pickers, CSV = table, query count, refresh."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC
+from html import unescape
+
+import pytest
+
+from metrics.models import Rollup, RollupRun
+from metrics.tasks import rollup_nightly
+from organizations.models import Organization
+from tests.factories import OrganizationFactory, PartnershipFactory
+from tests.metrics.helpers import clients, referrals, rollup
+
+pytestmark = pytest.mark.django_db
+
+
+def _table(html: str, key: str) -> list[list[str]]:
+    """The rows of a rendered table (header first), as text."""
+    block = re.search(rf'<table class="striped" data-table="{key}">(.*?)</table>', html, re.S)
+    assert block, key
+    rows = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", block.group(1), re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)
+        rows.append([unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells])
+    return rows
+
+
+def _csv(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_backbone_admin_sees_network_measures_and_csv_matches_table(tenant, login):
+    referrals(tenant, clients(tenant, 12))
+    rollup(tenant)
+    c = login(tenant.backbone_admin)
+    page = c.get("/measures/?kind=month&period=2026-03-01")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Measures: Marrowdale Network (network)" in html
+    summary = _table(html, "summary")
+    assert ["Process", "Referrals sent", "12", "", ""] in summary
+    assert ["Process", "Closed-loop rate", "100.0%", "12", "12"] in summary
+    partnerships = _table(html, "partnerships")
+    assert partnerships[1][:2] == ["Marrowdale Clinic + Food Bank", "12"]
+    for key in (
+        "summary",
+        "partnerships",
+        "trend",
+        "funnel",
+        "disparities-race_ethnicity",
+        "national",
+    ):
+        exported = c.get(f"/measures/export.csv?table={key}&kind=month&period=2026-03-01")
+        assert exported.status_code == 200
+        assert exported["Content-Type"].startswith("text/csv")
+        assert _csv(exported) == _table(html, key), key
+
+
+def test_dashboard_reads_rollups_in_a_fixed_number_of_queries(
+    tenant, login, django_assert_max_num_queries
+):
+    c = login(tenant.backbone_admin)
+    referrals(tenant, clients(tenant, 3))
+    rollup(tenant)
+    with django_assert_max_num_queries(25) as small:
+        assert c.get("/measures/").status_code == 200
+    referrals(tenant, clients(tenant, 30), status="requested")
+    rollup(tenant)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert c.get("/measures/").status_code == 200
+    tables = {
+        q["sql"].split(" FROM ")[1].split()[0].strip('"')
+        for q in small.captured_queries
+        if q["sql"].startswith("SELECT") and " FROM " in q["sql"]
+    }
+    assert "referrals_referral" not in tables and "clients_client" not in tables
+
+
+def test_switching_partnership_and_period(tenant, login):
+    other_cbo = OrganizationFactory(
+        network=tenant.network, name="Shelter", kind=Organization.Kind.CBO
+    )
+    other = PartnershipFactory(
+        network=tenant.network, name="Clinic + Shelter", organizations=[tenant.hco, other_cbo]
+    )
+    referrals(tenant, clients(tenant, 4))
+    from datetime import datetime
+
+    from tests.factories import ProgramFactory
+
+    referrals(
+        tenant,
+        clients(tenant, 2),
+        program=ProgramFactory(organization=other_cbo),
+        sent=datetime(2026, 5, 5, 15, tzinfo=UTC),
+    )
+    rollup(tenant)
+    c = login(tenant.backbone_admin)
+    html = c.get(f"/measures/?partnership={other.pk}&kind=month&period=2026-05-01").content
+    summary = _table(html.decode(), "summary")
+    assert ["Process", "Referrals sent", "2", "", ""] in summary
+    html = c.get(f"/measures/?partnership={tenant.partnership.pk}&period=2026-03-01").content
+    assert ["Process", "Referrals sent", "4", "", ""] in _table(html.decode(), "summary")
+    html = c.get("/measures/?kind=quarter&period=2026-01-01").content.decode()
+    assert ["Process", "Referrals sent", "4", "", ""] in _table(html, "summary")
+    html = c.get("/measures/?kind=quarter&period=2026-04-01").content.decode()
+    assert ["Process", "Referrals sent", "2", "", ""] in _table(html, "summary")
+
+
+def test_org_admin_sees_own_organization_and_not_other_partnerships(tenant, login):
+    other_cbo = OrganizationFactory(
+        network=tenant.network, name="Shelter", kind=Organization.Kind.CBO
+    )
+    other = PartnershipFactory(
+        network=tenant.network,
+        name="Shelter + Backbone",
+        organizations=[other_cbo, tenant.backbone],
+    )
+    referrals(tenant, clients(tenant, 5))
+    rollup(tenant)
+    cbo_admin = __import__("tests.factories", fromlist=["member"]).member(
+        tenant.cbo, "org_admin", email="cbo-admin@marrowdale.test"
+    )
+    c = login(cbo_admin)
+    html = c.get("/measures/?period=2026-03-01").content.decode()
+    assert "Measures: Marrowdale Food Bank" in html
+    assert ["Process", "Referrals received", "5", "", ""] in _table(html, "summary")
+    assert ["Process", "Referrals sent", "0", "", ""] in _table(html, "summary")
+    assert "Shelter + Backbone" not in html
+    assert c.get(f"/measures/?partnership={other.pk}").status_code == 404
+    assert c.get(f"/measures/partnerships/{other.pk}/review/").status_code == 404
+    assert c.get(f"/measures/export.csv?table=summary&partnership={other.pk}").status_code == 404
+    # Its own partnership is there.
+    assert c.get(f"/measures/?partnership={tenant.partnership.pk}").status_code == 200
+    # The rows it may read: its organization's, its partnerships', the network totals.
+    visible = Rollup.objects.visible_to(tenant.cbo)
+    assert not visible.filter(organization=tenant.hco).exists()
+    assert not visible.filter(partnership=other).exists()
+    assert visible.filter(partnership=None, organization=None).exists()
+
+
+def test_staff_cannot_open_measures(tenant, login):
+    c = login(tenant.hco_staff)
+    assert c.get("/measures/").status_code == 403
+
+
+def test_foreign_backbone_sees_nothing_of_another_network(tenant, foreign_tenant, login):
+    referrals(tenant, clients(tenant, 3))
+    rollup(tenant)
+    c = login(foreign_tenant.backbone_admin)
+    html = c.get("/measures/").content.decode()
+    assert "Marrowdale" not in html
+    assert c.get(f"/measures/?partnership={tenant.partnership.pk}").status_code == 404
+    assert c.get(f"/measures/partnerships/{tenant.partnership.pk}/review/").status_code == 404
+
+
+def test_refresh_recomputes_and_shows_progress(tenant, login, django_capture_on_commit_callbacks):
+    referrals(tenant, clients(tenant, 2))
+    c = login(tenant.backbone_admin)
+    assert "No measures have been computed" in c.get("/measures/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post("/measures/refresh/")
+    assert response.status_code == 302
+    run = RollupRun.objects.get(network=tenant.network)
+    assert run.status == RollupRun.Status.DONE and run.progress == 100
+    assert Rollup.objects.filter(run=run, measure="referrals_sent").exists()
+    status = c.get("/measures/refresh/status/").content.decode()
+    assert "Measures computed" in status
+    # A run still going shows its progress and keeps polling.
+    RollupRun.objects.create(network=tenant.network, status="running", progress=40)
+    status = c.get("/measures/refresh/status/").content.decode()
+    assert 'value="40"' in status and "hx-trigger" in status
+    # Asking again while one is going starts no second run.
+    c.post("/measures/refresh/")
+    assert RollupRun.objects.filter(network=tenant.network).count() == 2
+
+
+def test_nightly_task_recomputes_every_network(
+    tenant, foreign_tenant, django_capture_on_commit_callbacks
+):
+    referrals(tenant, clients(tenant, 2))
+    with django_capture_on_commit_callbacks(execute=True):
+        rollup_nightly()
+    runs = RollupRun.objects.filter(status=RollupRun.Status.DONE)
+    assert {r.network_id for r in runs} == {tenant.network.pk, foreign_tenant.network.pk}
+    # A second night replaces the rows: the older run's rows are gone.
+    first = set(runs.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        rollup_nightly()
+    assert not Rollup.objects.filter(run_id__in=first).exists()
+
+
+def test_partnership_review_is_printable_and_takes_targets(tenant, login):
+    referrals(tenant, clients(tenant, 12))
+    rollup(tenant)
+    c = login(tenant.hco_admin)
+    url = f"/measures/partnerships/{tenant.partnership.pk}/review/"
+    html = c.get(url + "?period=2026-03-01").content.decode()
+    assert "Partnership review: Marrowdale Clinic + Food Bank" in html
+    assert "window.print()" in html
+    for key in ("summary", "funnel", "disparities-age_band", "disparities-language", "national"):
+        assert f'data-table="{key}"' in html
+    assert ["Target population", "not entered"] in _table(html, "funnel")
+    bad = c.post(
+        url.replace("review", "targets"),
+        {"target_population": "lots", "monthly_cost": "10"},
+        follow=True,
+    )
+    assert "Enter a whole number" in bad.content.decode()
+    c.post(url.replace("review", "targets"), {"target_population": "500", "monthly_cost": "1200"})
+    html = c.get(url + "?period=2026-03-01").content.decode()
+    assert ["Target population", "500"] in _table(html, "funnel")
+    cost = _table(html, "cost")
+    assert ["Cost per client served", "$100.00"] in cost
+    exported = c.get(
+        f"/measures/export.csv?table=cost&review={tenant.partnership.pk}&period=2026-03-01"
+    )
+    assert _csv(exported) == cost
+
+
+def test_stalled_drill_down_lists_own_referrals_without_client_details(
+    tenant, foreign_tenant, login
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+    from referrals.models import Referral
+
+    late = referrals(tenant, clients(tenant, 2), status="requested")
+    Referral.objects.filter(pk=late[0].pk).update(ack_due_at=timezone.now() - timedelta(days=1))
+    Referral.objects.filter(pk=late[1].pk).update(ack_due_at=timezone.now() + timedelta(days=1))
+    foreign = referrals(foreign_tenant, clients(foreign_tenant, 1), status="requested")
+    Referral.objects.filter(pk=foreign[0].pk).update(ack_due_at=timezone.now() - timedelta(days=1))
+    c = login(tenant.hco_admin)
+    html = c.get("/measures/stalled/").content.decode()
+    assert f"#{late[0].pk}<" in html
+    assert f"#{late[1].pk}<" not in html and f"#{foreign[0].pk}<" not in html
+    assert late[0].client.family_name not in html
+    event = AuditEvent.objects.filter(object_type="referral").latest("pk")
+    assert event.object_ids == [late[0].pk]
+    # The backbone is party to none of them: it sees the counts, not the referrals.
+    from django.test import Client
+
+    c = login(tenant.backbone_admin, Client())
+    assert "Nothing is stalled" in c.get("/measures/stalled/").content.decode()
+
+
+def test_a_failed_run_says_so(tenant, login):
+    RollupRun.objects.create(network=tenant.network, status=RollupRun.Status.FAILED)
+    c = login(tenant.backbone_admin)
+    assert "The last recomputation failed" in c.get("/measures/refresh/status/").content.decode()
+    assert "The last recomputation failed" in c.get("/measures/").content.decode()
