@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "referrals",
     "metrics",
     "api",
+    "interop",
 ]
 
 MIDDLEWARE = [

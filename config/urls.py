@@ -43,4 +43,5 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("metrics.urls")),
     path("api/", include("api.urls")),
+    path("", include("interop.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Interop's tables live in their sub-packages; Django finds them through this module."""

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("fhir/r4/", include("interop.fhir.urls")),
+    path("", include("interop.webhooks.urls")),
+]
