@@ -336,21 +336,21 @@ def _time_rollup(world) -> tuple[float, float, int]:
     rows = Rollup.objects.filter(run=run).count()
 
     # The referral source alone, as the hand-written SQL covers it.
-    referral_sql = dict(engine.statements())["referral"]
+    dialect = engine.dialect()
+    referral_sql = dict(engine.statements(dialect))["referral"]
     scratch = RollupRun.objects.create(network=world["network"], status="failed")
     started = time.perf_counter()
     with connection.cursor() as cursor:
         for kind in ("month", "quarter"):
             cursor.execute(
                 referral_sql,
-                {
-                    "networks": [world["network"].pk],
-                    "run": scratch.pk,
-                    "kind": kind,
-                    "tz": _tz(),
-                    "now": timezone.now(),
-                    "hrsn": list(engine.HRSN_DOMAINS),
-                },
+                engine.statement_params(
+                    dialect,
+                    networks=[world["network"].pk],
+                    run=scratch.pk,
+                    kind=kind,
+                    now=timezone.now(),
+                ),
             )
     referral_only = time.perf_counter() - started
     Rollup.objects.filter(run=scratch).delete()

@@ -1,8 +1,9 @@
 """Rollups in SQL: each source's rows are expanded to their scopes (network, each
 organization involved, each partnership both sides belong to), grouped by period and
-breakdown cell with GROUPING SETS, aggregated with the registry's expressions, unpivoted
-into one row per measure and inserted — all inside PostgreSQL, one statement per
-(source, period kind)."""
+breakdown cell (GROUPING SETS on PostgreSQL), aggregated with the registry's expressions,
+unpivoted into one row per measure and inserted — all inside the database, one statement
+per (source, period kind). The SQL is written once; dialect.py spells the handful of
+constructs PostgreSQL and SQLite (the embedded default) write differently."""
 
 # The SQL is assembled only from this module's and the registry's constant fragments; every
 # value (networks, period kind, time zone, now) is a query parameter.
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import NotSupportedError, connection
+from django.db import connection
 
+from .dialect import Dialect, dialect_for
 from .models import PeriodKind
 from .registry import MEASURES, Measure
 
@@ -30,7 +32,7 @@ _CLIENT_COLS = """
 """
 
 
-def _sns(name: str, domain: str, needs: tuple[str, ...]) -> str:
+def _sns(d: Dialect, name: str, domain: str, needs: tuple[str, ...]) -> str:
     """HEDIS SNS-E columns for one domain: screened, positive, and an intervention (a
     referral for the need sent on the day of the positive screen or up to 30 days after)."""
     codes = ", ".join(f"'{c}'" for c in needs)
@@ -43,7 +45,7 @@ def _sns(name: str, domain: str, needs: tuple[str, ...]) -> str:
                 WHERE r3.client_id = a.client_id AND n3.code IN ({codes})
                   AND r3.status NOT IN ('draft', 'entered-in-error')
                   AND r3.sent_at >= a.completed_at
-                  AND r3.sent_at <= a.completed_at + INTERVAL '30 days') AS {name}_intervention
+                  AND {d.within_days("r3.sent_at", "a.completed_at", 30)}) AS {name}_intervention
     """
 
 
@@ -56,13 +58,15 @@ class Source:
     extra_breakdown: str = ""
 
 
-SOURCES: dict[str, Source] = {
-    "referral": Source(
-        "referral",
-        f"""
+def sources(d: Dialect) -> dict[str, Source]:
+    """The sources' SQL in the dialect's spelling."""
+    return {
+        "referral": Source(
+            "referral",
+            f"""
         SELECT r.network_id, r.client_id, r.sender_organization_id AS sender_id,
                r.receiver_organization_id AS receiver_id, r.sent_at AS ts, {_CLIENT_COLS},
-               NULL::varchar AS extra,
+               CAST(NULL AS VARCHAR) AS extra,
                r.status, r.outcome, r.sent_at, r.accepted_at, r.closed_at,
                (r.status = 'requested' AND r.ack_due_at < %(now)s)
                  OR (r.status IN ('accepted', 'in-progress') AND r.update_due_at < %(now)s)
@@ -72,11 +76,11 @@ SOURCES: dict[str, Source] = {
         FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
         WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
           AND {{network}}
-        """.replace("{network}", "r.network_id = ANY(%(networks)s)"),
-    ),
-    "contact": Source(
-        "contact",
-        f"""
+        """.replace("{network}", d.in_list("r.network_id", "networks")),
+        ),
+        "contact": Source(
+            "contact",
+            f"""
         SELECT r.network_id, r.client_id, r.sender_organization_id AS sender_id,
                r.receiver_organization_id AS receiver_id, e.occurred_at AS ts, {_CLIENT_COLS},
                e.contact_type AS extra
@@ -84,16 +88,16 @@ SOURCES: dict[str, Source] = {
         JOIN referrals_referral r ON r.id = e.referral_id
         JOIN clients_client c ON c.id = r.client_id
         WHERE e.kind = 'contact' AND r.status <> 'entered-in-error'
-          AND r.network_id = ANY(%(networks)s)
+          AND {d.in_list("r.network_id", "networks")}
         """,
-        extra_breakdown="contact_type",
-    ),
-    "screening": Source(
-        "screening",
-        f"""
+            extra_breakdown="contact_type",
+        ),
+        "screening": Source(
+            "screening",
+            f"""
         SELECT o.network_id, a.client_id, a.organization_id AS sender_id,
                a.organization_id AS receiver_id, a.completed_at AS ts, {_CLIENT_COLS},
-               NULL::varchar AS extra,
+               CAST(NULL AS VARCHAR) AS extra,
                (SELECT COUNT(*) FROM assessments_need n WHERE n.assessment_id = a.id)
                  AS positive_domains
         FROM assessments_assessment a
@@ -101,12 +105,12 @@ SOURCES: dict[str, Source] = {
         JOIN organizations_organization o ON o.id = a.organization_id
         JOIN clients_client c ON c.id = a.client_id
         WHERE a.status = 'completed' AND i.kind = 'screening'
-          AND o.network_id = ANY(%(networks)s)
+          AND {d.in_list("o.network_id", "networks")}
         """,
-    ),
-    "need": Source(
-        "need",
-        f"""
+        ),
+        "need": Source(
+            "need",
+            f"""
         SELECT o.network_id, a.client_id, a.organization_id AS sender_id,
                a.organization_id AS receiver_id, a.completed_at AS ts, {_CLIENT_COLS},
                n.category AS extra
@@ -116,86 +120,89 @@ SOURCES: dict[str, Source] = {
         JOIN organizations_organization o ON o.id = a.organization_id
         JOIN clients_client c ON c.id = a.client_id
         WHERE a.status = 'completed' AND i.kind = 'screening'
-          AND o.network_id = ANY(%(networks)s)
+          AND {d.in_list("o.network_id", "networks")}
         """,
-        extra_breakdown="sdoh_category",
-    ),
-    # Self-Sufficiency Matrix: each client's first and latest completed matrix (two or
-    # more), dated and attributed by the latest.
-    "ssm": Source(
-        "ssm",
-        f"""
+            extra_breakdown="sdoh_category",
+        ),
+        # Self-Sufficiency Matrix: each client's first and latest completed matrix (two or
+        # more), dated and attributed by the latest.
+        "ssm": Source(
+            "ssm",
+            f"""
         SELECT o.network_id, x.client_id, x.organization_id AS sender_id,
                x.organization_id AS receiver_id, x.completed_at AS ts, {_CLIENT_COLS},
-               NULL::varchar AS extra, x.first_total, x.latest_total
+               CAST(NULL AS VARCHAR) AS extra, x.first_total, x.latest_total
         FROM (
-            SELECT a.client_id, a.organization_id, a.completed_at, t.total AS latest_total,
+            SELECT t.client_id, t.organization_id, t.completed_at, t.total AS latest_total,
                    FIRST_VALUE(t.total) OVER (
-                       PARTITION BY a.client_id ORDER BY a.completed_at, a.id
+                       PARTITION BY t.client_id ORDER BY t.completed_at, t.id
                    ) AS first_total,
                    ROW_NUMBER() OVER (
-                       PARTITION BY a.client_id ORDER BY a.completed_at DESC, a.id DESC
+                       PARTITION BY t.client_id ORDER BY t.completed_at DESC, t.id DESC
                    ) AS latest_first,
-                   COUNT(*) OVER (PARTITION BY a.client_id) AS taken
-            FROM assessments_assessment a
-            JOIN assessments_instrument i ON i.id = a.instrument_id
-            CROSS JOIN LATERAL (
-                SELECT COALESCE(SUM((d.value->>'score')::numeric), 0) AS total
-                FROM jsonb_each(a.domain_results) d
-                WHERE jsonb_typeof(d.value->'score') = 'number'
+                   COUNT(*) OVER (PARTITION BY t.client_id) AS taken
+            FROM (
+                SELECT a.id, a.client_id, a.organization_id, a.completed_at,
+                       (SELECT COALESCE(SUM(CAST(dr.value->>'score' AS NUMERIC)), 0)
+                        FROM {d.json_each("a.domain_results")} dr
+                        WHERE {d.json_is_number("dr.value", "score")}) AS total
+                FROM assessments_assessment a
+                JOIN assessments_instrument i ON i.id = a.instrument_id
+                WHERE a.status = 'completed' AND i.kind = 'matrix'
             ) t
-            WHERE a.status = 'completed' AND i.kind = 'matrix'
         ) x
         JOIN organizations_organization o ON o.id = x.organization_id
         JOIN clients_client c ON c.id = x.client_id
-        WHERE x.latest_first = 1 AND x.taken >= 2 AND o.network_id = ANY(%(networks)s)
+        WHERE x.latest_first = 1 AND x.taken >= 2 AND {d.in_list("o.network_id", "networks")}
         """,
-    ),
-    # SDOH-1/-2: everyone seen (screened, or referred) is in the denominator's pool.
-    "national": Source(
-        "national",
-        f"""
+        ),
+        # SDOH-1/-2: everyone seen (screened, or referred) is in the denominator's pool.
+        "national": Source(
+            "national",
+            f"""
         SELECT o.network_id, a.client_id, a.organization_id AS sender_id,
                a.organization_id AS receiver_id, a.completed_at AS ts, {_CLIENT_COLS},
-               NULL::varchar AS extra,
-               (SELECT COUNT(*) FROM jsonb_each(a.domain_results) d
-                WHERE d.key = ANY(%(hrsn)s)
-                  AND d.value->>'status' IN ('positive', 'negative')) = 5 AS all_five,
-               EXISTS (SELECT 1 FROM jsonb_each(a.domain_results) d
-                       WHERE d.key = ANY(%(hrsn)s) AND d.value->>'status' = 'positive')
+               CAST(NULL AS VARCHAR) AS extra,
+               (SELECT COUNT(*) FROM {d.json_each("a.domain_results")} dr
+                WHERE {d.in_list("dr.key", "hrsn")}
+                  AND dr.value->>'status' IN ('positive', 'negative')) = 5 AS all_five,
+               EXISTS (SELECT 1 FROM {d.json_each("a.domain_results")} dr
+                       WHERE {d.in_list("dr.key", "hrsn")} AND dr.value->>'status' = 'positive')
                  AS any_positive,
                EXISTS (SELECT 1 FROM referrals_referral r2
                        JOIN organizations_organization ro ON ro.id = r2.receiver_organization_id
                        JOIN referrals_referralevent e2 ON e2.referral_id = r2.id
                        WHERE r2.client_id = a.client_id AND ro.kind = 'cbo'
                          AND e2.kind = 'contact' AND e2.occurred_at >= a.completed_at
-                         AND e2.occurred_at <= a.completed_at + INTERVAL '60 days')
+                         AND {d.within_days("e2.occurred_at", "a.completed_at", 60)})
                  AS connected60,
-               {_sns("food", "food", ("food-insecurity",))},
+               {_sns(d, "food", "food", ("food-insecurity",))},
                {
-            _sns(
-                "housing",
-                "living-situation",
-                ("housing-instability", "homelessness", "inadequate-housing"),
-            )
-        },
-               {_sns("transport", "transportation", ("transportation-insecurity",))}
+                _sns(
+                    d,
+                    "housing",
+                    "living-situation",
+                    ("housing-instability", "homelessness", "inadequate-housing"),
+                )
+            },
+               {_sns(d, "transport", "transportation", ("transportation-insecurity",))}
         FROM assessments_assessment a
         JOIN assessments_instrument i ON i.id = a.instrument_id
         JOIN organizations_organization o ON o.id = a.organization_id
         JOIN clients_client c ON c.id = a.client_id
         WHERE a.status = 'completed' AND i.kind = 'screening'
-          AND o.network_id = ANY(%(networks)s)
+          AND {d.in_list("o.network_id", "networks")}
         UNION ALL
         SELECT r.network_id, r.client_id, r.sender_organization_id, r.receiver_organization_id,
-               r.sent_at, {_CLIENT_COLS}, NULL::varchar, FALSE, FALSE, FALSE,
+               r.sent_at, {_CLIENT_COLS}, CAST(NULL AS VARCHAR), FALSE, FALSE, FALSE,
                FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE
         FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
         WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
-          AND r.network_id = ANY(%(networks)s)
+          AND {d.in_list("r.network_id", "networks")}
         """,
-    ),
-}
+        ),
+    }
+
 
 CLIENT_BREAKDOWNS = ("race_ethnicity", "language", "insurance", "age_band")
 _BREAKDOWN_COLUMN = {
@@ -206,54 +213,80 @@ _BREAKDOWN_COLUMN = {
 }
 
 
-def _statement(source: Source, measures: list[Measure]) -> str:
+def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
     aggs = []
-    values = []
     for i, m in enumerate(measures):
-        aggs.append(f"({m.numerator}) AS n{i}")
-        aggs.append(f"({m.denominator}) AS d{i}" if m.denominator else f"NULL::bigint AS d{i}")
+        numerator, denominator = m.sql("numerator", d), m.sql("denominator", d)
+        aggs.append(f"({numerator}) AS n{i}")
+        aggs.append(f"({denominator}) AS d{i}" if denominator else f"CAST(NULL AS BIGINT) AS d{i}")
         if m.value:
-            value = f"({m.value})::float8"
-        elif m.denominator:
-            value = f"(({m.numerator})::float8 / NULLIF(({m.denominator}), 0))"
+            value = f"CAST(({m.sql('value', d)}) AS DOUBLE PRECISION)"
+        elif denominator:
+            value = f"(CAST(({numerator}) AS DOUBLE PRECISION) / NULLIF(({denominator}), 0))"
         else:
-            value = f"({m.numerator})::float8"
+            value = f"CAST(({numerator}) AS DOUBLE PRECISION)"
         aggs.append(f"{value} AS v{i}")
-        values.append(f"('{m.key}', agg.n{i}, agg.d{i}, agg.v{i})")
     client_based = any(m.client_based for m in measures)
-    sets = ["()"]
-    labels = []
+    # (breakdown name, the column it groups by); the empty set is the totals.
+    sets: list[tuple[str, str]] = [("", "")]
     if client_based:
-        for name in CLIENT_BREAKDOWNS:
-            col = _BREAKDOWN_COLUMN[name]
-            sets.append(f"({col})")
-            labels.append(f"WHEN GROUPING({col}) = 0 THEN '{name}'")
+        sets += [(name, _BREAKDOWN_COLUMN[name]) for name in CLIENT_BREAKDOWNS]
     if source.extra_breakdown:
-        sets.append("(extra)")
-        labels.append(f"WHEN GROUPING(extra) = 0 THEN '{source.extra_breakdown}'")
-    breakdown = f"CASE {' '.join(labels)} ELSE '' END" if labels else "''"
-    cell_cols = ["race_eth", "language", "insurance", "age_band"] if client_based else []
-    if source.extra_breakdown:
-        cell_cols.append("extra")
-    cell = "COALESCE(" + ", ".join([*cell_cols, "''"]) + ")"
-    grouped = ", ".join(sets)
+        sets.append((source.extra_breakdown, "extra"))
     agg_sql = ", ".join(aggs)
-    values_sql = ", ".join(values)
+    keys = "period_start, network_id, partnership_id, organization_id"
+    if d.grouping_sets:
+        labels = [f"WHEN GROUPING({col}) = 0 THEN '{name}'" for name, col in sets[1:]]
+        breakdown = f"CASE {' '.join(labels)} ELSE '' END" if labels else "''"
+        cell = "COALESCE(" + ", ".join([*(col for _, col in sets[1:]), "''"]) + ")"
+        grouped = ", ".join(f"({col})" for _, col in sets)
+        agg = f"""
+        SELECT {keys}, {breakdown} AS breakdown, {cell} AS cell, {agg_sql}
+        FROM scoped
+        GROUP BY {keys}, GROUPING SETS ({grouped})"""
+    else:
+        agg = "\n        UNION ALL".join(
+            f"""
+        SELECT {keys}, '{name}' AS breakdown, COALESCE({col or "''"}, '') AS cell, {agg_sql}
+        FROM scoped
+        GROUP BY {keys}{", " + col if col else ""}"""
+            for name, col in sets
+        )
+    columns = "run_id, network_id, partnership_id, organization_id, period_kind, period_start, "
+    columns += "measure, breakdown, breakdown_value, numerator, denominator, value, computed_at"
+    head = "%(run)s, agg.network_id, agg.partnership_id, agg.organization_id, %(kind)s, "
+    head += "agg.period_start"
+    if d.lateral_unpivot:
+        values_sql = ", ".join(
+            f"('{m.key}', agg.n{i}, agg.d{i}, agg.v{i})" for i, m in enumerate(measures)
+        )
+        unpivot = f"""
+    SELECT {head}, v.measure, agg.breakdown, agg.cell, v.num, v.den, v.val, %(now)s
+    FROM agg CROSS JOIN LATERAL (VALUES {values_sql}) AS v(measure, num, den, val)
+    -- Zeros are not stored: a missing row reads as 0 (and a rate over nothing as none).
+    WHERE v.num <> 0 OR COALESCE(v.den, 0) <> 0"""
+    else:
+        unpivot = "\n    UNION ALL".join(
+            f"""
+    SELECT {head}, '{m.key}', agg.breakdown, agg.cell, agg.n{i}, agg.d{i}, agg.v{i}, %(now)s
+    FROM agg WHERE agg.n{i} <> 0 OR COALESCE(agg.d{i}, 0) <> 0"""
+            for i, m in enumerate(measures)
+        )
+    local_day = d.local_date("ts")
+    age = d.age_years(local_day, "dob")
     return f"""
     WITH base AS ({source.sql}),
     b AS (
         SELECT base.*,
-               date_trunc(%(kind)s, ts AT TIME ZONE %(tz)s)::date AS period_start,
-               CASE WHEN EXTRACT(YEAR FROM AGE((ts AT TIME ZONE %(tz)s)::date, dob)) < 18
-                      THEN '0-17'
-                    WHEN EXTRACT(YEAR FROM AGE((ts AT TIME ZONE %(tz)s)::date, dob)) < 65
-                      THEN '18-64'
+               {d.period_start("ts")} AS period_start,
+               CASE WHEN {age} < 18 THEN '0-17'
+                    WHEN {age} < 65 THEN '18-64'
                     ELSE '65+' END AS age_band,
-               EXTRACT(YEAR FROM AGE((ts AT TIME ZONE %(tz)s)::date, dob)) >= 18 AS adult
+               {age} >= 18 AS adult
         FROM base
     ),
     scoped AS (
-        SELECT b.*, NULL::bigint AS partnership_id, NULL::bigint AS organization_id,
+        SELECT b.*, CAST(NULL AS BIGINT) AS partnership_id, CAST(NULL AS BIGINT) AS organization_id,
                TRUE AS as_sender, TRUE AS as_receiver
         FROM b
         UNION ALL
@@ -269,33 +302,31 @@ def _statement(source: Source, measures: list[Measure]) -> str:
         JOIN organizations_partnership_organizations p2
           ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.receiver_id
     ),
-    agg AS (
-        SELECT period_start, network_id, partnership_id, organization_id,
-               {breakdown} AS breakdown, {cell} AS cell,
-               {agg_sql}
-        FROM scoped
-        GROUP BY period_start, network_id, partnership_id, organization_id,
-                 GROUPING SETS ({grouped})
+    agg AS ({agg}
     )
-    INSERT INTO metrics_rollup (run_id, network_id, partnership_id, organization_id, period_kind,
-        period_start, measure, breakdown, breakdown_value, numerator, denominator, value,
-        computed_at)
-    SELECT %(run)s, agg.network_id, agg.partnership_id, agg.organization_id, %(kind)s,
-           agg.period_start, v.measure, agg.breakdown, agg.cell, v.num, v.den, v.val, %(now)s
-    FROM agg CROSS JOIN LATERAL (VALUES {values_sql}) AS v(measure, num, den, val)
-    -- Zeros are not stored: a missing row reads as 0 (and a rate over nothing as none).
-    WHERE v.num <> 0 OR COALESCE(v.den, 0) <> 0
+    INSERT INTO metrics_rollup ({columns}){unpivot}
     """
 
 
-def statements() -> list[tuple[str, str]]:
+def dialect() -> Dialect:
+    """The dialect of the default database connection."""
+    return dialect_for(connection.vendor)
+
+
+def statements(d: Dialect | None = None) -> list[tuple[str, str]]:
     """(source key, SQL) for every source that has measures."""
+    d = d or dialect()
     out = []
-    for key, source in SOURCES.items():
+    for key, source in sources(d).items():
         measures = [m for m in MEASURES if m.source == key]
         if measures:
-            out.append((key, _statement(source, measures)))
+            out.append((key, _statement(d, source, measures)))
     return out
+
+
+def statement_params(d: Dialect, **params) -> dict:
+    """The parameters of a rollup statement, in the form the dialect binds them."""
+    return d.params(hrsn=list(HRSN_DOMAINS), tz=settings.TIME_ZONE, **params)
 
 
 def recompute(
@@ -307,25 +338,15 @@ def recompute(
 ) -> int:
     """Write the rollups of these networks as rows of the run; returns the number of rows
     written."""
-    if connection.vendor != "postgresql":
-        raise NotSupportedError(
-            "Measures are computed in PostgreSQL (GROUPING SETS, PERCENTILE_CONT, time zones): "
-            "set DATABASE_URL to a PostgreSQL database."
-        )
-    steps = [(kind, sql) for kind in PeriodKind.values for _, sql in statements()]
+    d = dialect()
+    d.prepare(connection)
+    steps = [(kind, sql) for kind in PeriodKind.values for _, sql in statements(d)]
     written = 0
     with connection.cursor() as cursor:
         for done, (kind, sql) in enumerate(steps, start=1):
             cursor.execute(
                 sql,
-                {
-                    "networks": list(network_ids),
-                    "run": run_id,
-                    "kind": kind,
-                    "tz": settings.TIME_ZONE,
-                    "now": now,
-                    "hrsn": list(HRSN_DOMAINS),
-                },
+                statement_params(d, networks=list(network_ids), run=run_id, kind=kind, now=now),
             )
             written += max(cursor.rowcount, 0)
             if progress:

@@ -1,13 +1,21 @@
 """The measure registry: each measure's key, name, plain-language definition and its
 computation as a SQL aggregate over one source's rows (see engine.py for the sources).
 
-Aggregates are written against the columns every source row carries (see engine.SOURCES):
-`client_id`, `as_sender`, `as_receiver`, and the source's own columns.
+Aggregates are written against the columns every source row carries (see
+engine.sources): `client_id`, `as_sender`, `as_receiver`, and the source's own columns.
+Most are plain SQL both databases read alike; the few that need a dialect's spelling
+(intervals, medians) are functions of the dialect (metrics/dialect.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .dialect import Dialect
+
+# SQL text, or a function giving it in a dialect's spelling.
+Expression = str | Callable[[Dialect], str]
 
 TERMINAL_SQL = "('completed', 'rejected', 'failed', 'cancelled')"
 
@@ -19,17 +27,24 @@ class Measure:
     group: str
     definition: str
     unit: str  # "count", "rate" (numerator / denominator), "days" (a median) or "points"
-    source: str  # engine.SOURCES key
-    numerator: str
-    denominator: str | None = None
-    value: str | None = None
+    source: str  # engine.sources key
+    numerator: Expression
+    denominator: Expression | None = None
+    value: Expression | None = None
     published_by: str = ""
     # Client-based measures get breakdowns by race/ethnicity, language, insurance, age band.
     client_based: bool = True
 
+    def sql(self, part: str, dialect: Dialect) -> str:
+        """The numerator's, denominator's or value's SQL ("" when the measure has none)."""
+        expression = getattr(self, part)
+        if expression is None:
+            return ""
+        return expression(dialect) if callable(expression) else expression
 
-def _days(later: str, earlier: str) -> str:
-    return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0"
+
+def _median_days(later: str, earlier: str, where: str) -> Callable[[Dialect], str]:
+    return lambda d: d.median(d.days_between(later, earlier), where)
 
 
 MEASURES: list[Measure] = [
@@ -117,8 +132,10 @@ MEASURES: list[Measure] = [
         "within 30 days of being sent. Denominator: referrals sent in the period.",
         "rate",
         "referral",
-        f"COUNT(*) FILTER (WHERE status IN {TERMINAL_SQL} "
-        "AND closed_at <= sent_at + INTERVAL '30 days')",
+        lambda d: (
+            f"COUNT(*) FILTER (WHERE status IN {TERMINAL_SQL} "
+            f"AND {d.within_days('closed_at', 'sent_at', 30)})"
+        ),
         "COUNT(*)",
     ),
     Measure(
@@ -130,9 +147,7 @@ MEASURES: list[Measure] = [
         "days",
         "referral",
         "COUNT(*) FILTER (WHERE accepted_at IS NOT NULL)",
-        value="PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY "
-        + _days("accepted_at", "sent_at")
-        + ") FILTER (WHERE accepted_at IS NOT NULL)",
+        value=_median_days("accepted_at", "sent_at", "accepted_at IS NOT NULL"),
     ),
     Measure(
         "median_days_to_completion",
@@ -143,9 +158,7 @@ MEASURES: list[Measure] = [
         "days",
         "referral",
         "COUNT(*) FILTER (WHERE status = 'completed')",
-        value="PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY "
-        + _days("closed_at", "sent_at")
-        + ") FILTER (WHERE status = 'completed')",
+        value=_median_days("closed_at", "sent_at", "status = 'completed'"),
     ),
     Measure(
         "referrals_overdue",

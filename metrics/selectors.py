@@ -91,10 +91,19 @@ def periods(run: RollupRun, kind: str) -> list[date]:
     )
 
 
-def period_label(start: date, kind: str) -> str:
+def period_containing(day: date, kind: str) -> date:
+    """The first day of the month or quarter that holds `day`."""
     if kind == PeriodKind.QUARTER:
-        return f"{start.year} Q{(start.month - 1) // 3 + 1}"
-    return start.strftime("%b %Y")
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return day.replace(day=1)
+
+
+def period_label(start: date, kind: str, *, so_far: bool = False) -> str:
+    if kind == PeriodKind.QUARTER:
+        label = f"{start.year} Q{(start.month - 1) // 3 + 1}"
+    else:
+        label = start.strftime("%b %Y")
+    return f"{label} (so far)" if so_far else label
 
 
 def fmt(measure: Measure, numerator, denominator, value) -> str:

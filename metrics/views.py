@@ -59,7 +59,11 @@ class _View:
             self.scope = Scope(org.name, organization=org)
         self.run = selectors.latest_run(org.network_id)
         self.periods = selectors.periods(self.run, self.kind) if self.run else []
-        self.start = self.periods[0] if self.periods else None
+        self.current = selectors.period_containing(timezone.localdate(), self.kind)
+        # The latest complete period by default: a month two days old says little, and
+        # partnerships review the period that has ended. The current one stays a choice.
+        complete = [p for p in self.periods if p != self.current]
+        self.start = (complete or self.periods or [None])[0]
         asked = request.GET.get("period")
         if asked and self.periods:
             try:
@@ -103,8 +107,15 @@ class _View:
         return {
             "view": self,
             "tables": tables,
-            "period_choices": [(p, selectors.period_label(p, self.kind)) for p in self.periods],
-            "period_label": selectors.period_label(self.start, self.kind) if self.start else "",
+            "period_choices": [
+                (p, selectors.period_label(p, self.kind, so_far=p == self.current))
+                for p in self.periods
+            ],
+            "period_label": (
+                selectors.period_label(self.start, self.kind, so_far=self.start == self.current)
+                if self.start
+                else ""
+            ),
             "kinds": PeriodKind.choices,
             "breakdowns": [(k, v[0]) for k, v in BREAKDOWNS.items()],
             "measures": MEASURES,

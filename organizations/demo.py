@@ -231,7 +231,7 @@ PROGRAMS = [
 # A referral and screening history for the demo network's measures: made through the real
 # services, then dated back over the past months (the services stamp "now").
 HISTORY_EMAIL_DOMAIN = "history.demo.linkage.test"
-HISTORY_CLIENTS = 72
+HISTORY_CLIENTS = 180
 HISTORY_DAYS = 200
 # AHC HRSN answers: everything answered, nothing positive; and the positive variants.
 AHC_NEGATIVE = {

@@ -24,6 +24,23 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _migration_data(request):
+    """What the data migrations loaded (the instruments), as every migrated database has it.
+
+    A transactional test (browser, worker, live server) ends with a flush that empties every
+    table, data migrations' rows included; the tests after it on the same process would
+    otherwise depend on the order xdist happened to run them in."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and not {"db", "transactional_db"} & set(request.fixturenames):
+        return
+    from assessments.loader import load_instruments
+    from assessments.models import Instrument
+
+    if not Instrument.objects.exists():
+        load_instruments()
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Tasks run inline unless the test starts a real worker (marked `worker`)."""
     if request.node.get_closest_marker("worker"):

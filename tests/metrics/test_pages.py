@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -89,7 +89,6 @@ def test_switching_partnership_and_period(tenant, login):
         network=tenant.network, name="Clinic + Shelter", organizations=[tenant.hco, other_cbo]
     )
     referrals(tenant, clients(tenant, 4))
-    from datetime import datetime
 
     from tests.factories import ProgramFactory
 
@@ -257,3 +256,21 @@ def test_a_failed_run_says_so(tenant, login):
     c = login(tenant.backbone_admin)
     assert "The last recomputation failed" in c.get("/measures/refresh/status/").content.decode()
     assert "The last recomputation failed" in c.get("/measures/").content.decode()
+
+
+def test_the_dashboard_opens_on_the_latest_complete_period(tenant, login):
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 6, 2, 15, tzinfo=UTC), tick=False):
+        referrals(tenant, clients(tenant, 3), sent=datetime(2026, 5, 5, 15, tzinfo=UTC))
+        referrals(tenant, clients(tenant, 1), sent=datetime(2026, 6, 1, 18, tzinfo=UTC))
+        rollup(tenant)
+        c = login(tenant.backbone_admin)
+        html = c.get("/measures/").content.decode()
+        # Two days into June, May is the period worth looking at; June is still offered.
+        assert re.search(r'<option value="2026-05-01" selected>May 2026</option>', html)
+        assert '<option value="2026-06-01">Jun 2026 (so far)</option>' in html
+        assert ["Process", "Referrals sent", "3", "", ""] in _table(html, "summary")
+        html = c.get("/measures/?period=2026-06-01").content.decode()
+        assert ["Process", "Referrals sent", "1", "", ""] in _table(html, "summary")
+        assert "Jun 2026 (so far)" in html

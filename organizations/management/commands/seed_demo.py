@@ -115,7 +115,7 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
     from clients.models import Client
     from consent.models import Release
     from organizations.models import User
-    from referrals.models import Referral, ReferralEvent
+    from referrals.models import Notification, Referral, ReferralEvent
     from referrals.services import referral_record_contact, referral_send, referral_transition
 
     if Client.objects.filter(network=network, email__endswith=demo.HISTORY_EMAIL_DOMAIN).exists():
@@ -265,4 +265,9 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
             ReferralEvent.objects.filter(referral=referral).exclude(
                 kind=ReferralEvent.Kind.CONTACT
             ).update(occurred_at=sent)
+    # Months-old news: the history's notifications count as read and already emailed, so
+    # neither the bell nor the worker (which claims on emailed_at) replays them.
+    Notification.objects.filter(referral__client__email__endswith=demo.HISTORY_EMAIL_DOMAIN).update(
+        read_at=now, emailed_at=now
+    )
     return demo.HISTORY_CLIENTS
