@@ -236,6 +236,11 @@ HEARTBEAT_INTERVAL_SECONDS = env.float("HEARTBEAT_INTERVAL_SECONDS", default=60.
 REMINDER_SWEEP_SECONDS = env.float("REMINDER_SWEEP_SECONDS", default=300.0)
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
 REMINDER_DIGEST_HOUR = env.int("REMINDER_DIGEST_HOUR", default=7)
+# Measures (metrics/): breakdown cells with counts from 1 to THRESHOLD-1 show as "<THRESHOLD";
+# a queued or running recomputation with no sign of life for STALE minutes (its message lost,
+# its worker killed) no longer blocks a new one.
+METRICS_SUPPRESSION_THRESHOLD = env.int("METRICS_SUPPRESSION_THRESHOLD", default=11)
+METRICS_ROLLUP_STALE_MINUTES = env.float("METRICS_ROLLUP_STALE_MINUTES", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "organizations.tasks.heartbeat",

@@ -3,6 +3,9 @@ breakdown cell) and the runs that recompute them. Dashboards read these rows onl
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -92,6 +95,19 @@ class Rollup(models.Model):
         return f"{self.measure} {self.period_kind} {self.period_start}"
 
 
+class RollupRunQuerySet(models.QuerySet):
+    def unfinished(self, network_id: int):
+        return self.filter(
+            network_id=network_id, status__in=[RollupRun.Status.QUEUED, RollupRun.Status.RUNNING]
+        )
+
+    def pending(self, network_id: int):
+        """Queued or running, and alive: queued, started or reporting progress within
+        METRICS_ROLLUP_STALE_MINUTES. Older ones lost their message or their worker."""
+        since = timezone.now() - timedelta(minutes=settings.METRICS_ROLLUP_STALE_MINUTES)
+        return self.unfinished(network_id).filter(touched_at__gte=since)
+
+
 class RollupRun(models.Model):
     """One recomputation of a network's rollups (nightly, or asked for on the dashboard),
     with its progress for the page to show."""
@@ -112,6 +128,10 @@ class RollupRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_written = models.PositiveIntegerField(default=0)
+    # Queued, started, or progress reported: what tells a live run from an abandoned one.
+    touched_at = models.DateTimeField(default=timezone.now)
+
+    objects = RollupRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -39,7 +39,7 @@ DISPARITY_MEASURES = [
 
 
 def threshold() -> int:
-    return getattr(settings, "METRICS_SUPPRESSION_THRESHOLD", 11)
+    return settings.METRICS_SUPPRESSION_THRESHOLD
 
 
 @dataclass
@@ -76,9 +76,9 @@ def latest_run(network_id: int) -> RollupRun | None:
 
 
 def pending_run(network_id: int) -> RollupRun | None:
-    return RollupRun.objects.filter(
-        network_id=network_id, status__in=[RollupRun.Status.QUEUED, RollupRun.Status.RUNNING]
-    ).first()
+    """The network's live queued or running recomputation, if any (an abandoned one is not:
+    the page then offers a new refresh)."""
+    return RollupRun.objects.pending(network_id).first()
 
 
 def periods(run: RollupRun, kind: str) -> list[date]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -21,6 +22,17 @@ from tests.factories import (
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness is for attackers, not for test personas.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """Each test gets an empty cache of its own (throttle counts, lockout state): a key prefix
+    no other test uses. Clearing instead would flush the shared Redis database under the
+    other xdist worker's running test, and counts left by an earlier run would carry over."""
+    caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
+    for conf in caches.values():
+        conf["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 @pytest.fixture(autouse=True)

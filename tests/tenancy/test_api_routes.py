@@ -6,7 +6,6 @@ page harness, built from the victim tenant's real objects.
 """
 
 import pytest
-from django.core.cache import cache
 from django.test import override_settings
 from django.urls import path
 from rest_framework.decorators import api_view
@@ -49,7 +48,6 @@ def probe_api_routes(api: APIClient, *, probes, secrets, urlconf=None) -> list[s
 
 
 def _foreign_api(org, role) -> APIClient:
-    cache.clear()  # throttle counts from earlier tests
     _key, raw = api_key_create(organization=org, role=role, name="Foreign EHR")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
