@@ -19,10 +19,7 @@ from django.db import connection
 
 from .dialect import Dialect, dialect_for
 from .models import PeriodKind
-from .registry import MEASURES, Measure
-
-# The five HRSN domains of CMS SDOH-1, as the AHC HRSN screening names its domains.
-HRSN_DOMAINS = ("living-situation", "food", "transportation", "utilities", "safety")
+from .registry import HRSN_DOMAINS, MEASURES, Measure, domain_column
 
 _CLIENT_COLS = """
     c.date_of_birth AS dob,
@@ -47,6 +44,13 @@ def _sns(d: Dialect, name: str, domain: str, needs: tuple[str, ...]) -> str:
                   AND r3.sent_at >= a.completed_at
                   AND {d.within_days("r3.sent_at", "a.completed_at", 30)}) AS {name}_intervention
     """
+
+
+def _domain_positives() -> str:
+    return ",\n".join(
+        f"a.domain_results->'{domain}'->>'status' = 'positive' AS {domain_column(domain)}"
+        for domain in HRSN_DOMAINS
+    )
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,8 @@ def sources(d: Dialect) -> dict[str, Source]:
                     ("housing-instability", "homelessness", "inadequate-housing"),
                 )
             },
-               {_sns(d, "transport", "transportation", ("transportation-insecurity",))}
+               {_sns(d, "transport", "transportation", ("transportation-insecurity",))},
+               {_domain_positives()}
         FROM assessments_assessment a
         JOIN assessments_instrument i ON i.id = a.instrument_id
         JOIN organizations_organization o ON o.id = a.organization_id
@@ -195,7 +200,8 @@ def sources(d: Dialect) -> dict[str, Source]:
         UNION ALL
         SELECT r.network_id, r.client_id, r.sender_organization_id, r.receiver_organization_id,
                r.sent_at, {_CLIENT_COLS}, CAST(NULL AS VARCHAR), FALSE, FALSE, FALSE,
-               FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE
+               FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE,
+               {", ".join("FALSE" for _ in HRSN_DOMAINS)}
         FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
         WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
           AND {d.in_list("r.network_id", "networks")}

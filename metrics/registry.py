@@ -17,6 +17,9 @@ from .dialect import Dialect
 # SQL text, or a function giving it in a dialect's spelling.
 Expression = str | Callable[[Dialect], str]
 
+# The five HRSN domains of CMS SDOH-1, as the AHC HRSN screening names its domains.
+HRSN_DOMAINS = ("living-situation", "food", "transportation", "utilities", "safety")
+
 TERMINAL_SQL = "('completed', 'rejected', 'failed', 'cancelled')"
 
 
@@ -323,7 +326,7 @@ MEASURES: list[Measure] = [
     ),
     Measure(
         "sdoh_2",
-        "SDOH-2: screen positive rate",
+        "SDOH-2: screen positive rate (any domain)",
         "National",
         "CMS SDOH-2 (Screen Positive Rate for Social Drivers of Health): numerator, adults "
         "screened for all five domains who screened positive for at least one (by domain in "
@@ -350,6 +353,37 @@ MEASURES: list[Measure] = [
         published_by="CMS MIPS Quality ID #498 (2024 performance year onward)",
     ),
 ]
+
+def domain_column(domain: str) -> str:
+    """The national source's column: the screening was positive for this HRSN domain."""
+    return "positive_" + domain.replace("-", "_")
+
+
+# CMS reports SDOH-2 as five rates, one per domain, over the same denominator.
+_SDOH_2_DOMAINS = [
+    ("living-situation", "housing instability (living situation)"),
+    ("food", "food insecurity"),
+    ("transportation", "transportation needs"),
+    ("utilities", "utility difficulties"),
+    ("safety", "interpersonal safety"),
+]
+for _domain, _label in _SDOH_2_DOMAINS:
+    _column = domain_column(_domain)
+    MEASURES.append(
+        Measure(
+            f"sdoh_2_{_domain.replace('-', '_')}",
+            f"SDOH-2: screen positive for {_label}",
+            "National",
+            f"CMS SDOH-2, {_label}: numerator, adults screened for all five domains who "
+            f"screened positive for {_label}; denominator, adults screened for all five "
+            "domains (each client once per scope and period).",
+            "rate",
+            "national",
+            f"COUNT(DISTINCT client_id) FILTER (WHERE adult AND all_five AND {_column})",
+            "COUNT(DISTINCT client_id) FILTER (WHERE adult AND all_five)",
+            published_by="CMS Hospital IQR / MIPS measure SDOH-2 (CMIT 1662)",
+        )
+    )
 
 _SNS_DOMAINS = [
     ("food", "food insecurity"),

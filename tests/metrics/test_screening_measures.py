@@ -77,6 +77,17 @@ def test_screenings_and_sdoh_1_and_2(tenant):
     assert _value(net, "sns_e_food_screening", "age_band", "0-17") == (1, 1)
     # SDOH-2: of the adults screened on all five, those positive on one or more.
     assert _value(net, "sdoh_2") == (1, 2)
+    # ... and per domain, as CMS reports it: food positive 1 of 2, the others 0 of 2.
+    assert _value(net, "sdoh_2_food") == (1, 2)
+    for domain in ("living_situation", "transportation", "utilities", "safety"):
+        row = Rollup.objects.get(
+            partnership=None,
+            organization=None,
+            period_kind="month",
+            measure=f"sdoh_2_{domain}",
+            breakdown="",
+        )
+        assert (row.numerator, row.denominator, row.value) == (0, 2, 0.0), domain
     # The screening organization's own rollup and its partnership's carry the same counts.
     org_row = Rollup.objects.get(
         organization=tenant.hco, period_kind="month", measure="screenings_done", breakdown=""
