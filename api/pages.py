@@ -1,8 +1,13 @@
-"""The org admin's page for API keys: create (shown once), list, revoke."""
+"""The org admin's page for API keys: create (shown once), list, revoke.
+
+A new-key form that fails validation is shown again with its errors at 400, and no key is
+made.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -20,18 +25,25 @@ NEW_KEY_SESSION_KEY = "api_new_key"
 @require_http_methods(["GET", "POST"])
 @member_required(Capability.MANAGE_MEMBERS)
 def api_keys(request):
-    form = ApiKeyForm(request.POST or None)
+    # Bound on every POST, even an empty one: it then says what is required.
+    form = ApiKeyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        _key, full_key = api_key_create(
-            organization=request.organization,
-            role=form.cleaned_data["role"],
-            name=form.cleaned_data["name"],
-            created_by=request.user,
-        )
-        # Post/redirect/get, so a reload cannot create a second key; the session carries
-        # the key to the next page view only, which takes it out again.
-        request.session[NEW_KEY_SESSION_KEY] = full_key
-        return redirect("api_keys")
+        try:
+            _key, full_key = api_key_create(
+                organization=request.organization,
+                role=form.cleaned_data["role"],
+                name=form.cleaned_data["name"],
+                created_by=request.user,
+            )
+        except ValidationError as error:
+            # The service's refusals name fields of its own (the organization): shown above
+            # the form.
+            form.add_error(None, ValidationError(error.messages))
+        else:
+            # Post/redirect/get, so a reload cannot create a second key; the session
+            # carries the key to the next page view only, which takes it out again.
+            request.session[NEW_KEY_SESSION_KEY] = full_key
+            return redirect("api_keys")
     new_key = request.session.pop(NEW_KEY_SESSION_KEY, None) if request.method == "GET" else None
     keys = ApiKey.objects.visible_to(request.organization).select_related("created_by")
     page = Paginator(keys, 50).get_page(request.GET.get("page"))

@@ -1,4 +1,9 @@
-"""Assessment pages: start, one step at a time (saved as you go), result, history, FHIR."""
+"""Assessment pages: start, one step at a time (saved as you go), result, history, FHIR.
+
+A step (or the start form, or the release step) that fails validation is shown again with
+its errors and the answers given, at 400, and nothing of it is kept; answering an assessment
+a colleague completed meanwhile, at 409.
+"""
 
 from __future__ import annotations
 
@@ -116,6 +121,7 @@ def assessment_step(request, assessment_id: int, step: int):
     saved = assessment.item_answers()
     data = request.POST if request.method == "POST" else None
     form = StepForm(data, step=step_def, initial_answers=saved)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         finish = "finish" in request.POST or step == len(definition.steps)
         try:
@@ -134,6 +140,11 @@ def assessment_step(request, assessment_id: int, step: int):
                     )
         except ValidationError as error:
             form.add_error(None, error)
+            if Assessment.objects.filter(
+                pk=assessment.pk, status=Assessment.Status.COMPLETED
+            ).exists():
+                # Completed by someone else since this page was opened.
+                status = 409
         else:
             if finish:
                 messages.success(request, "The assessment is complete.")
@@ -151,7 +162,7 @@ def assessment_step(request, assessment_id: int, step: int):
             "form": form,
             "is_last": step == len(definition.steps),
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 

@@ -41,13 +41,21 @@ def access_log(request):
     """Who in this organization saw or changed what, newest first; `?format=csv` downloads
     every row the filters select."""
     form = AccessLogFilterForm(request.GET, organization=request.organization)
-    if not form.is_valid():
-        # Bad filters show their errors over an empty result, never everything.
+    valid = form.is_valid()
+    export = request.GET.get("format", "")
+    if export not in ("", "csv"):
+        form.add_error(None, "The access log downloads as CSV only (format=csv).")
+        valid = False
+    if not valid:
+        # Bad filters show their errors over an empty result (400), never everything.
         return render(
-            request, "audit/access_log.html", {"form": form, "page": None, "filtered": True}
+            request,
+            "audit/access_log.html",
+            {"form": form, "page": None, "filtered": True},
+            status=400,
         )
     events = selectors.access_log_for(organization=request.organization, **form.selector_filters())
-    if request.GET.get("format") == "csv":
+    if export == "csv":
         return _csv_response(events)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     filtered = any(form.cleaned_data.values())
@@ -119,4 +127,6 @@ def network_activity(request):
         request,
         "audit/network_activity.html",
         {"form": form, "activity": activity, "presets": presets},
+        # A period that is not one is reported (400) over an empty table, not replaced.
+        status=200 if activity is not None else 400,
     )

@@ -245,7 +245,12 @@ class ClientIdentifierForm(forms.ModelForm):
         ):
             # Only the organization's own identifiers are checked, so the message tells the
             # user nothing about anyone else's records.
+            # code="duplicate": the page answers 409 (a conflict with a stored record).
             self.add_error(
-                "value", f"Your organization already uses this {system} for a client record."
+                "value",
+                forms.ValidationError(
+                    f"Your organization already uses this {system} for a client record.",
+                    code="duplicate",
+                ),
             )
         return cleaned

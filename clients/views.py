@@ -1,5 +1,10 @@
 """The client pages: search, create (with the duplicate check), profile, edit, lead navigator,
-identifiers and a client's accounting of disclosures."""
+identifiers and a client's accounting of disclosures.
+
+A form that fails validation is shown again with its errors, the values typed kept, at 400;
+a refusal because of what is already stored (a possible duplicate person, an identifier the
+organization already uses) at 409. Either way nothing is written.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ from .forms import (
 )
 from .models import Client
 
+INVALID = 400
+CONFLICT = 409
 SEARCH_PAGE_SIZE = 25
 DISCLOSURES_PAGE_SIZE = 50
 # The record fields the create and edit forms hand to the services.
@@ -47,9 +54,12 @@ def client_search(request):
     """Search by name, date of birth, phone or identifier. A POST form: the terms are PHI and
     must not land in URLs, logs or browser history."""
     page = None
+    status = 200
     if request.method == "POST":
         form = ClientSearchForm(request.POST)
-        if form.is_valid():
+        if not form.is_valid():
+            status = INVALID
+        else:
             clients = selectors.client_search(organization=request.organization, **form.criteria)
             page = Paginator(clients, SEARCH_PAGE_SIZE).get_page(form.cleaned_data.get("page"))
             page.object_list = list(page.object_list)
@@ -67,6 +77,7 @@ def client_search(request):
         request,
         "clients/search.html",
         {"form": form, "page": page, "can_create": request.membership.has(Capability.EDIT_CLIENTS)},
+        status=status,
     )
 
 
@@ -122,11 +133,14 @@ def _present_matches(request, matches) -> tuple[list, list[dict]]:
 
 @member_required(Capability.EDIT_CLIENTS)
 def client_create(request):
-    """New client record. Possible duplicates across the network are shown first; the
-    record is created only when there are none or the user confirms it is a new person."""
+    """New client record. Possible duplicates across the network are shown first (409: the
+    record would conflict with one that may exist); the record is created only when there
+    are none or the user confirms, having seen exactly those matches, it is a new person."""
     context: dict = {}
+    status = 200
     if request.method == "POST":
         form = ClientCreateForm(request.POST)
+        status = INVALID
         if form.is_valid():
             data = {name: form.cleaned_data[name] for name in RECORD_FIELDS}
             matches = selectors.client_possible_duplicates(
@@ -138,9 +152,9 @@ def client_create(request):
                 zip_code=data["zip_code"],
             )
             digest = _matches_digest(matches)
-            confirmed = form.cleaned_data["confirm_new"] and constant_time_compare(
-                request.POST.get("matches_seen", ""), digest
-            )
+            seen = request.POST.get("matches_seen", "")
+            seen_these = bool(seen) and constant_time_compare(seen, digest)
+            confirmed = form.cleaned_data["confirm_new"] and seen_these
             if not matches or confirmed:
                 try:
                     client = services.client_create(
@@ -156,11 +170,26 @@ def client_create(request):
                     messages.success(request, f"Client record #{client.pk} created.")
                     return redirect("client_profile", client_id=client.pk)
             else:
+                # Say why the record was not created when the user already answered: the
+                # box left unticked, or the matches changed since they were shown.
+                if seen_these:
+                    form.add_error(
+                        "confirm_new",
+                        "Tick the box if none of the records above is this person, or open "
+                        "the matching record instead.",
+                    )
+                elif seen:
+                    form.add_error(
+                        None,
+                        "The possible matches changed since you checked (the details typed, "
+                        "or the records in the network): look at them again below.",
+                    )
                 visible, notices = _present_matches(request, matches)
                 context = {"visible_matches": visible, "hidden_notices": notices, "digest": digest}
+                status = CONFLICT
     else:
         form = ClientCreateForm()
-    return render(request, "clients/create.html", {"form": form, **context})
+    return render(request, "clients/create.html", {"form": form, **context}, status=status)
 
 
 def _render_profile(request, client: Client, *, lead_form=None, identifier_form=None, status=200):
@@ -238,7 +267,12 @@ def client_edit(request, client_id: int):
         client_id_attr="pk",
         categories=[Category.DEMOGRAPHICS],
     )
-    return render(request, "clients/edit.html", {"form": form, "client": client})
+    return render(
+        request,
+        "clients/edit.html",
+        {"form": form, "client": client},
+        status=INVALID if request.method == "POST" else 200,
+    )
 
 
 @member_required(Capability.ASSIGN_LEAD_NAVIGATOR)
@@ -271,7 +305,7 @@ def client_lead_navigator(request, client_id: int):
                 who = membership.user.get_full_name() or membership.user.email
                 messages.success(request, f"{who} is now the lead navigator.")
             return redirect("client_profile", client_id=client.pk)
-    return _render_profile(request, client, lead_form=form, status=400)
+    return _render_profile(request, client, lead_form=form, status=INVALID)
 
 
 @member_required(Capability.EDIT_CLIENTS)
@@ -290,12 +324,16 @@ def client_identifier_add(request, client_id: int):
                 value=form.cleaned_data["value"],
                 request=request,
             )
+        except services.DuplicateIdentifierError as error:
+            # Lost a race with a concurrent add of the same identifier.
+            form.add_error("value", ValidationError(" ".join(error.messages), code="duplicate"))
         except ValidationError as error:
             form.add_error("value", error)
         else:
             messages.success(request, "Identifier added.")
             return redirect("client_profile", client_id=client.pk)
-    return _render_profile(request, client, identifier_form=form, status=400)
+    status = CONFLICT if form.has_error("value", code="duplicate") else INVALID
+    return _render_profile(request, client, identifier_form=form, status=status)
 
 
 def _csv_safe(value) -> str:

@@ -1,4 +1,9 @@
-"""Release pages: capture, read, print, paper form, revoke."""
+"""Release pages: capture, read, print, paper form, revoke.
+
+A submission that fails validation is shown again with its errors and the values chosen,
+at 400; revoking a release that is no longer in force (already revoked or expired, perhaps
+by a colleague a moment ago) at 409. Nothing is written either way.
+"""
 
 from __future__ import annotations
 
@@ -192,6 +197,9 @@ def release_revoke(request, release_id: int):
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)
+            # The service re-read the row under a lock; so does the page, to show (and
+            # answer for) the release as it is now.
+            release = _release_for(request, release_id)
         else:
             messages.success(
                 request, "The release was revoked. Its recipients no longer have access."
@@ -200,18 +208,20 @@ def release_revoke(request, release_id: int):
     shows_client = _shows_client(request, release)
     _audit_release_read(request, release, shows_client, AuditEvent.Action.VIEW)
     status = release.status_at()
+    revocable = status in {"active", "not yet effective"}
     return render(
         request,
         "consent/release_revoke.html",
         {
             "release": release,
             "status": status,
-            "revocable": status in {"active", "not yet effective"},
+            "revocable": revocable,
             "shows_client": shows_client,
             "recipients": sorted(o.name for o in release.recipients.all()),
             "categories": [Category(c).label for c in release.categories],
             "error": error,
             "reason": request.POST.get("reason", ""),
         },
-        status=400 if error else 200,
+        # Not in force any more: a conflict with the stored state, not a typing mistake.
+        status=(409 if not revocable else 400) if error else 200,
     )

@@ -1,4 +1,8 @@
-"""The service directory pages: search, programs, HSDS import and export."""
+"""The service directory pages: search, programs, HSDS import and export.
+
+A form that fails validation (or a search with a filter value that is not one) is shown
+again with its errors and the values typed, at 400, and nothing is written.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from .roles import Capability
 from .tasks import hsds_import_task
 from .tenancy import member_required
 
+INVALID = 400
 PAGE_SIZE = 20
 REPORT_PAGE_SIZE = 50
 
@@ -36,8 +41,16 @@ def directory(request):
     form = DirectorySearchForm(
         request.GET or None, language_choices=directory_language_choices(org)
     )
-    page = Paginator(directory_search(org, form.filters()), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    invalid = form.is_bound and not form.is_valid()
+    # A filter value that is not one (a retired need code, a language no program speaks any
+    # more) is reported over an empty result: ignoring it would list programs the person
+    # did not ask for.
+    page = (
+        None
+        if invalid
+        else Paginator(directory_search(org, form.filters()), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     )
     return render(
         request,
@@ -45,9 +58,11 @@ def directory(request):
         {
             "form": form,
             "page": page,
+            "invalid": invalid,
             "searched": any(v for k, v in request.GET.items() if k != "page"),
             "can_manage": request.membership.has(Capability.MANAGE_PROGRAMS),
         },
+        status=INVALID if invalid else 200,
     )
 
 
@@ -83,7 +98,8 @@ def _editable(request, program_id: int) -> Program:
 @member_required(Capability.MANAGE_PROGRAMS)
 @require_http_methods(["GET", "POST"])
 def program_create_view(request):
-    form = ProgramForm(request.POST or None)
+    # Bound on every POST, even an empty one: it then says what is required.
+    form = ProgramForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             program = program_create(
@@ -97,14 +113,19 @@ def program_create_view(request):
         else:
             messages.success(request, f"{program.name} is in the directory.")
             return redirect("program_detail", program_id=program.pk)
-    return render(request, "directory/program_form.html", {"form": form, "program": None})
+    return render(
+        request,
+        "directory/program_form.html",
+        {"form": form, "program": None},
+        status=INVALID if form.is_bound else 200,
+    )
 
 
 @member_required(Capability.MANAGE_PROGRAMS)
 @require_http_methods(["GET", "POST"])
 def program_edit(request, program_id: int):
     program = _editable(request, program_id)
-    form = ProgramForm(request.POST or None, program=program)
+    form = ProgramForm(request.POST if request.method == "POST" else None, program=program)
     if request.method == "POST" and form.is_valid():
         try:
             changed = program_update(
@@ -116,7 +137,12 @@ def program_edit(request, program_id: int):
             name = form.cleaned_data["name"]
             messages.success(request, f"Saved {name}." if changed else "Nothing was changed.")
             return redirect("program_detail", program_id=program.pk)
-    return render(request, "directory/program_form.html", {"form": form, "program": program})
+    return render(
+        request,
+        "directory/program_form.html",
+        {"form": form, "program": program},
+        status=INVALID if form.is_bound else 200,
+    )
 
 
 @member_required(Capability.MANAGE_PROGRAMS)
@@ -138,8 +164,9 @@ def program_close_view(request, program_id: int):
 def hsds_import(request):
     """Upload an HSDS dataset; a worker applies it while the status page shows progress."""
     org = request.organization
-    form = HsdsUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = HsdsUploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             started = hsds_import_start(
@@ -160,6 +187,7 @@ def hsds_import(request):
         request,
         "directory/import.html",
         {"form": form, "recent": recent, "network_wide": org.is_backbone},
+        status=INVALID if form.is_bound else 200,
     )
 
 
@@ -170,7 +198,13 @@ def hsds_import_status(request, import_id: int):
     imp = get_object_or_404(
         HsdsImport.objects.visible_to(request.organization).defer("payload"), pk=import_id
     )
-    problems_only = request.GET.get("show") == "problems"
+    show = request.GET.get("show", "")
+    if show not in ("", "problems"):
+        # A filter that is not one is reported, not read as "every row".
+        return render(
+            request, "directory/import_status.html", {"imp": imp, "bad_filter": True}, status=400
+        )
+    problems_only = show == "problems"
     rows = imp.report
     if problems_only:
         rows = [r for r in rows if r["action"] == "rejected"]

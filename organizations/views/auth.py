@@ -1,4 +1,10 @@
-"""Sign-in, the second factor, and the account security page."""
+"""Sign-in, the second factor, and the account security page.
+
+A wrong or malformed second-factor code answers 400 with the form again; too many wrong
+codes in a row 429 (the device's own throttle). Sign-in itself is Django's LoginView with
+django-axes: a wrong password re-renders the form at 200 (Django's behaviour, left as is),
+a lockout answers 429 with `registration/locked_out.html`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -51,12 +58,24 @@ def two_factor_verify(request):
             otp_login(request, device)
             return redirect(_next_url(request))
         if not allowed:
-            form.add_error("token", "Too many wrong codes: wait a minute and try again.")
+            form.add_error(
+                "token", _throttled("Too many wrong codes: wait a minute and try again.")
+            )
         else:
             form.add_error("token", "That code is not right (or has expired). Try the next one.")
     return render(
-        request, "registration/two_factor_verify.html", {"form": form, "next": _next_url(request)}
+        request,
+        "registration/two_factor_verify.html",
+        {"form": form, "next": _next_url(request)},
+        status=_token_status(request, form),
     )
+
+
+def _token_status(request, form) -> int:
+    """200 for the empty form; 429 while the device refuses codes; 400 for a wrong one."""
+    if request.method != "POST":
+        return 200
+    return 429 if form.has_error("token", code="throttled") else 400
 
 
 @login_required
@@ -73,7 +92,9 @@ def two_factor_setup(request):
     if request.method == "POST" and form.is_valid():
         allowed, _ = device.verify_is_allowed()
         if not allowed:
-            form.add_error("token", "Too many wrong codes: wait a moment and try again.")
+            form.add_error(
+                "token", _throttled("Too many wrong codes: wait a moment and try again.")
+            )
         elif device.verify_token(form.cleaned_data["token"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
@@ -90,26 +111,44 @@ def two_factor_setup(request):
         "next": _next_url(request),
         "required": request.user.requires_two_factor(),
     }
-    return render(request, "registration/two_factor_setup.html", context)
+    return render(
+        request,
+        "registration/two_factor_setup.html",
+        context,
+        status=_token_status(request, form),
+    )
 
 
-@login_required
-def account_security(request):
+def _throttled(message: str) -> ValidationError:
+    return ValidationError(message, code="throttled")
+
+
+def _account_security_page(request, *, error: str = "", status: int = 200):
     has_device = user_has_device(request.user, confirmed=True)
     return render(
         request,
         "registration/account_security.html",
-        {"has_device": has_device, "required": request.user.requires_two_factor()},
+        {"has_device": has_device, "required": request.user.requires_two_factor(), "error": error},
+        status=status,
     )
+
+
+@login_required
+def account_security(request):
+    return _account_security_page(request)
 
 
 @login_required
 @require_POST
 def two_factor_disable(request):
-    """Optional two-factor can be turned off; required two-factor cannot."""
+    """Optional two-factor can be turned off; required two-factor cannot (403, the page
+    again with the reason, and the device kept)."""
     if request.user.requires_two_factor():
-        messages.error(request, "Your role requires two-factor sign-in; it cannot be turned off.")
-    else:
-        TOTPDevice.objects.filter(user=request.user).delete()
-        messages.success(request, "Two-factor sign-in is off.")
+        return _account_security_page(
+            request,
+            error="Your role requires two-factor sign-in; it cannot be turned off.",
+            status=403,
+        )
+    TOTPDevice.objects.filter(user=request.user).delete()
+    messages.success(request, "Two-factor sign-in is off.")
     return redirect("account_security")

@@ -125,6 +125,15 @@ def test_admin_page_refuses_bad_input_and_non_admins(tenant, login, client):
     login(tenant.hco_admin)
     response = client.post("/api/keys/", {"name": "", "role": "staff"})
     assert response.status_code == 400 and not ApiKey.objects.exists()
+    page = response.content.decode()
+    assert "No key was created" in page and "This field is required." in page
+    response = client.post("/api/keys/", {"name": "Warehouse", "role": "superhero"})
+    assert response.status_code == 400 and not ApiKey.objects.exists()
+    assert "Select a valid choice." in response.content.decode()
+    assert 'value="Warehouse"' in response.content.decode()  # the label typed is kept
+    # An empty POST is a submission too: it says what is missing.
+    response = client.post("/api/keys/", {})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
     client.logout()
     login(tenant.hco_staff)
     assert client.get("/api/keys/").status_code == 403

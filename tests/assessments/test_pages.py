@@ -131,6 +131,33 @@ def test_finishing_empty_says_why_and_saves_nothing(client, login, tenant):
     assert AuditEvent.objects.filter(action="update").count() == updates
 
 
+def test_answering_an_assessment_completed_meanwhile_is_a_409(client, login, tenant, monkeypatch):
+    """A colleague finishes the assessment between this page's read and its save: the
+    service's lock-and-recheck refuses, and the page says so (409), keeping nothing."""
+    from django.utils.timezone import now as django_now
+
+    from assessments.forms import StepForm
+
+    login(tenant.hco_navigator)
+    start_assessment(client, tenant.client)
+    assessment = Assessment.objects.get()
+    original_is_valid = StepForm.is_valid
+
+    def valid_then_completed_elsewhere(form):
+        Assessment.objects.filter(pk=assessment.pk).update(
+            status=Assessment.Status.COMPLETED, completed_at=django_now()
+        )
+        return original_is_valid(form)
+
+    monkeypatch.setattr(StepForm, "is_valid", valid_then_completed_elsewhere)
+    response = client.post(step_url(assessment, 1), {"q-124296": "LA31994-9"})
+    assert response.status_code == 409
+    assert "This assessment is completed: its answers can no longer change." in (
+        response.content.decode()
+    )
+    assert not Answer.objects.filter(assessment=assessment).exists()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -189,14 +189,27 @@ def test_invalid_filters_explain_themselves_and_show_nothing(
     client, login, tenant, events, query, message
 ):
     login(tenant.hco_admin)
-    page = get_page(client, query.format(cbo_staff=tenant.cbo_staff.pk))
+    response = client.get(URL + query.format(cbo_staff=tenant.cbo_staff.pk))
+    assert response.status_code == 400
+    page = response.content.decode()
     assert message in page
     assert "Fix the filters above to see events." in page
     assert shown(page) == []
     # Asking for the CSV with bad filters gets the same page, not a file of everything.
     response = client.get(URL + query.format(cbo_staff=tenant.cbo_staff.pk) + "&format=csv")
+    assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
     assert message in response.content.decode()
+
+
+def test_an_unknown_download_format_is_a_400_not_the_html_page(client, login, tenant, events):
+    login(tenant.hco_admin)
+    response = client.get(URL + "?action=view&format=pdf")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The access log downloads as CSV only (format=csv)." in page
+    assert shown(page) == []
+    assert 'value="view" selected' in page  # the filters chosen stay chosen
 
 
 @pytest.mark.parametrize("persona", ["hco_staff", "hco_navigator", "cbo_staff"])

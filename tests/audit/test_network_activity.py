@@ -151,7 +151,7 @@ def test_a_bad_period_is_explained_not_counted(client, login, tenant, activity, 
     with time_machine.travel(NOW, tick=False):
         response = client.get(URL + query)
     page = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in page
     assert "Fix the period above to see activity." in page
     assert 'data-testid="network-activity"' not in page

@@ -237,8 +237,11 @@ def test_visible_duplicate_is_shown_with_a_link_and_nothing_is_created(client, l
     before = Client.objects.count()
     response = client.post("/clients/new/", record())
     page = response.content.decode()
-    assert response.status_code == 200
+    # 409: the record would conflict with one that may be the same person; nothing is
+    # created until the user says otherwise.
+    assert response.status_code == 409
     assert Client.objects.count() == before
+    assert 'value="García-López"' in page  # the form is there again, as typed
     assert f'href="/clients/{mine.pk}/"' in page
     assert "Same name and date of birth" in page
     assert "Create a new record anyway" in page
@@ -255,7 +258,7 @@ def test_hidden_duplicate_shows_only_that_it_exists_and_the_lead_navigators_org(
     login(tenant.cbo_staff)
     response = client.post("/clients/new/", record())
     page = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "A record for this person may already exist" in page
     assert "Lighthouse Navigators" in page
     # Never the record's details, its creator or its id.
@@ -308,6 +311,24 @@ def test_create_anyway_does_not_cover_matches_the_user_never_saw(client, login, 
     # Confirmed without having been shown this match (no digest, or one for other matches).
     for seen in ("", "0" * 64):
         response = client.post("/clients/new/", record(confirm_new="on", matches_seen=seen))
-        assert response.status_code == 200
-        assert "A record for this person may already exist" in response.content.decode()
+        assert response.status_code == 409
+        page = response.content.decode()
+        assert "A record for this person may already exist" in page
+        # A digest for other matches: the page says the matches changed.
+        assert ("The possible matches changed since you checked" in page) == bool(seen)
     assert not Client.objects.filter(created_by_organization=tenant.cbo).exists()
+
+
+def test_create_anyway_without_ticking_the_box_says_so_and_creates_nothing(client, login, tenant):
+    hidden_client(tenant)
+    login(tenant.cbo_staff)
+    page = client.post("/clients/new/", record()).content.decode()
+    digest = page.split('name="matches_seen" value="')[1].split('"')[0]
+
+    response = client.post("/clients/new/", record(matches_seen=digest))  # box not ticked
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Tick the box if none of the records above is this person" in page
+    assert "A record for this person may already exist" in page
+    assert not Client.objects.filter(created_by_organization=tenant.cbo).exists()
+    assert not events(action=AuditEvent.Action.CREATE, object_type="client")

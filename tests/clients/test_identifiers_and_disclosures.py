@@ -36,16 +36,43 @@ def test_identifier_is_added_for_the_own_organization_and_shown(client, login, t
     assert "000123" not in str(event.detail)
 
 
-def test_identifier_used_for_another_client_is_a_clear_error(client, login, tenant):
+def test_identifier_used_for_another_client_is_a_clear_409(client, login, tenant):
     other = ClientFactory(created_by_organization=tenant.hco)
     ClientIdentifier.objects.create(client=other, organization=tenant.hco, system="MRN", value="7")
     login(tenant.hco_staff)
     response = add_identifier(client, tenant.client, value="7")
-    assert response.status_code == 400
+    assert response.status_code == 409  # a conflict with a stored record, not a typo
+    page = response.content.decode()
+    assert "Your organization already uses this MRN for a client record." in page
+    assert 'name="value" value="7"' in page  # the form is shown again, as typed
+    assert ClientIdentifier.objects.count() == 1
+    assert not events(action=AuditEvent.Action.CREATE, object_type="client_identifier")
+
+
+def test_identifier_lost_to_a_concurrent_add_is_a_409_too(client, login, tenant, monkeypatch):
+    """The form's check passed, then another request stored the same identifier first: the
+    unique constraint catches it in the service, and the page says so the same way."""
+    from clients.forms import ClientIdentifierForm
+
+    other = ClientFactory(created_by_organization=tenant.hco)
+    # The other request commits between this request's form check and its insert.
+    original_clean = ClientIdentifierForm.clean
+
+    def clean_then_lose_the_race(form):
+        cleaned = original_clean(form)
+        ClientIdentifier.objects.create(
+            client=other, organization=tenant.hco, system="MRN", value="8"
+        )
+        return cleaned
+
+    monkeypatch.setattr(ClientIdentifierForm, "clean", clean_then_lose_the_race)
+    login(tenant.hco_staff)
+    response = add_identifier(client, tenant.client, value="8")
+    assert response.status_code == 409
     assert "Your organization already uses this MRN for a client record." in (
         response.content.decode()
     )
-    assert ClientIdentifier.objects.count() == 1
+    assert list(ClientIdentifier.objects.values_list("client_id", flat=True)) == [other.pk]
 
 
 def test_same_identifier_at_another_organization_is_fine(client, login, tenant):

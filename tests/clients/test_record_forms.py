@@ -1,5 +1,6 @@
-"""Create and edit: bad input gets a clear form error and writes nothing; phones are stored
-normalized; edits are audited with the changed field names only."""
+"""Create and edit: bad input gets a clear form error (400, the form again with what was
+typed) and writes nothing; phones are stored normalized; edits are audited with the changed
+field names only."""
 
 from datetime import timedelta
 
@@ -47,9 +48,12 @@ def test_bad_input_on_create_writes_nothing(client, login, tenant, overrides, fi
     response = client.post(
         "/clients/new/", record(**{"given_name": "Rosa", "family_name": "Nuevo", **_bad(overrides)})
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in str(response.context["form"].errors[field])
-    assert message in response.content.decode()
+    page = response.content.decode()
+    assert message in page
+    assert "Nothing was saved" in page
+    assert 'value="Nuevo"' in page  # the rest of what was typed is kept
     assert Client.objects.count() == before
     assert not events(action=AuditEvent.Action.CREATE)
 
@@ -108,9 +112,14 @@ def test_bad_input_on_edit_writes_nothing(client, login, tenant, overrides, fiel
     c = tenant.client
     stored = {f: getattr(c, f) for f in record()}
     login(tenant.hco_staff)
-    response = client.post(f"/clients/{c.pk}/edit/", edit_data(c, **_bad(overrides)))
-    assert response.status_code == 200
+    response = client.post(
+        f"/clients/{c.pk}/edit/", edit_data(c, city="Typed City", **_bad(overrides))
+    )
+    assert response.status_code == 400
     assert message in str(response.context["form"].errors[field])
+    page = response.content.decode()
+    assert message in page and "Nothing was saved" in page
+    assert 'value="Typed City"' in page  # the form shows what was typed, not the stored row
     c.refresh_from_db()
     assert {f: getattr(c, f) for f in record()} == stored
     assert not events(action=AuditEvent.Action.UPDATE)

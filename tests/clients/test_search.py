@@ -113,10 +113,27 @@ def test_search_form_posts_and_a_get_with_terms_searches_nothing(client, login, 
     assert tenant.client.family_name not in page
 
 
-def test_empty_or_bad_search_is_a_form_error(client, login, tenant):
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        ({"name": "  "}, "Enter a name, a date of birth, a phone number or an identifier."),
+        ({"phone": "555-12"}, "10-digit US phone"),
+        ({"name": "Garcia", "date_of_birth": "1979-02-30"}, "Enter a valid date."),
+    ],
+)
+def test_empty_or_bad_search_is_a_400_form_error_that_keeps_the_terms(
+    client, login, tenant, william, terms, message
+):
     login(tenant.hco_staff)
-    assert "Enter a name, a date of birth" in found(client, name="  ")
-    assert "10-digit US phone" in found(client, phone="555-12")
+    response = client.post("/clients/", terms)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page
+    assert 'data-testid="form-errors"' in page
+    assert 'data-testid="search-results"' not in page  # nothing searched, nothing shown
+    for typed in terms.values():
+        if typed.strip():
+            assert f'value="{typed}"' in page  # what was typed is still in the form
     assert not events(action=AuditEvent.Action.SEARCH)
 
 

@@ -189,8 +189,9 @@ def test_revoking_twice_is_refused_clearly(client, login, tenant):
     page = text(client.get(f"/releases/{tenant.release.pk}/revoke/"))
     assert "nothing left to revoke" in page
     response = client.post(f"/releases/{tenant.release.pk}/revoke/", {"reason": "again"})
-    assert response.status_code == 400
+    assert response.status_code == 409  # the release is no longer in force: a conflict
     assert "already revoked" in text(response)
+    assert "nothing left to revoke" in text(response)
     assert Release.objects.get(pk=tenant.release.pk).revoked_at == first
 
 

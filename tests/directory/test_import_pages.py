@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from audit.models import AuditEvent
 from organizations.models import HsdsImport, Program
 from organizations.roles import Role
 from tests.directory.conftest import example_zip
@@ -90,6 +91,12 @@ def test_the_report_can_show_only_rejected_rows(client, login, tenant):
     problems = client.get(f"/directory/import/{imp.pk}/?show=problems").content.decode()
     assert problems.count('data-action="rejected"') == 1
     assert 'data-action="created"' not in problems
+    # A view that is not one is a 400 that names the two there are, not every row.
+    unknown = client.get(f"/directory/import/{imp.pk}/?show=errors")
+    assert unknown.status_code == 400
+    html = unknown.content.decode()
+    assert "This report has two views" in html
+    assert "data-action=" not in html
 
 
 @pytest.mark.parametrize(
@@ -104,10 +111,21 @@ def test_uploading_a_non_hsds_file_writes_nothing_and_says_why(
 ):
     login(tenant.backbone_admin)
     response = upload(client, payload, name)
-    assert response.status_code == 200
-    assert message in response.content.decode()
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert "Nothing was imported" in html
     assert not HsdsImport.objects.exists()
     assert not Program.objects.exists()
+    assert not AuditEvent.objects.filter(object_type="hsds_import").exists()
+
+
+def test_uploading_without_a_file_is_a_400_that_asks_for_one(client, login, tenant):
+    login(tenant.backbone_admin)
+    response = client.post("/directory/import/", {})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not HsdsImport.objects.exists()
 
 
 def test_only_program_managers_import_and_only_their_imports_are_visible(

@@ -80,12 +80,40 @@ def test_bad_input_saves_nothing_and_says_what_is_wrong(client, login, cbo_admin
         "maximum_age": "20",
     }
     response = client.post("/directory/programs/new/", bad)
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.content.decode()
+    assert "Nothing was saved" in html
     assert "Choose at least one need the program serves." in html
     assert "Not a ZIP code: 6060, abcde." in html
     assert "The maximum age is below the minimum age." in html
+    assert f'value="{VALID["name"]}"' in html  # what was typed is kept
     assert not Program.objects.exists()
+    assert not AuditEvent.objects.filter(object_type="program").exists()
+
+
+def test_an_empty_post_is_a_400_naming_the_required_fields(client, login, cbo_admin):
+    login(cbo_admin)
+    response = client.post("/directory/programs/new/", {})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not Program.objects.exists()
+
+
+def test_bad_input_on_edit_is_a_400_and_changes_nothing(client, login, tenant, cbo_admin):
+    program = ProgramFactory(organization=tenant.cbo, name="Pantry", zip_codes=["60601"])
+    login(cbo_admin)
+    response = client.post(
+        f"/directory/programs/{program.pk}/edit/",
+        {**VALID, "name": "Pantry renamed", "zip_codes": "6060"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Not a ZIP code: 6060." in html
+    assert 'value="Pantry renamed"' in html
+    program.refresh_from_db()
+    assert program.name == "Pantry"
+    assert list(program.service_areas.values_list("value", flat=True)) == ["60601"]
+    assert not AuditEvent.objects.filter(object_type="program", action="update").exists()
 
 
 def test_an_org_admin_edits_their_program(client, login, tenant, cbo_admin):

@@ -113,11 +113,16 @@ def test_results_are_paged_and_pages_keep_the_filters(client, login, tenant):
     assert shown(second) == [f"Pantry {n}" for n in range(20, 25)]
 
 
-def test_an_unknown_filter_value_is_ignored_not_an_error(client, login, catalogue):
+def test_an_unknown_filter_value_is_a_400_that_lists_nothing(client, login, catalogue):
     login(catalogue.cbo_staff)
-    response = client.get("/directory/?category=not-a-code&page=zzz")
-    assert response.status_code == 200
-    assert "Select a valid choice" in response.content.decode()
+    response = client.get("/directory/?category=not-a-code&area=60601&page=zzz")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Select a valid choice. not-a-code is not one of the available choices." in html
+    assert "a filter below is not one this directory knows" in html
+    # Not every program, as if the filter had not been given: none.
+    assert 'data-testid="program"' not in html
+    assert 'value="60601"' in html  # the other filters stay as typed
 
 
 def test_language_choices_are_the_languages_programs_speak(client, login, catalogue):

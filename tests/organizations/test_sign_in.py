@@ -70,6 +70,7 @@ def test_admin_without_authenticator_must_set_one_up(client, tenant):
     assert "<svg" in setup.content.decode()
     device = tenant.hco_admin.totpdevice_set.get(confirmed=False)
     wrong = client.post("/account/two-factor/setup/", {"token": "000000"})
+    assert wrong.status_code == 400
     assert "does not match" in wrong.content.decode()
     device.refresh_from_db()
     # A wrong code throttles the device for a moment: try again a little later.
@@ -89,6 +90,7 @@ def test_user_with_authenticator_must_enter_a_code_every_sign_in(client, tenant)
     response = client.get("/")
     assert response["Location"].startswith("/account/two-factor/verify/")
     bad = client.post("/account/two-factor/verify/", {"token": "123456"})
+    assert bad.status_code == 400
     assert "not right" in bad.content.decode()
     assert client.get("/")["Location"].startswith("/account/two-factor/verify/")
     device.refresh_from_db()
@@ -102,16 +104,44 @@ def test_staff_may_use_the_site_without_a_second_factor(client, tenant):
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [("", "This field is required."), ("12ab56", "The code is digits only.")],
+)
+def test_a_malformed_code_is_a_400_that_says_why(client, tenant, token, message):
+    give_totp(tenant.hco_staff)
+    client.post("/account/login/", {"username": tenant.hco_staff.email, "password": PASSWORD})
+    response = client.post("/account/two-factor/verify/", {"token": token})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert client.get("/")["Location"].startswith("/account/two-factor/verify/")
+
+
+def test_codes_typed_too_fast_after_a_wrong_one_are_429(client, tenant):
+    device = give_totp(tenant.hco_staff)
+    client.post("/account/login/", {"username": tenant.hco_staff.email, "password": PASSWORD})
+    with time_machine.travel(timezone.now(), tick=False):
+        assert client.post("/account/two-factor/verify/", {"token": "123456"}).status_code == 400
+        device.refresh_from_db()
+        # The device refuses codes for a moment after a wrong one, even the right code.
+        response = client.post("/account/two-factor/verify/", {"token": totp_now(device)})
+    assert response.status_code == 429
+    assert "Too many wrong codes" in response.content.decode()
+    assert client.get("/")["Location"].startswith("/account/two-factor/verify/")
+
+
 def test_required_second_factor_cannot_be_turned_off(client, tenant, login):
     login(tenant.hco_admin)
-    client.post("/account/two-factor/disable/")
+    response = client.post("/account/two-factor/disable/")
+    assert response.status_code == 403
+    assert "Your role requires two-factor sign-in" in response.content.decode()
     assert tenant.hco_admin.totpdevice_set.filter(confirmed=True).exists()
 
 
 def test_optional_second_factor_can_be_turned_off(client, tenant):
     give_totp(tenant.hco_staff)
     verified_login(client, tenant.hco_staff)
-    client.post("/account/two-factor/disable/")
+    assert client.post("/account/two-factor/disable/").status_code == 302
     assert not tenant.hco_staff.totpdevice_set.exists()
 
 

@@ -1,0 +1,56 @@
+// Linkage's htmx glue, loaded on every page after htmx (see the htmx-config meta tag in
+// base.html, which makes 400/409/422 answers swap in place like 200: they carry the form
+// again with its errors).
+(function () {
+  "use strict";
+
+  function notice(text) {
+    var region = document.getElementById("htmx-notice");
+    if (!region) return;
+    region.textContent = text;
+    region.hidden = !text;
+  }
+
+  function pathname(url) {
+    try {
+      return new URL(url, window.location.href).pathname;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  document.addEventListener("htmx:beforeRequest", function () {
+    notice("");
+  });
+
+  // A request the server redirected elsewhere (most often the sign-in page, once the
+  // session has timed out) is not the fragment the page asked for: swapping it in would
+  // put a piece of another page here, or, with hx-select, blank the form. Go there instead.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var detail = evt.detail;
+    var xhr = detail.xhr;
+    if (xhr.status < 200 || xhr.status >= 300 || !xhr.responseURL) return;
+    var asked = pathname(detail.pathInfo.finalRequestPath || detail.pathInfo.requestPath);
+    var answered = pathname(xhr.responseURL);
+    if (asked && answered && asked !== answered) {
+      detail.shouldSwap = false;
+      detail.isError = false;
+      window.location.assign(xhr.responseURL);
+    }
+  });
+
+  // Answers htmx does not swap (a 403, 404 or 429 page, a server error) would otherwise
+  // leave the page as it was without a word.
+  document.addEventListener("htmx:responseError", function (evt) {
+    var status = evt.detail.xhr.status;
+    notice(
+      status >= 500
+        ? "Something went wrong on the server (error " + status + "). Try again in a moment; if it keeps happening, tell your administrator."
+        : "That did not work (error " + status + "). Reload the page and try again."
+    );
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    notice("The server could not be reached. Check the connection and try again.");
+  });
+})();
