@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from organizations.views import auth as linkage_auth
+
 account_patterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/", linkage_auth.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -12,7 +14,7 @@ account_patterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        linkage_auth.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -22,7 +24,7 @@ account_patterns = [
     ),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(),
+        linkage_auth.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(

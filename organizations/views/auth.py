@@ -26,10 +26,32 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from ..forms import SignInForm, TokenForm
 
 
-class SignInView(auth_views.LoginView):
+class InvalidFormIs400:
+    """Django's auth views answer a refused form with 200; Linkage's forms answer 400, so a
+    client (and htmx) can tell a refusal from a page."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class SignInView(InvalidFormIs400, auth_views.LoginView):
     form_class = SignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+class PasswordResetView(InvalidFormIs400, auth_views.PasswordResetView):
+    pass
+
+
+class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
+    pass
+
+
+class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
+    pass
 
 
 def _next_url(request, default: str = "dashboard") -> str:

@@ -27,7 +27,7 @@ def test_wrong_password_says_so_and_signs_nobody_in(client, tenant):
     response = client.post(
         "/account/login/", {"username": tenant.hco_staff.email, "password": "nope-nope-nope"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "correct email" in response.content.decode().lower()
     assert client.get("/").status_code == 302
 
@@ -186,7 +186,7 @@ def test_weak_password_refused_on_reset(client, tenant):
     response = client.post(
         form.redirect_chain[-1][0], {"new_password1": "12345678", "new_password2": "12345678"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "too short" in response.content.decode()
 
 
@@ -200,3 +200,15 @@ def test_django_admin_is_for_superusers_only(client, tenant, login, django_user_
     client.logout()
     login(root)
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_refused_password_change_is_a_400_and_changes_nothing(client, tenant, login):
+    login(tenant.hco_staff)
+    response = client.post(
+        "/account/password/change/",
+        {"old_password": "not-it", "new_password1": "a-new-pass-2026", "new_password2": "x"},
+    )
+    assert response.status_code == 400
+    assert "old password was entered incorrectly" in response.content.decode()
+    tenant.hco_staff.refresh_from_db()
+    assert tenant.hco_staff.check_password(PASSWORD)
