@@ -226,6 +226,33 @@ PROGRAMS = [
         "phone": "(555) 010-5001",
         "capacity": 120,
     },
+    # The backbone as coordination platform (the IG's indirect referral): a clinic that
+    # does not know which program fits sends to the hub, and the backbone's navigators
+    # route it on to a program ("assign to a program" on the referral).
+    {
+        "organization": "Riverbend Health Collaborative",
+        "name": "Care coordination hub",
+        "description": "Not sure where to refer? Send it here: the network's navigators find "
+        "the right program, route the referral to it and keep you posted until it closes.",
+        "categories": [
+            "food-insecurity",
+            "housing-instability",
+            "homelessness",
+            "inadequate-housing",
+            "transportation-insecurity",
+            "financial-insecurity",
+            "utility-insecurity",
+            "health-insurance-coverage-status",
+            "sdoh-category-unspecified",
+        ],
+        "counties": ["Riverbend"],
+        "languages": [("en", "English"), ("es", "Spanish")],
+        "hours": "Mon-Fri 8:00-18:00",
+        "fees": "Free",
+        "intake": "Send a referral: a hub navigator routes it within 1 business day.",
+        "phone": "(555) 010-1000",
+        "email": "hub@riverbendcollaborative.example",
+    },
 ]
 
 # A referral and screening history for the demo network's measures: made through the real

@@ -284,3 +284,40 @@ class NoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write the note first."},
     )
+
+
+class RouteForm(forms.Form):
+    """The backbone's "assign to a program": the program it routes a referral it received
+    to, and its note for that program. `expected_status` is the status the user saw."""
+
+    program = ProgramChoiceField(
+        queryset=Program.objects.none(),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the program to route the referral to.",
+            "invalid_choice": "Choose a program of another organization in your network.",
+        },
+    )
+    reason = forms.CharField(
+        label="Note for the receiving program",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What they should know to help (the referring organization's note is "
+        "copied here; edit it as needed). The backbone and the program see it.",
+    )
+    expected_status = forms.CharField(widget=forms.HiddenInput())
+
+    def __init__(self, *args, programs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs
+
+    def clean_program(self) -> Program:
+        program = self.cleaned_data["program"]
+        if program.capacity_state == CapacityState.CLOSED:
+            raise forms.ValidationError(f"{program.name} is not accepting referrals now.")
+        return program
+
+    @property
+    def chosen_program_id(self) -> str:
+        return self.data.get("program", "") if self.is_bound else ""

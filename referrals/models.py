@@ -39,6 +39,11 @@ class Referral(models.Model):
         CONTACTED = "contacted", "Client contacted"
         SCHEDULED = "scheduled", "Appointment scheduled"
         WAITLISTED = "waitlisted", "Waitlisted"
+        # The backbone as coordination platform (referrals/coordination.py): the referral
+        # is with a program the backbone routed it to, or back with the backbone to route
+        # again (the program declined, or the routed referral was withdrawn).
+        ROUTED = "routed", "Routed to a program"
+        REROUTING = "rerouting", "Back with the backbone: to route again"
 
     class Outcome(models.TextChoices):
         NEED_MET = "need-met", "Service provided – need met"  # noqa: RUF001
@@ -117,6 +122,19 @@ class Referral(models.Model):
         null=True,
         blank=True,
         related_name="onward_referrals",
+    )
+    # The backbone's routing of a referral it received (the IG's indirect referral): the
+    # referral from the backbone to the program it chose points to the one it fulfils.
+    # FHIR: its ServiceRequest (intent filler-order) is basedOn the source's, its Task is
+    # partOf the source Task. Unlike `referred_from` (a new referral onward), the part's
+    # status is reflected on the whole (referrals/coordination.py).
+    part_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subreferrals",
+        help_text="The referral this one fulfils, routed by the backbone.",
     )
     assigned_to = models.ForeignKey(
         "organizations.User",
@@ -205,6 +223,16 @@ class Referral(models.Model):
                 condition=~Q(status="completed") | ~Q(outcome=""),
                 name="referral_completed_has_outcome",
             ),
+            # One routed referral at a time per referral (the parent's row lock is the
+            # guard; this is the net under it): two routings racing make one.
+            models.UniqueConstraint(
+                fields=["part_of"],
+                condition=Q(
+                    part_of__isnull=False,
+                    status__in=["draft", "requested", "accepted", "in-progress", "on-hold"],
+                ),
+                name="referral_one_open_subreferral",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -248,6 +276,10 @@ class ReferralEvent(models.Model):
         CONTACT = "contact", "Contact recorded"
         ASSIGNED = "assigned", "Assigned"
         SCHEDULED = "scheduled", "Appointment scheduled"
+        # On a referral the backbone routes: it chose a program (the routed referral is
+        # `subreferral`), or the routed referral moved without changing this one's status.
+        ROUTED = "routed", "Routed to a program"
+        RELAYED = "relayed", "Update from the routed referral"
 
     class ContactType(models.TextChoices):
         PHONE = "phone", "Phone call"
@@ -272,6 +304,12 @@ class ReferralEvent(models.Model):
     reason = models.TextField(blank=True)
     contact_type = models.CharField(max_length=20, choices=ContactType.choices, blank=True)
     contact_successful = models.BooleanField(null=True)
+    # The routed referral an event of its parent is about (routed, relayed, and the
+    # parent's status changes it caused), so a page shows its details only to viewers
+    # who may see it.
+    subreferral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -462,6 +500,9 @@ class Reminder(models.Model):
         FOLLOW_UP_DUE = "follow_up_due", "Follow up with the client"
         ESCALATION = "escalation", "Escalated to the backbone"
         RELEASE_EXPIRING = "release_expiring", "Release expiring"
+        # Marks an expiry whose consequences were applied (open referrals it covered put
+        # on hold; their notifications tell both sides): applied once per release.
+        RELEASE_EXPIRED = "release_expired", "Release expired"
         RESCREEN_DUE = "rescreen_due", "Rescreening due"
 
     class ObjectType(models.TextChoices):

@@ -121,3 +121,16 @@ def referral_note_added(referral: Referral, note) -> None:
         people = _sender_people(referral)
     message = f"New note on referral #{referral.pk} from {note.organization.name}."
     _notify(referral, people, kind="referral_note", message=message, actor=note.author)
+
+
+def referral_routed(referral: Referral, *, actor: User) -> None:
+    """The backbone routed a referral it received to a program: the sender's person is
+    told that it is on its way (the routed referral's own notification tells the
+    program's people)."""
+    message = (
+        f"Referral #{referral.pk} to {referral.program.name} was routed to a program by "
+        f"{referral.receiver_organization.name}."
+    )
+    _notify(
+        referral, _sender_people(referral), kind="referral_routed", message=message, actor=actor
+    )

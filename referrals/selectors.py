@@ -316,3 +316,57 @@ def notifications_for(user: User) -> QuerySet[Notification]:
 
 def unread_count(user: User) -> int:
     return Notification.objects.filter(user=user).unread().count()
+
+
+# --- the backbone as coordination platform ---------------------------------------------------
+
+
+@dataclass
+class Routing:
+    """A referral's routing as the viewing organization may see it: the referral it fulfils
+    (`whole`, when it is a routed one), the routed referrals fulfilling it (`parts`, each
+    with its events as `timeline`), how many more there are that it may not see."""
+
+    whole: Referral | None = None
+    parts: list[Referral] | None = None
+    hidden_parts: int = 0
+    is_part: bool = False
+
+    @property
+    def visible_part_ids(self) -> set[int]:
+        return {p.pk for p in self.parts or ()}
+
+
+def referral_routing(referral: Referral, organization: Organization) -> Routing:
+    """The routing around `referral` for its page, as far as the organization may see the
+    client's referrals (the rule of the client's profile: those it is party to, and every
+    one when a release lets it see the client's referral details). Nothing is read for a
+    referral that is neither routed nor received by the backbone."""
+    from django.db.models import Prefetch
+
+    routing = Routing(is_part=referral.part_of_id is not None, parts=[])
+    if not routing.is_part and not referral.receiver_organization.is_backbone:
+        return routing
+    visible = referrals_for_client(organization=organization, client=referral.client)
+    if routing.is_part:
+        routing.whole = visible.filter(pk=referral.part_of_id).first()
+        return routing
+    timeline = ReferralEvent.objects.select_related("actor", "organization").order_by(
+        "occurred_at", "id"
+    )
+    routing.parts = list(
+        visible.filter(part_of_id=referral.pk)
+        .select_related("sender_user")
+        .prefetch_related(Prefetch("events", queryset=timeline, to_attr="timeline"))
+        .order_by("created_at", "id")
+    )
+    routing.hidden_parts = Referral.objects.filter(part_of_id=referral.pk).count() - len(
+        routing.parts
+    )
+    return routing
+
+
+def programs_to_route_to(organization: Organization) -> QuerySet[Program]:
+    """The programs the backbone may route a referral to: its network's directory as it
+    sees it (every program), but not its own, with capacity computable."""
+    return programs_to_refer_to(organization).exclude(organization_id=organization.pk)

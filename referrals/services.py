@@ -20,12 +20,24 @@ from consent.categories import Category
 from organizations.models import Organization, Program, User
 from organizations.sdoh import CapacityState, SDOHCategory
 
-from . import notifications
+from . import coordination, events, notifications
+from .coordination import referral_route  # noqa: F401 (the backbone's routing step)
 from .models import Referral, ReferralEvent, ReferralNeed, ReferralNote
 from .reminders import schedule
 from .reminders.calendar import add_business_days  # noqa: F401 (callers import it from here)
 from .reminders.rules import DEFAULT_RULES
-from .workflow import MOVES, NEEDS_CONSENT, OPEN, TERMINAL, Move, Side, Status, side_allows
+from .workflow import (
+    MOVES,
+    NEEDS_CONSENT,
+    OPEN,
+    RELAYS,
+    TERMINAL,
+    WHILE_ROUTED,
+    Move,
+    Side,
+    Status,
+    side_allows,
+)
 
 # What a referral carries to the receiver, so what a release must let the receiver see:
 # who the client is and how to reach them, the needs, and the referral itself.
@@ -148,8 +160,10 @@ def referral_send(
     do_not_contact: bool = False,
     assessment=None,
     referred_from: Referral | None = None,
+    part_of: Referral | None = None,
 ) -> Referral:
     """Send a referral for `client` to `program` on behalf of `sender_organization`.
+    `part_of` is set by the backbone's routing only (coordination.referral_route).
 
     Refused (ValidationError subclasses, nothing written) when: the sender may not see the
     client; the program is in another network or closed to referrals; the urgency or a
@@ -180,6 +194,10 @@ def referral_send(
         raise ValidationError(
             {"referred_from": "Refer onward only from a referral of this client you received."}
         )
+    if part_of is not None and (
+        part_of.receiver_organization_id != sender_organization.pk or part_of.client_id != client.pk
+    ):
+        raise ValidationError({"part_of": "Route only a referral of this client you received."})
     existing = _open_duplicate(client, program)
     if existing is not None:
         raise DuplicateReferral(existing)
@@ -198,6 +216,7 @@ def referral_send(
         release=release,
         assessment=assessment,
         referred_from=referred_from,
+        part_of=part_of,
         status=Status.REQUESTED,
         created_at=now,
         updated_at=now,
@@ -295,6 +314,7 @@ def _insert(referral: Referral, codes: list[str], *, actor, organization) -> Ref
         detail={"source": referral.source, "needs": codes},
     )
     notifications.referral_created(referral, actor=actor)
+    events.status_changed(referral)
     return referral
 
 
@@ -311,12 +331,15 @@ def _sides(referral: Referral, organization: Organization) -> tuple[bool, bool]:
 def allowed_moves(referral: Referral, organization: Organization) -> list[Move]:
     """The moves `organization` may make on `referral` now (for the action buttons)."""
     is_sender, is_receiver = _sides(referral, organization)
-    return [
+    moves = [
         m
         for m in MOVES.values()
         if referral.status in m.sources
         and side_allows(m, is_sender=is_sender, is_receiver=is_receiver)
     ]
+    if moves and referral.status in OPEN and coordination.open_part(referral) is not None:
+        moves = [m for m in moves if m.name in WHILE_ROUTED]  # the routed referral leads
+    return moves
 
 
 @transaction.atomic
@@ -342,9 +365,10 @@ def referral_transition(
     that just happened (a double click) changes nothing. `actor`/`organization` None means
     the system (a revoked release putting referrals on hold).
     """
-    chosen = MOVES.get(move)
+    chosen = MOVES.get(move) or RELAYS.get(move)
     if chosen is None:
         raise ValidationError(f"Unknown action {move!r}.")
+    coordination.lock_parent_first(referral_id)
     _take_write_lock(Referral, referral_id)
     referral = (
         Referral.objects.select_for_update(of=("self",))
@@ -361,6 +385,7 @@ def referral_transition(
             raise PermissionDenied(
                 f"“{chosen.label}” is not yours to do: {_WHO_MAY[chosen.side]} makes this move."
             )
+        coordination.refuse_while_routed(referral, chosen, organization)
     stale = bool(expected_status) and referral.status != expected_status
     if stale or referral.status not in chosen.sources:
         if referral.status == chosen.target and _last_move_was(referral, actor, chosen):
@@ -441,6 +466,8 @@ def referral_transition(
         notifications.referral_created(referral, actor=actor)
     else:
         notifications.referral_moved(referral, before=before, actor=actor)
+    events.status_changed(referral)
+    coordination.after_move(referral, move=chosen)
     return referral
 
 
@@ -637,12 +664,18 @@ def referral_note_add(
         detail={"note": note.pk},
     )
     notifications.referral_note_added(referral, note)
+    events.note_added(note)
     return note
 
 
-def referrals_hold_for_release(release_id: int) -> list[int]:
-    """A release ended (revoked): open referrals whose receiver it covered and that no
-    other release still covers go on hold, and both sides are told. Returns their ids."""
+RELEASE_REVOKED = "The client's release of information was revoked."
+RELEASE_EXPIRED = "The client's release of information expired."
+
+
+def referrals_hold_for_release(release_id: int, *, reason: str = RELEASE_REVOKED) -> list[int]:
+    """A release ended (revoked, or expired): open referrals whose receiver it covered and
+    that no other release still covers go on hold, and both sides are told. Returns their
+    ids."""
     from consent.models import Release
 
     release = Release.objects.filter(pk=release_id).first()
@@ -663,7 +696,7 @@ def referrals_hold_for_release(release_id: int) -> list[int]:
                 move="consent_hold",
                 actor=None,
                 organization=None,
-                reason="The client's release of information was revoked.",
+                reason=reason,
             )
         except TransitionConflict:
             # Closed (or put on hold) by someone between the listing and the row lock:

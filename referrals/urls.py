@@ -13,6 +13,8 @@ urlpatterns = [
     path("referrals/<int:referral_id>/contacts/", views.referral_contact, name="referral_contact"),
     path("referrals/<int:referral_id>/assign/", views.referral_assign, name="referral_assign"),
     path("referrals/<int:referral_id>/onward/", views.referral_onward, name="referral_onward"),
+    # The backbone routes a referral it received to a program ("assign to a program").
+    path("referrals/<int:referral_id>/route/", views.referral_route, name="referral_route"),
     path("notifications/", views.notification_list, name="notification_list"),
     path(
         "notifications/<int:notification_id>/read/",

@@ -153,3 +153,111 @@ def side_allows(move: Move, *, is_sender: bool, is_receiver: bool) -> bool:
     if move.side == Side.RECEIVER:
         return is_receiver
     return is_sender or is_receiver
+
+
+# --- The backbone as coordination platform (referrals/coordination.py) ---------------------
+#
+# A referral the backbone received and routed to a program (the IG's indirect referral:
+# "two direct referrals chained together") has one open routed referral at a time, its
+# part (`Referral.part_of`). The part's status changes are reflected on the whole by
+# Linkage itself, with these moves (Side.SYSTEM: nobody may choose them, and they are not
+# in MOVES, the state machine people and API clients work):
+#
+#   part (backbone → program)              whole (source → backbone)
+#   routed: requested                      requested → accepted (the backbone's own accept)
+#   accepted                               no change (an event says so)
+#   in-progress (started, resumed)         accepted|on-hold → in-progress
+#   on-hold, waitlisted                    accepted|in-progress → on-hold (waitlisted)
+#   on-hold (hold, release revoked)        accepted|in-progress → on-hold
+#   completed (outcome)                    → completed with the same outcome and note
+#   failed (reason)                        → failed
+#   rejected | cancelled | entered-in-error  → accepted, businessStatus rerouting: back in
+#                                          the backbone's queue to route again, not closed
+#
+# and the other way: cancelling the whole (or marking it entered in error) cancels the
+# open part. A whole already closed is left as it closed.
+RELAYS: dict[str, Move] = {
+    m.name: m
+    for m in [
+        Move(
+            "relay_start",
+            "In progress at the routed program",
+            frozenset({Status.ACCEPTED, Status.ON_HOLD}),
+            Status.IN_PROGRESS,
+            Side.SYSTEM,
+        ),
+        Move(
+            "relay_waitlist",
+            "Waitlisted at the routed program",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
+            Status.ON_HOLD,
+            Side.SYSTEM,
+            business_status="waitlisted",
+        ),
+        Move(
+            "relay_hold",
+            "On hold at the routed program",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
+            Status.ON_HOLD,
+            Side.SYSTEM,
+            reason_required=True,
+        ),
+        Move(
+            "relay_complete",
+            "Completed by the routed program",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}),
+            Status.COMPLETED,
+            Side.SYSTEM,
+            outcome_required=True,
+        ),
+        Move(
+            "relay_fail",
+            "Failed at the routed program",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}),
+            Status.FAILED,
+            Side.SYSTEM,
+            reason_required=True,
+        ),
+        Move(
+            "relay_reroute",
+            "Back with the backbone to route again",
+            frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD}),
+            Status.ACCEPTED,
+            Side.SYSTEM,
+            reason_required=True,
+            business_status="rerouting",
+        ),
+        Move(
+            "relay_cancel",
+            "Cancelled with the referral it fulfils",
+            OPEN,
+            Status.CANCELLED,
+            Side.SYSTEM,
+            reason_required=True,
+        ),
+    ]
+}
+
+# Statuses from which the backbone may route a referral it received to a program.
+ROUTABLE = frozenset({Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS})
+# Status moves of a referral that stops its open routed referral (relay_cancel).
+STOPS_PARTS = frozenset({Status.CANCELLED, Status.ENTERED_IN_ERROR})
+# Moves its receiver may still make on a referral while a routed referral fulfils it: the
+# rest (complete, fail, hold...) follow the routed referral instead.
+WHILE_ROUTED = frozenset({"cancel", "mark_error", "consent_hold"})
+
+
+def relay_for(part_status: str, part_business_status: str = "") -> str | None:
+    """The move that reflects a routed referral's new status on the referral it fulfils
+    (None: the whole keeps its status, an event records the change)."""
+    if part_status == Status.IN_PROGRESS:
+        return "relay_start"
+    if part_status == Status.ON_HOLD:
+        return "relay_waitlist" if part_business_status == "waitlisted" else "relay_hold"
+    if part_status == Status.COMPLETED:
+        return "relay_complete"
+    if part_status == Status.FAILED:
+        return "relay_fail"
+    if part_status in {Status.REJECTED, Status.CANCELLED, Status.ENTERED_IN_ERROR}:
+        return "relay_reroute"
+    return None

@@ -42,6 +42,8 @@ CATCH_UP_LIMIT = 100
 # Rescreens fall due months after the screening; a sweep looks this far back for ones it
 # has not reminded yet (in case sweeps stopped for a while).
 RESCREEN_LOOKBACK = timedelta(days=60)
+# Expiries are applied within a sweep or two; this bounds the index range a sweep reads.
+EXPIRY_LOOKBACK = timedelta(days=60)
 # Emails a lost message left unsent are queued again for this long; after that the
 # notification stays in the app only.
 EMAIL_RETRY_WINDOW = timedelta(days=3)
@@ -53,6 +55,7 @@ Publish = Callable[[object, list[int]], list[int]]
 class SweepResult:
     referrals: int = 0  # referrals found due (each gets a reminder, maybe an escalation)
     releases: int = 0
+    expired_releases: int = 0  # expiries applied (their open referrals put on hold)
     assessments: int = 0
     queued: int = 0  # reminders handed to the broker
     emails_queued: int = 0  # unsent notification emails handed to the broker again
@@ -74,6 +77,7 @@ def reminders_sweep(
     result = SweepResult()
     result.referrals = _drain(_referral_batch, now, batch_size)
     result.releases = _drain(_release_batch, now, batch_size)
+    result.expired_releases = _drain(_expired_release_batch, now, batch_size)
     result.assessments = _drain(_rescreen_batch, now, batch_size)
     result.queued = _queue_undelivered(now, batch_size, publish)
     result.emails_queued = _queue_unsent_emails(now, batch_size, publish)
@@ -309,6 +313,49 @@ def _release_batch(now: datetime, limit: int) -> int:
     )
     # Candidates whose own network's period has not begun stay candidates: report only
     # what was created, so the drain stops instead of reading them again.
+    return len(due)
+
+
+def _expired_release_batch(now: datetime, limit: int) -> int:
+    """Releases whose expiry has come (and that were not revoked first): from that moment the
+    policy already refuses what they covered; here the open referrals that depended on them
+    go on hold and both sides are told, as a revocation does. A reminder row (unique per
+    release and expiry) marks each expiry applied, in the same transaction as the holds, so
+    two sweeps apply it once and a crash applies it on the next sweep."""
+    from ..services import RELEASE_EXPIRED, referrals_hold_for_release
+
+    applied = Reminder.objects.filter(
+        object_type=Reminder.ObjectType.RELEASE,
+        kind=Reminder.Kind.RELEASE_EXPIRED,
+        object_id=OuterRef("pk"),
+        due_at=OuterRef("expires_at"),
+    )
+    due = list(
+        Release.objects.filter(
+            expires_at__lte=now,
+            expires_at__gt=now - EXPIRY_LOOKBACK,
+            revoked_at__isnull=True,
+        )
+        .exclude(Exists(applied))
+        .select_related("client")
+        .only("expires_at", "client__network_id")
+        .order_by("expires_at", "id")[:limit]
+    )
+    for release in due:
+        with transaction.atomic():
+            _marker, created = Reminder.objects.get_or_create(
+                object_type=Reminder.ObjectType.RELEASE,
+                object_id=release.pk,
+                kind=Reminder.Kind.RELEASE_EXPIRED,
+                due_at=release.expires_at,
+                defaults={
+                    "network_id": release.client.network_id,
+                    "state": Reminder.State.DELIVERED,
+                    "delivered_at": now,
+                },
+            )
+            if created:
+                referrals_hold_for_release(release.pk, reason=RELEASE_EXPIRED)
     return len(due)
 
 

@@ -119,10 +119,17 @@ def event_title(event: ReferralEvent, referral: Referral) -> str:
         return f"Contacted by {how}: {result}" if how else f"Contact: {result}"
     if kind == ReferralEvent.Kind.ASSIGNED:
         return f"Assigned to {event.reason}" if event.reason != "Unassigned" else "Unassigned"
+    if kind == ReferralEvent.Kind.ROUTED:
+        return "Routed to a program"
+    if kind == ReferralEvent.Kind.RELAYED:
+        label = Status(event.to_status).label if event.to_status in Status.values else ""
+        return f"Routed program: {label.lower()}" if label else event.get_kind_display()
     if kind == ReferralEvent.Kind.TRANSITION:
         label = Status(event.to_status).label if event.to_status in Status.values else ""
         if event.to_status == Status.ON_HOLD and event.business_status == "waitlisted":
             label = "Waitlisted"
+        if event.business_status == "rerouting":
+            return "Back with the backbone to route again"
         if event.to_status == Status.COMPLETED and referral.outcome:
             return f"{label}: {referral.get_outcome_display()}"
         return label or event.get_kind_display()

@@ -15,6 +15,7 @@ from .notifications import (
     notification_read,
     notification_read_all,
 )
+from .routing import referral_route
 
 __all__ = [
     "notification_bell",
@@ -30,5 +31,6 @@ __all__ = [
     "referral_new",
     "referral_note",
     "referral_onward",
+    "referral_route",
     "referral_sent",
 ]

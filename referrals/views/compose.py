@@ -25,7 +25,7 @@ from organizations.tenancy import member_required
 from .. import selectors, services
 from ..forms import LogInboundForm, ReferralForm
 from ..models import Referral
-from .detail import referral_or_404
+from .detail import referral_or_404, render_detail
 from .errors import add_errors
 
 SUGGESTIONS = 8
@@ -96,16 +96,18 @@ def referral_onward(request, referral_id: int):
     """The receiver refers the client on to another program; the chain is kept
     (`referred_from`)."""
     referral = referral_or_404(request, referral_id)
+    # Refusals answer with the referral's page and the reason (403), not a redirect that
+    # would look like success to a script or to htmx.
     if referral.receiver_organization_id != request.organization.pk:
         messages.error(request, "Only the receiving organization refers a client onward.")
-        return redirect("referral_detail", referral_id=referral.pk)
+        return render_detail(request, referral, status=403)
     if not policy.may_see(request.organization, Category.DEMOGRAPHICS, referral.client):
         messages.error(
             request,
             "Your organization may not see this client's details any more (no active release "
             "names it), so it cannot refer them onward.",
         )
-        return redirect("referral_detail", referral_id=referral.pk)
+        return render_detail(request, referral, status=403)
     return _compose(
         request,
         client=referral.client,

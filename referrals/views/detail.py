@@ -15,7 +15,7 @@ from consent.policy import visible_categories
 from organizations.roles import Capability
 from organizations.tenancy import member_required
 
-from .. import selectors, services
+from .. import coordination, selectors, services
 from ..forms import AssignForm, ContactForm, MoveForm, NoteForm
 from ..models import Referral
 from ..workflow import MOVES
@@ -90,12 +90,21 @@ def render_detail(
             )
     staff = selectors.assignable_staff(org) if is_receiver and is_open else None
     parent, onward = selectors.referral_chain(referral, org)
+    # The backbone's routing: the routed referrals fulfilling this one (with their
+    # progress), or the one this routed referral fulfils, as far as the viewer may see.
+    routing = selectors.referral_routing(referral, org)
     shown = {Category.REFERRALS.value}
     if shows_demographics:
         shown.add(Category.DEMOGRAPHICS.value)
     if shows_needs:
         shown.add(Category.SOCIAL_NEEDS.value)
     audit_read(request, object_type="referral", objects=[referral], categories=sorted(shown))
+    audit_read(
+        request,
+        object_type="referral",
+        objects=routing.parts or [],
+        categories=[Category.REFERRALS.value],
+    )
     context = {
         "referral": referral,
         "client": client,
@@ -119,6 +128,8 @@ def render_detail(
         ),
         "parent": parent,
         "onward": onward,
+        "routing": routing,
+        "may_route": is_open and coordination.may_route(referral, org),
         "may_refer_onward": is_receiver and shows_demographics,
         "outcome_choices": MoveForm.base_fields["outcome"].choices,
     }

@@ -59,7 +59,9 @@ def test_a_new_referral_tells_the_receiver_and_the_lead_navigator(
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         referral = send(p)
-    assert len(callbacks) == 1  # one queueing callback, run after commit
+    # After the commit: the emails are queued, and the change is announced to listeners
+    # (referrals/events.py: webhooks, FHIR subscriptions).
+    assert len(callbacks) == 2
     people = told("referral_created")
     assert set(people) == {p.receiver.pk, p.receiver_colleague.pk, p.lead.pk}
     assert p.sender.pk not in people  # not the person who sent it

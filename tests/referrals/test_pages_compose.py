@@ -262,8 +262,8 @@ def test_only_the_receiver_refers_onward(client, login, tenant, housing):
     received = referral_for(tenant)
     login(tenant.hco_navigator)
     response = client.get(f"/referrals/{received.pk}/onward/")
-    assert response.status_code == 302
-    assert response["Location"] == f"/referrals/{received.pk}/"
+    assert response.status_code == 403
+    assert "Only the receiving organization refers a client onward." in response.content.decode()
     assert (
         client.post(
             f"/referrals/{received.pk}/onward/",
@@ -274,7 +274,7 @@ def test_only_the_receiver_refers_onward(client, login, tenant, housing):
                 "urgency": "routine",
             },
         ).status_code
-        == 302
+        == 403
     )
     assert not Referral.objects.filter(program=housing).exists()
 

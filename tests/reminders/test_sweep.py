@@ -260,6 +260,55 @@ def test_a_revoked_or_renewed_release_gives_no_warning(world, clock):
     assert reminders() == []
 
 
+def test_an_expired_release_puts_the_referrals_it_covered_on_hold_once(world, clock):
+    from referrals.models import Notification, ReferralEvent
+
+    release = world.tenant.release
+    release.expires_at = at("2031-06-20 12:00")
+    release.save(update_fields=["expires_at"])
+    referral = send(world)
+    sweep(clock, "2031-06-20 11:59:00-05:00")
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.REQUESTED
+    sweep(clock, "2031-06-20 12:05:00-05:00")
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.ON_HOLD
+    assert referral.status_reason == "The client's release of information expired."
+    # Both sides are told, as with a revocation.
+    told = set(
+        Notification.objects.filter(
+            referral=referral, kind="referral_status", message__icontains="hold"
+        ).values_list("user_id", flat=True)
+    )
+    assert {world.sender.pk, world.receiver.pk} <= told
+    holds = ReferralEvent.objects.filter(referral=referral, to_status="on-hold").count()
+    assert holds == 1
+    # Applied once: later sweeps (or a second one running at once) hold nothing again.
+    sweep(clock, "2031-06-20 12:10:00-05:00")
+    sweep(clock, "2031-06-21 12:10:00-05:00")
+    assert ReferralEvent.objects.filter(referral=referral, to_status="on-hold").count() == 1
+    assert Reminder.objects.filter(kind="release_expired", object_id=release.pk).count() == 1
+
+
+def test_an_expiry_leaves_referrals_another_release_still_covers(world, clock):
+    release = world.tenant.release
+    release.expires_at = at("2031-06-20 12:00")
+    release.save(update_fields=["expires_at"])
+    referral = send(world)
+    release_for(
+        world.client,
+        organization=world.tenant.hco,
+        recipients=[world.tenant.cbo],
+        captured_by=world.sender,
+        categories=("demographics", "social_needs", "referrals"),
+        effective_at=at("2031-06-01 09:00"),
+        expires_at=at("2032-06-01 09:00"),
+    )
+    sweep(clock, "2031-06-20 12:05:00-05:00")
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.REQUESTED
+
+
 # --- rescreening ---------------------------------------------------------------------------
 
 
