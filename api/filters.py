@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from referrals.models import Referral
 from referrals.workflow import Status
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, in UTC. Python accepts offsets up to ±23:59 but PostgreSQL only
+    ±15:59, so a valid-looking `+21:31` would otherwise fail in the database."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("This time is out of range.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number (NumberFilter alone takes decimals such as 1e+136)."""
+
+    field_class = forms.IntegerField
+
+
 class UpdatedSinceFilterSet(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)."
     )
 
@@ -21,8 +53,8 @@ class ClientFilter(UpdatedSinceFilterSet):
 class ReferralFilter(UpdatedSinceFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     # Plain numbers, not model choices: a choice field would look ids up outside the scope.
-    program = django_filters.NumberFilter(field_name="program_id")
-    client = django_filters.NumberFilter(field_name="client_id")
+    program = IdFilter(field_name="program_id")
+    client = IdFilter(field_name="client_id")
     box = django_filters.ChoiceFilter(
         choices=[("sent", "Sent by us"), ("received", "Received by us")],
         method="filter_box",
@@ -40,4 +72,4 @@ class ReferralFilter(UpdatedSinceFilterSet):
 
 
 class ProgramFilter(django_filters.FilterSet):
-    organization = django_filters.NumberFilter(field_name="organization_id")
+    organization = IdFilter(field_name="organization_id")

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import MAX_KEY_LENGTH
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -41,14 +46,41 @@ class LinkageAutoSchema(AutoSchema):
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
-        if self.method == "POST":
+        # Every path variable is a row id (`{referral_id}`): an integer for clients, whether
+        # the route is a router's (a regex, which drf-spectacular types as a string) or
+        # `<int:...>`.
+        for name in re.findall(r"{(\w+_id)}", self.path):
+            thing = name.removesuffix("_id").replace("_", " ")
             parameters.append(
                 OpenApiParameter(
-                    "Idempotency-Key",
-                    OpenApiTypes.STR,
+                    name, OpenApiTypes.INT, OpenApiParameter.PATH, description=f"The {thing}'s id."
+                )
+            )
+        if self.method == "POST":
+            parameters += [
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
                     OpenApiParameter.HEADER,
                     description="Any unique string (a UUID). A retry with the same key and "
                     "body returns the first response and creates nothing new.",
-                )
+                ),
+                OpenApiParameter(
+                    "Idempotent-Replayed",
+                    {"type": "string", "enum": ["true"]},
+                    OpenApiParameter.HEADER,
+                    response=["200", "201"],
+                    description="Present when this is the stored response to an earlier "
+                    "request with the same Idempotency-Key.",
+                ),
+            ]
+        parameters.append(
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=["429"],
+                description="Seconds until the key may send requests again.",
             )
+        )
         return parameters

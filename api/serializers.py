@@ -12,8 +12,9 @@ from clients.models import Client
 from consent.categories import Category
 from consent.models import Release
 from organizations.models import Organization, Program
+from organizations.sdoh import SDOHCategory
 from referrals.models import Notification, Referral, ReferralNote
-from referrals.workflow import MOVES
+from referrals.workflow import MOVES, Status
 
 DEMOGRAPHIC_FIELDS = (
     "given_name",
@@ -38,9 +39,15 @@ DEMOGRAPHIC_FIELDS = (
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
+    # Blank for kinds without sub-kinds (a backbone); declared, as read-only fields lose it.
+    sub_kind = serializers.ChoiceField(
+        choices=Organization.SubKind.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = Organization
         fields = ["id", "name", "kind", "sub_kind", "is_active"]
+        read_only_fields = fields
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -71,6 +78,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "hsds_id",
             "updated_at",
         ]
+        read_only_fields = fields
 
 
 class ClientWriteSerializer(serializers.ModelSerializer):
@@ -86,6 +94,8 @@ class ClientSummarySerializer(serializers.ModelSerializer):
     are ever listed."""
 
     created_by_organization = serializers.PrimaryKeyRelatedField(read_only=True)
+    # A plain string: the address is optional, and "" is not an email address.
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Client
@@ -96,6 +106,7 @@ class ClientSummarySerializer(serializers.ModelSerializer):
 class ClientDetailSerializer(ClientSummarySerializer):
     """One client, as the consent policy lets the caller see it (context["categories"])."""
 
+    email = serializers.CharField(read_only=True, allow_null=True)
     visible_categories = serializers.SerializerMethodField()
 
     class Meta(ClientSummarySerializer.Meta):
@@ -103,6 +114,8 @@ class ClientDetailSerializer(ClientSummarySerializer):
         read_only_fields = fields
         extra_kwargs = {f: {"allow_null": True} for f in DEMOGRAPHIC_FIELDS}
 
+    # Inline (not a named enum): the categories' enum component is the releases' own.
+    @extend_schema_field({"type": "array", "items": {"type": "string", "enum": Category.values}})
     def get_visible_categories(self, client) -> list[str]:
         return sorted(self.context["categories"])
 
@@ -134,7 +147,9 @@ class ReleaseSerializer(serializers.ModelSerializer):
     client = serializers.PrimaryKeyRelatedField(read_only=True)
     organization = serializers.PrimaryKeyRelatedField(read_only=True)
     recipients = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    categories = serializers.ListField(child=serializers.CharField(), read_only=True)
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices), read_only=True
+    )
     is_active = serializers.SerializerMethodField()
 
     class Meta:
@@ -213,6 +228,11 @@ class ReferralSerializer(serializers.ModelSerializer):
     outcome = serializers.ChoiceField(
         choices=Referral.Outcome.choices, allow_blank=True, read_only=True
     )
+    part_of = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="Routed by the backbone: the referral this one fulfils (FHIR Task.partOf).",
+    )
 
     class Meta:
         model = Referral
@@ -236,9 +256,11 @@ class ReferralSerializer(serializers.ModelSerializer):
             "updated_at",
             "sent_at",
             "accepted_at",
+            "part_of",
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(SDOHCategory.choices)))
     def get_needs(self, referral) -> list[str]:
         return sorted(n.code for n in referral.needs.all())
 
@@ -246,10 +268,20 @@ class ReferralSerializer(serializers.ModelSerializer):
 class ReferralCreateSerializer(serializers.Serializer):
     client = serializers.IntegerField()
     program = serializers.IntegerField()
-    needs = serializers.ListField(child=serializers.CharField(max_length=40), allow_empty=False)
+    needs = serializers.ListField(
+        child=serializers.ChoiceField(choices=SDOHCategory.choices),
+        allow_empty=False,
+        help_text="SDOH categories (Gravity Project value set codes).",
+    )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     urgency = serializers.ChoiceField(choices=Referral.Urgency.choices, default="routine")
     do_not_contact = serializers.BooleanField(default=False)
+
+
+# Inline: a named enum of the same statuses would collide with the referral's `status`.
+@extend_schema_field({"type": "string", "enum": Status.values, "nullable": True})
+class ExpectedStatusField(serializers.ChoiceField):
+    pass
 
 
 class ReferralMoveSerializer(serializers.Serializer):
@@ -258,7 +290,8 @@ class ReferralMoveSerializer(serializers.Serializer):
         choices=Referral.Outcome.choices, required=False, allow_blank=True, default=""
     )
     outcome_note = serializers.CharField(required=False, allow_blank=True, default="")
-    expected_status = serializers.CharField(
+    expected_status = ExpectedStatusField(
+        choices=Status.choices,
         required=False,
         allow_null=True,
         default=None,

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -30,4 +30,6 @@ urlpatterns = [
     path("keys/<int:key_id>/revoke/", pages.api_key_revoke_page, name="api_key_revoke"),
     *move_patterns,
     path("v1/", include(router.urls)),
+    # Last: whatever else is under v1/ gets the API's JSON 404.
+    re_path(r"^v1/", views.UnknownRouteView.as_view(), name=views.UNKNOWN_ROUTE),
 ]

@@ -4,11 +4,12 @@ as the pages. Every read of client data is audited (one event per list)."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.urls import Resolver404, resolve
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -152,7 +153,7 @@ class ClientViewSet(mixins.ListModelMixin, ApiViewSet):
         request=serializers.ClientSearchSerializer,
         responses={200: serializers.ClientSummarySerializer(many=True)},
     )
-    @action(detail=False, methods=["post"], pagination_class=None)
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def search(self, request):
         """Find clients by name, birth date, phone or identifier (terms in the body)."""
         terms = serializers.ClientSearchSerializer(data=request.data)
@@ -358,7 +359,7 @@ class ReferralViewSet(mixins.ListModelMixin, ApiViewSet):
         request=serializers.ReferralNoteSerializer,
         responses={201: serializers.ReferralNoteSerializer},
     )
-    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def notes(self, request, referral_id: int):
         """The note thread between sender and receiver."""
         referral = get_object_or_404(self.get_queryset(), pk=referral_id)
@@ -434,3 +435,30 @@ class NotificationViewSet(mixins.ListModelMixin, ApiViewSet):
     def read_all(self, request):
         """Mark every notification read."""
         return Response({"marked_read": notifications_mark_read(user=request.user)})
+
+
+UNKNOWN_ROUTE = "api-unknown-route"
+
+
+@extend_schema(exclude=True)
+class UnknownRouteView(APIView):
+    """Any other path under /api/v1/ (a mistyped route, an id that is not a number): the
+    API's JSON error body with 404, not the site's HTML page, whatever the method."""
+
+    permission_classes = []
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound(self._message(request.path))
+
+    def _message(self, path: str) -> str:
+        # CommonMiddleware's slash redirect never happens here (this route matches first),
+        # and a redirect would drop a POST body anyway: say what the right path is.
+        if not path.endswith("/"):
+            try:
+                match = resolve(f"{path}/")
+            except Resolver404:
+                match = None
+            if match is not None and match.url_name != UNKNOWN_ROUTE:
+                return f"Not found. API paths end with a slash: {path}/"
+        return "Not found."
