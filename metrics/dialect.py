@@ -56,6 +56,11 @@ class Dialect:
         in the network's time zone."""
         raise NotImplementedError
 
+    def day_period_start(self, day: str) -> str:
+        """The first day of the period (`kind` parameter) holding the calendar date `day`
+        (a date column: no time zone to convert from)."""
+        raise NotImplementedError
+
     def age_years(self, day: str, dob: str) -> str:
         """Whole years from `dob` to `day` (birthdays counted as people count them)."""
         raise NotImplementedError
@@ -96,6 +101,10 @@ class PostgreSQL(Dialect):
 
     def period_start(self, ts: str) -> str:
         return f"date_trunc(%(kind)s, {ts} AT TIME ZONE %(tz)s)::date"
+
+    def day_period_start(self, day: str) -> str:
+        # Truncated as a timestamp without time zone: the session's zone plays no part.
+        return f"CAST(date_trunc(%(kind)s, CAST({day} AS TIMESTAMP)) AS DATE)"
 
     def age_years(self, day: str, dob: str) -> str:
         return f"EXTRACT(YEAR FROM AGE({day}, {dob}))"
@@ -145,6 +154,10 @@ class SQLite(Dialect):
 
     def period_start(self, ts: str) -> str:
         return f"date(django_datetime_trunc(%(kind)s, {ts}, %(tz)s, 'UTC'))"
+
+    def day_period_start(self, day: str) -> str:
+        # Dates are stored as 'YYYY-MM-DD' text; no zones given, none converted.
+        return f"django_date_trunc(%(kind)s, {day}, NULL, NULL)"
 
     def age_years(self, day: str, dob: str) -> str:
         return (

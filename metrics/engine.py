@@ -10,7 +10,7 @@ constructs PostgreSQL and SQLite (the embedded default) write differently."""
 # ruff: noqa: S608
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,6 +60,17 @@ class Source:
     # above, `extra` (the source's own breakdown, or NULL) and the registry's columns.
     sql: str
     extra_breakdown: str = ""
+    # The client breakdowns within each cell of the extra breakdown too, as
+    # "<extra>.<breakdown>" with cells "<extra cell>:<client cell>": outcome measures are
+    # compared by race or language one measure at a time (HbA1c control by race is a
+    # disparity; every outcome measure pooled together is not).
+    client_breakdowns_per_extra: bool = False
+    # The source's column naming the one partnership a row belongs to (an outcome result
+    # is its measure's partnership's), instead of every partnership both of its
+    # organizations are party to.
+    partnership_column: str = ""
+    # `ts` is a calendar date (a day observed), not a moment: no time zone conversion.
+    ts_is_date: bool = False
 
 
 def sources(d: Dialect) -> dict[str, Source]:
@@ -160,6 +171,31 @@ def sources(d: Dialect) -> dict[str, Source]:
         WHERE x.latest_first = 1 AND x.taken >= 2 AND {d.in_list("o.network_id", "networks")}
         """,
         ),
+        # Outcome results the partnerships' organizations reported, by the day observed;
+        # `extra` is the outcome measure, and each result belongs to its measure's
+        # partnership only.
+        "outcome": Source(
+            "outcome",
+            f"""
+        SELECT p.network_id, res.client_id, res.organization_id AS sender_id,
+               res.organization_id AS receiver_id, res.observed_on AS ts, {_CLIENT_COLS},
+               CAST(res.measure_id AS VARCHAR(20)) AS extra,
+               m.partnership_id AS own_partnership_id,
+               CASE m.goal WHEN 'below' THEN res.value < m.threshold
+                           WHEN 'at-most' THEN res.value <= m.threshold
+                           WHEN 'at-least' THEN res.value >= m.threshold
+                           ELSE res.value > m.threshold END AS goal_met
+        FROM metrics_outcomeresult res
+        JOIN metrics_outcomemeasure m ON m.id = res.measure_id
+        JOIN organizations_partnership p ON p.id = m.partnership_id
+        JOIN clients_client c ON c.id = res.client_id
+        WHERE res.entered_in_error_at IS NULL AND {d.in_list("p.network_id", "networks")}
+        """,
+            extra_breakdown="outcome",
+            client_breakdowns_per_extra=True,
+            partnership_column="own_partnership_id",
+            ts_is_date=True,
+        ),
         # SDOH-1/-2: everyone seen (screened, or referred) is in the denominator's pool.
         "national": Source(
             "national",
@@ -177,6 +213,7 @@ def sources(d: Dialect) -> dict[str, Source]:
                        JOIN organizations_organization ro ON ro.id = r2.receiver_organization_id
                        JOIN referrals_referralevent e2 ON e2.referral_id = r2.id
                        WHERE r2.client_id = a.client_id AND ro.kind = 'cbo'
+                         AND r2.status <> 'entered-in-error'
                          AND e2.kind = 'contact' AND e2.occurred_at >= a.completed_at
                          AND {d.within_days("e2.occurred_at", "a.completed_at", 60)})
                  AS connected60,
@@ -237,8 +274,15 @@ def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
     sets: list[tuple[str, str]] = [("", "")]
     if client_based:
         sets += [(name, _BREAKDOWN_COLUMN[name]) for name in CLIENT_BREAKDOWNS]
+    # Client cells within each extra cell, as columns of `b` (below).
+    per_extra = []
     if source.extra_breakdown:
         sets.append((source.extra_breakdown, "extra"))
+        if source.client_breakdowns_per_extra:
+            per_extra = [(name, _BREAKDOWN_COLUMN[name]) for name in CLIENT_BREAKDOWNS]
+            sets += [
+                (f"{source.extra_breakdown}.{name}", f"extra_{col}") for name, col in per_extra
+            ]
     agg_sql = ", ".join(aggs)
     keys = "period_start, network_id, partnership_id, organization_id"
     if d.grouping_sets:
@@ -278,18 +322,41 @@ def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
     FROM agg WHERE agg.n{i} <> 0 OR COALESCE(agg.d{i}, 0) <> 0"""
             for i, m in enumerate(measures)
         )
-    local_day = d.local_date("ts")
+    if source.ts_is_date:
+        local_day, start = "ts", d.day_period_start("ts")
+    else:
+        local_day, start = d.local_date("ts"), d.period_start("ts")
     age = d.age_years(local_day, "dob")
-    return f"""
-    WITH base AS ({source.sql}),
-    b AS (
+    banded = f"""
         SELECT base.*,
-               {d.period_start("ts")} AS period_start,
+               {start} AS period_start,
                CASE WHEN {age} < 18 THEN '0-17'
                     WHEN {age} < 65 THEN '18-64'
                     ELSE '65+' END AS age_band,
                {age} >= 18 AS adult
-        FROM base
+        FROM base"""
+    if per_extra:
+        # One more step, since the age band is only known here. `b` is read four times
+        # below and materialized on PostgreSQL either way; this CTE is inlined into it.
+        combined = ", ".join(f"b0.extra || ':' || b0.{col} AS extra_{col}" for _, col in per_extra)
+        banded = f"""
+        SELECT b0.*, {combined}
+        FROM ({banded}
+        ) b0"""
+    if source.partnership_column:
+        partnerships = f"""
+        SELECT b.*, b.{source.partnership_column}, NULL, TRUE, TRUE
+        FROM b WHERE b.{source.partnership_column} IS NOT NULL"""
+    else:
+        partnerships = """
+        SELECT b.*, p1.partnership_id, NULL, TRUE, TRUE
+        FROM b
+        JOIN organizations_partnership_organizations p1 ON p1.organization_id = b.sender_id
+        JOIN organizations_partnership_organizations p2
+          ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.receiver_id"""
+    return f"""
+    WITH base AS ({source.sql}),
+    b AS ({banded}
     ),
     scoped AS (
         SELECT b.*, CAST(NULL AS BIGINT) AS partnership_id, CAST(NULL AS BIGINT) AS organization_id,
@@ -301,12 +368,7 @@ def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
         UNION ALL
         SELECT b.*, NULL, b.receiver_id, FALSE, TRUE
         FROM b WHERE b.receiver_id IS DISTINCT FROM b.sender_id
-        UNION ALL
-        SELECT b.*, p1.partnership_id, NULL, TRUE, TRUE
-        FROM b
-        JOIN organizations_partnership_organizations p1 ON p1.organization_id = b.sender_id
-        JOIN organizations_partnership_organizations p2
-          ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.receiver_id
+        UNION ALL{partnerships}
     ),
     agg AS ({agg}
     )
@@ -319,11 +381,16 @@ def dialect() -> Dialect:
     return dialect_for(connection.vendor)
 
 
-def statements(d: Dialect | None = None) -> list[tuple[str, str]]:
-    """(source key, SQL) for every source that has measures."""
+def statements(
+    d: Dialect | None = None, only: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """(source key, SQL) for every source that has measures (or for the sources `only`
+    names)."""
     d = d or dialect()
     out = []
     for key, source in sources(d).items():
+        if only is not None and key not in only:
+            continue
         measures = [m for m in MEASURES if m.source == key]
         if measures:
             out.append((key, _statement(d, source, measures)))
@@ -341,12 +408,14 @@ def recompute(
     run_id: int,
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> int:
     """Write the rollups of these networks as rows of the run; returns the number of rows
-    written."""
+    written. `only` limits the run to some sources (the property tests check one source
+    at a time)."""
     d = dialect()
     d.prepare(connection)
-    steps = [(kind, sql) for kind in PeriodKind.values for _, sql in statements(d)]
+    steps = [(kind, sql) for kind in PeriodKind.values for _, sql in statements(d, only)]
     written = 0
     with connection.cursor() as cursor:
         for done, (kind, sql) in enumerate(steps, start=1):

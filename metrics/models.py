@@ -4,11 +4,14 @@ breakdown cell) and the runs that recompute them. Dashboards read these rows onl
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from .loinc import validate_loinc
 
 
 class PeriodKind(models.TextChoices):
@@ -154,3 +157,136 @@ class PartnershipTarget(models.Model):
 
     def __str__(self) -> str:
         return f"targets for partnership {self.partnership_id}"
+
+
+class OutcomeMeasureQuerySet(models.QuerySet):
+    def visible_to(self, org) -> OutcomeMeasureQuerySet:
+        """The outcome measures of the partnerships the organization sees: its own
+        partnerships', or every partnership's of its network for the backbone."""
+        from organizations.models import Partnership
+
+        return self.filter(partnership__in=Partnership.objects.visible_to(org))
+
+
+class OutcomeMeasure(models.Model):
+    """An outcome a partnership defines and its partners report for their clients (an
+    HbA1c result, an asthma-control score), with the goal a result should meet. Org admins
+    of the partnership's organizations and backbone admins define them; a measure is
+    deactivated, never deleted, so the results reported for it keep their meaning."""
+
+    class Goal(models.TextChoices):
+        BELOW = "below", "below"
+        AT_MOST = "at-most", "at most"
+        AT_LEAST = "at-least", "at least"
+        ABOVE = "above", "above"
+
+    partnership = models.ForeignKey(
+        "organizations.Partnership", on_delete=models.PROTECT, related_name="outcome_measures"
+    )
+    name = models.CharField(max_length=120)
+    loinc_code = models.CharField(
+        "LOINC code",
+        max_length=10,
+        blank=True,
+        validators=[validate_loinc],
+        help_text="Optional: the LOINC code of the observation (from loinc.org or the lab).",
+    )
+    unit = models.CharField(max_length=30, help_text="e.g. %, mg/dL, points")
+    goal = models.CharField(max_length=10, choices=Goal.choices)
+    threshold = models.DecimalField(max_digits=12, decimal_places=4)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        "organizations.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = OutcomeMeasureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "name"], name="outcome_measure_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def goal_text(self) -> str:
+        """ "below 8 %": the goal as the pages say it."""
+        threshold = format(self.threshold.normalize(), "f")
+        return f"{self.get_goal_display()} {threshold} {self.unit}".strip()
+
+    def meets_goal(self, value: Decimal) -> bool:
+        """Whether a result meets the goal (the rollup's SQL says the same; engine.py)."""
+        return {
+            self.Goal.BELOW: value < self.threshold,
+            self.Goal.AT_MOST: value <= self.threshold,
+            self.Goal.AT_LEAST: value >= self.threshold,
+            self.Goal.ABOVE: value > self.threshold,
+        }[self.goal]
+
+
+class OutcomeResultQuerySet(models.QuerySet):
+    def visible_to(self, org, at=None) -> OutcomeResultQuerySet:
+        """Results the organization recorded, of clients whose health information it may
+        still see (a release revoked since hides them again). Partners see each other's
+        results only as rollups."""
+        from clients.models import Client
+        from consent.categories import Category
+
+        return self.filter(
+            organization_id=org.pk,
+            client__in=Client.objects.visible_to(org, Category.HEALTH, at),
+        )
+
+    def counted(self) -> OutcomeResultQuerySet:
+        """Not marked entered in error: what the measures count."""
+        return self.filter(entered_in_error_at__isnull=True)
+
+
+class OutcomeResult(models.Model):
+    """One value an organization reported for a client on an outcome measure, observed on
+    a day (the lab's or the visit's date). Health information: recorded only by an
+    organization that may see the client's health information, read back only by it.
+    A mistake is marked entered in error (kept, not counted), never deleted."""
+
+    measure = models.ForeignKey(OutcomeMeasure, on_delete=models.PROTECT, related_name="results")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        "organizations.User", on_delete=models.PROTECT, related_name="+"
+    )
+    value = models.DecimalField(max_digits=12, decimal_places=4)
+    observed_on = models.DateField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+    entered_in_error_at = models.DateTimeField(null=True, blank=True)
+    entered_in_error_by = models.ForeignKey(
+        "organizations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = OutcomeResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            # One counted result per client, measure and day: uploading the same file twice
+            # records nothing the second time.
+            models.UniqueConstraint(
+                fields=["measure", "client", "observed_on"],
+                condition=Q(entered_in_error_at__isnull=True),
+                name="outcome_result_once_a_day",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-recorded_at"], name="outcome_result_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"outcome result {self.pk}"

@@ -354,6 +354,7 @@ MEASURES: list[Measure] = [
     ),
 ]
 
+
 def domain_column(domain: str) -> str:
     """The national source's column: the screening was positive for this HRSN domain."""
     return "positive_" + domain.replace("-", "_")
@@ -423,6 +424,55 @@ for _key, _label in _SNS_DOMAINS:
             published_by="NCQA HEDIS MY 2024 SNS-E (ECDS)",
         )
     )
+
+# Outcome measures a partnership defines (metrics.models.OutcomeMeasure): one row per
+# defined measure in the "outcome" breakdown (cell: the measure's id), and that measure's
+# rows by race/ethnicity, language, insurance and age band in "outcome.<breakdown>" (cells
+# "<id>:<code>"). Not `client_based`: pooling an HbA1c with an asthma score by race would
+# mean nothing; the engine breaks them down one outcome measure at a time instead.
+OUTCOME_RESULTS = "outcome_results"
+OUTCOME_CLIENTS = "outcome_clients"
+OUTCOME_GOAL_MET = "outcome_goal_met"
+MEASURES += [
+    Measure(
+        OUTCOME_RESULTS,
+        "Outcome results reported",
+        "Outcome",
+        "For each outcome measure the partnership defines (for example an HbA1c or an "
+        "asthma-control score its partners report): the results observed in the period (by "
+        "the day observed). Results marked entered in error are not counted.",
+        "count",
+        "outcome",
+        "COUNT(*)",
+        client_based=False,
+    ),
+    Measure(
+        OUTCOME_CLIENTS,
+        "Clients with an outcome result",
+        "Outcome",
+        "For each outcome measure: distinct clients with at least one result observed in "
+        "the period.",
+        "count",
+        "outcome",
+        "COUNT(DISTINCT client_id)",
+        client_based=False,
+    ),
+    Measure(
+        OUTCOME_GOAL_MET,
+        "Outcome results meeting the goal",
+        "Outcome",
+        "For each outcome measure: numerator, results observed in the period that meet "
+        "the measure's goal (for example HbA1c below 8 %); denominator, results observed in "
+        "the period. Scored against the measure's current goal: a changed goal re-scores "
+        "past results at the next recomputation.",
+        "rate",
+        "outcome",
+        "COUNT(*) FILTER (WHERE goal_met)",
+        "COUNT(*)",
+        client_based=False,
+    ),
+]
+OUTCOME = [OUTCOME_RESULTS, OUTCOME_CLIENTS, OUTCOME_GOAL_MET]
 
 BY_KEY: dict[str, Measure] = {m.key: m for m in MEASURES}
 NATIONAL = [m.key for m in MEASURES if m.group == "National"]

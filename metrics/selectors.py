@@ -28,14 +28,11 @@ BREAKDOWNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "insurance": ("Insurance type", list(Client.InsuranceType.choices)),
     "age_band": ("Age band", [("0-17", "17 or younger"), ("18-64", "18 to 64"), ("65+", "65+")]),
 }
-DISPARITY_MEASURES = [
-    "referrals_sent",
-    "acceptance_rate",
-    "closed_loop_rate",
-    "need_met_share",
-    "clients_served",
-    "screening_positive_share",
-]
+# Every client-based measure, in the registry's order. The others are not about people
+# one by one: encounters and needs identified count contacts and needs (by their own
+# type), and the outcome measures are broken down one defined measure at a time (rows
+# added by metrics/outcomes/selectors.py).
+DISPARITY_MEASURES = [m.key for m in MEASURES if m.client_based]
 
 
 def threshold() -> int:
@@ -132,7 +129,9 @@ def summary_table(run, org, kind, start, scope: Scope) -> Table:
     by_measure = {r["measure"]: r for r in _rows(run, org, kind, start, scope)}
     rows = []
     for m in MEASURES:
-        if m.key in ("encounters", "needs_identified"):
+        # By-type counts have their own tables; outcome measures are per defined measure
+        # ("Partnership outcomes"): their sum over an HbA1c and an asthma score means nothing.
+        if m.key in ("encounters", "needs_identified") or m.source == "outcome":
             continue
         r = by_measure.get(m.key)
         if r is None:
@@ -280,7 +279,13 @@ def disparity_table(
         rows,
         chart={"type": "bar", "labels": [label for _, label in choices], "series": series[:1]},
         note=f"Counts from 1 to {threshold() - 1} show as <{threshold()}; where one small "
-        "cell could be worked out from the total, another cell is hidden too (suppressed).",
+        "cell could be worked out from the total, another cell is hidden too (suppressed)."
+        + (
+            " Every measure about people is here; encounters and needs identified count "
+            "contacts and needs, not people, so they are shown by their own type instead."
+            if measures is DISPARITY_MEASURES
+            else ""
+        ),
     )
 
 

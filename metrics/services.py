@@ -1,4 +1,5 @@
-"""Writes: recomputing rollups, asking for a refresh, the partnership's entered targets."""
+"""Writes: recomputing rollups, asking for a refresh, the partnership's entered targets.
+The outcome measures' writes are in metrics/outcomes/services.py."""
 
 from __future__ import annotations
 

@@ -24,10 +24,12 @@ class Cell:
     suppressed: str = ""  # "", "primary" or "complementary"
 
 
-def _vectors(cells: list[Cell]) -> list[list[int]]:
+def _vectors(cells: list[Cell], complement: bool) -> list[list[int]]:
     out = [[c.numerator for c in cells]]
     if any(c.denominator is not None for c in cells):
         out.append([c.denominator or 0 for c in cells])
+        if complement:
+            out.append([(c.denominator or 0) - c.numerator for c in cells])
     return out
 
 
@@ -51,10 +53,16 @@ def _pinned(values: list[int], hidden: list[int], threshold: int) -> bool:
     return False
 
 
-def suppress(cells: list[Cell], threshold: int = DEFAULT_THRESHOLD) -> bool:
+def suppress(
+    cells: list[Cell], threshold: int = DEFAULT_THRESHOLD, *, complement: bool = False
+) -> bool:
     """Mark the cells to hide, in place. Returns True when the total must be hidden too
-    (when even with every cell hidden it would give a small cell away, e.g. 1 + 1 = 2)."""
-    vectors = _vectors(cells)
+    (when even with every cell hidden it would give a small cell away, e.g. 1 + 1 = 2).
+
+    `complement`: the rate's other side is a count of people too (results meeting a goal
+    and results missing it), so denominator minus numerator is protected like the two
+    counts: 20 of 24 would tell that 4 missed."""
+    vectors = _vectors(cells, complement)
     for i, cell in enumerate(cells):
         if any(_primary(v[i], threshold) for v in vectors):
             cell.suppressed = "primary"

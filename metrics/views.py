@@ -23,6 +23,7 @@ from organizations.tenancy import get_visible_or_404, member_required
 
 from . import selectors, services
 from .models import PeriodKind, RollupRun
+from .outcomes import selectors as outcome_selectors
 from .registry import MEASURES
 from .selectors import BREAKDOWNS, Scope
 
@@ -91,10 +92,14 @@ class _View:
         cost = selectors.cost_table(*args)
         if cost is not None:
             out.append(cost)
-        if review:
-            out += [selectors.disparity_table(*args, b) for b in BREAKDOWNS]
-        else:
-            out.append(selectors.disparity_table(*args, self.breakdown))
+        outcomes = outcome_selectors.measures_in_scope(self.org, self.scope)
+        table = outcome_selectors.outcome_table(*args, outcomes)
+        if table is not None:
+            out.append(table)
+        for b in BREAKDOWNS if review else [self.breakdown]:
+            table = selectors.disparity_table(*args, b)
+            outcome_selectors.add_disparity_rows(table, *args, b, outcomes)
+            out.append(table)
         out += [
             selectors.national_table(*args),
             selectors.encounters_table(*args),

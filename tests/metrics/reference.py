@@ -1,11 +1,12 @@
-"""A straightforward Python computation of the referral and screening rollups over the
-same rows, for the property-based tests to compare the SQL with."""
+"""A straightforward Python computation of every source's rollups over the same rows, for
+the property-based tests to compare the SQL with."""
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -133,3 +134,367 @@ def referral_rollups(referrals, partnerships, now) -> dict:
                 continue  # zeros are not stored
             out[(pk, org, kind, start, measure, breakdown, cell)] = triple
     return out
+
+
+# --- every other source, over the same rows the SQL reads ----------------------------------
+#
+# Each source's rows become `Fact`s (who, when, which organizations, which cell of the
+# source's own breakdown, and the source's own fields); `roll_up` groups them by scope,
+# period and breakdown cell as metrics/engine.py describes, and a per-source function
+# computes each measure over a group's facts, straight from the definitions.
+
+CLIENT_BREAKDOWNS = ("race_ethnicity", "language", "insurance", "age_band")
+HRSN = ("living-situation", "food", "transportation", "utilities", "safety")
+# HEDIS SNS-E domains: (measure key part, AHC domain, referral need codes).
+SNS = (
+    ("food", "food", {"food-insecurity"}),
+    ("housing", "living-situation", {"housing-instability", "homelessness", "inadequate-housing"}),
+    ("transport", "transportation", {"transportation-insecurity"}),
+)
+
+
+@dataclass
+class Fact:
+    client: object
+    moment: object  # an aware datetime, or a date (ts_is_date sources)
+    sender_id: int | None
+    receiver_id: int | None
+    extra: str | None = None
+    partnership_id: int | None = None  # the one partnership of an outcome result
+    data: dict = field(default_factory=dict)
+
+    @property
+    def day(self) -> date:
+        if isinstance(self.moment, datetime):
+            return timezone.localtime(self.moment).date()
+        return self.moment
+
+    @property
+    def adult(self) -> bool:
+        return age_on(self.client.date_of_birth, self.day) >= 18
+
+
+def _start(day: date, kind: str) -> date:
+    if kind == "month":
+        return day.replace(day=1)
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _cells(fact: Fact, *, client_based: bool, extra: str, per_extra: bool) -> dict[str, str]:
+    c = fact.client
+    age = age_on(c.date_of_birth, fact.day)
+    people = {
+        "race_ethnicity": "hispanic" if c.ethnicity == "2135-2" else c.race,
+        "language": c.preferred_language,
+        "insurance": c.insurance_type,
+        "age_band": "0-17" if age < 18 else ("18-64" if age < 65 else "65+"),
+    }
+    out = {"": ""}
+    if client_based:
+        out.update({b: people[b] for b in CLIENT_BREAKDOWNS})
+    if extra:
+        out[extra] = fact.extra or ""
+        if per_extra:
+            for b in CLIENT_BREAKDOWNS:
+                # SQL: NULL || ':' || x is NULL, stored as ''.
+                out[f"{extra}.{b}"] = f"{fact.extra}:{people[b]}" if fact.extra else ""
+    return out
+
+
+def roll_up(
+    facts,
+    partnerships,
+    compute,
+    *,
+    client_based=True,
+    extra="",
+    per_extra=False,
+    own_partnership=False,
+) -> dict:
+    """{(partnership, organization, kind, period_start, measure, breakdown, cell):
+    (numerator, denominator, value)} over the facts, zeros left out as the SQL does."""
+    groups = defaultdict(list)
+    for f in facts:
+        for kind in ("month", "quarter"):
+            start = _start(f.day, kind)
+            breakdown_cells = _cells(f, client_based=client_based, extra=extra, per_extra=per_extra)
+            found = scopes(
+                None, f.sender_id, f.receiver_id, {} if own_partnership else partnerships
+            )
+            if own_partnership and f.partnership_id is not None:
+                found.append((f.partnership_id, None, True, True))
+            for breakdown, cell in breakdown_cells.items():
+                for pk, org, _, _ in found:
+                    groups[(pk, org, kind, start, breakdown, cell)].append(f)
+    out = {}
+    for (pk, org, kind, start, breakdown, cell), group in groups.items():
+        for measure, triple in compute(group).items():
+            if triple[0] == 0 and not triple[1]:
+                continue
+            out[(pk, org, kind, start, measure, breakdown, cell)] = triple
+    return out
+
+
+def _rate(n, d):
+    return (n, d, n / d if d else None)
+
+
+def _count(n):
+    return (n, None, float(n))
+
+
+def _distinct(group, test=lambda f: True) -> int:
+    return len({f.client.pk for f in group if test(f)})
+
+
+def screening_facts(assessments) -> list[Fact]:
+    """Completed screenings (instrument kind 'screening'), with their needs counted."""
+    return [
+        Fact(
+            a.client,
+            a.completed_at,
+            a.organization_id,
+            a.organization_id,
+            data={"positive_domains": a.needs.count()},
+        )
+        for a in assessments
+        if a.status == "completed" and a.instrument.kind == "screening"
+    ]
+
+
+def screening_rollups(assessments, partnerships) -> dict:
+    def compute(group):
+        return {
+            "screenings_done": _count(len(group)),
+            "clients_screened": _count(_distinct(group)),
+            "screening_positive_share": _rate(
+                sum(f.data["positive_domains"] > 0 for f in group), len(group)
+            ),
+        }
+
+    return roll_up(screening_facts(assessments), partnerships, compute)
+
+
+def need_rollups(assessments, partnerships) -> dict:
+    facts = [
+        Fact(a.client, a.completed_at, a.organization_id, a.organization_id, extra=n.category)
+        for a in assessments
+        if a.status == "completed" and a.instrument.kind == "screening"
+        for n in a.needs.all()
+    ]
+    return roll_up(
+        facts,
+        partnerships,
+        lambda group: {"needs_identified": _count(len(group))},
+        client_based=False,
+        extra="sdoh_category",
+    )
+
+
+def contact_rollups(referrals, partnerships) -> dict:
+    """Contacts recorded on referrals (any but entered-in-error), by contact type."""
+    facts = [
+        Fact(
+            r.client,
+            e.occurred_at,
+            r.sender_organization_id,
+            r.receiver_organization_id,
+            extra=e.contact_type or "",
+        )
+        for r in referrals
+        if r.status != "entered-in-error"
+        for e in r.events.all()
+        if e.kind == "contact"
+    ]
+    return roll_up(
+        facts,
+        partnerships,
+        lambda group: {"encounters": _count(len(group))},
+        client_based=False,
+        extra="contact_type",
+    )
+
+
+def matrix_total(domain_results: dict) -> float:
+    """The sum of the numeric domain scores (the matrix's total)."""
+    return sum(
+        v["score"]
+        for v in domain_results.values()
+        if isinstance(v, dict)
+        and isinstance(v.get("score"), int | float)
+        and not isinstance(v.get("score"), bool)
+    )
+
+
+def ssm_rollups(assessments, partnerships) -> dict:
+    """Each client's first and latest completed matrix (two or more), as of the latest."""
+    by_client = defaultdict(list)
+    for a in assessments:
+        if a.status == "completed" and a.instrument.kind == "matrix":
+            by_client[a.client_id].append(a)
+    facts = []
+    for taken in by_client.values():
+        if len(taken) < 2:
+            continue
+        taken.sort(key=lambda a: (a.completed_at, a.pk))
+        first, latest = taken[0], taken[-1]
+        facts.append(
+            Fact(
+                latest.client,
+                latest.completed_at,
+                latest.organization_id,
+                latest.organization_id,
+                data={
+                    "first": matrix_total(first.domain_results),
+                    "latest": matrix_total(latest.domain_results),
+                },
+            )
+        )
+
+    def compute(group):
+        changes = [f.data["latest"] - f.data["first"] for f in group]
+        return {
+            "ssm_improved": _rate(sum(c > 0 for c in changes), len(group)),
+            "ssm_mean_change": (len(group), None, statistics.mean(changes) if changes else None),
+        }
+
+    return roll_up(facts, partnerships, compute)
+
+
+def _status(a, domain) -> str | None:
+    found = a.domain_results.get(domain)
+    return found.get("status") if isinstance(found, dict) else None
+
+
+def national_facts(assessments, referrals) -> list[Fact]:
+    """Everyone seen: each completed screening with what the national measures ask of it,
+    and each referral sent (which counts a client as seen, and nothing else)."""
+    facts = []
+    sent = [r for r in referrals if r.sent_at and r.status not in ("draft", "entered-in-error")]
+    for a in assessments:
+        if a.status != "completed" or a.instrument.kind != "screening":
+            continue
+        statuses = {d: _status(a, d) for d in HRSN}
+        theirs = [r for r in referrals if r.client_id == a.client_id]
+        # MIPS #498: a contact a community-based organization recorded on a referral for
+        # the client, within 60 days after the screening.
+        connected = any(
+            r.receiver_organization.kind == "cbo"
+            and r.status != "entered-in-error"
+            and a.completed_at <= e.occurred_at <= a.completed_at + timedelta(days=60)
+            for r in theirs
+            for e in r.events.all()
+            if e.kind == "contact"
+        )
+        data = {
+            "all_five": sum(s in ("positive", "negative") for s in statuses.values()) == 5,
+            "any_positive": any(s == "positive" for s in statuses.values()),
+            "connected60": connected,
+        }
+        data.update({f"positive_{d}": statuses[d] == "positive" for d in HRSN})
+        for name, domain, codes in SNS:
+            status = _status(a, domain)
+            data[f"{name}_screened"] = status in ("positive", "negative")
+            data[f"{name}_positive"] = status == "positive"
+            # HEDIS SNS-E: a referral for the need sent from the screening up to 30 days on.
+            data[f"{name}_intervention"] = any(
+                r in sent
+                and codes & {n.code for n in r.needs.all()}
+                and a.completed_at <= r.sent_at <= a.completed_at + timedelta(days=30)
+                for r in theirs
+            )
+        facts.append(
+            Fact(a.client, a.completed_at, a.organization_id, a.organization_id, data=data)
+        )
+    for r in sent:
+        facts.append(
+            Fact(
+                r.client,
+                r.sent_at,
+                r.sender_organization_id,
+                r.receiver_organization_id,
+                data=dict.fromkeys(
+                    ["all_five", "any_positive", "connected60"]
+                    + [f"positive_{d}" for d in HRSN]
+                    + [
+                        f"{n}_{k}"
+                        for n, _, _ in SNS
+                        for k in ("screened", "positive", "intervention")
+                    ],
+                    False,
+                ),
+            )
+        )
+    return facts
+
+
+def national_rollups(assessments, referrals, partnerships) -> dict:
+    def has(*keys):
+        return lambda f: all(f.data[k] if k != "adult" else f.adult for k in keys)
+
+    def compute(group):
+        out = {
+            "sdoh_1": _rate(
+                _distinct(group, has("adult", "all_five")), _distinct(group, has("adult"))
+            ),
+            "sdoh_2": _rate(
+                _distinct(group, has("adult", "all_five", "any_positive")),
+                _distinct(group, has("adult", "all_five")),
+            ),
+            "mips_498": _rate(
+                _distinct(group, has("adult", "any_positive", "connected60")),
+                _distinct(group, has("adult", "any_positive")),
+            ),
+        }
+        for d in HRSN:
+            out[f"sdoh_2_{d.replace('-', '_')}"] = _rate(
+                _distinct(group, has("adult", "all_five", f"positive_{d}")),
+                _distinct(group, has("adult", "all_five")),
+            )
+        for name, _, _ in SNS:
+            out[f"sns_e_{name}_screening"] = _rate(
+                _distinct(group, has(f"{name}_screened")), _distinct(group)
+            )
+            out[f"sns_e_{name}_intervention"] = _rate(
+                _distinct(group, has(f"{name}_positive", f"{name}_intervention")),
+                _distinct(group, has(f"{name}_positive")),
+            )
+        return out
+
+    return roll_up(national_facts(assessments, referrals), partnerships, compute)
+
+
+def outcome_rollups(results) -> dict:
+    """Outcome results (not entered in error), by the day observed, per outcome measure
+    and per measure by each client breakdown; each counted for its measure's partnership
+    only."""
+    facts = [
+        Fact(
+            r.client,
+            r.observed_on,
+            r.organization_id,
+            r.organization_id,
+            extra=str(r.measure_id),
+            partnership_id=r.measure.partnership_id,
+            data={"met": r.measure.meets_goal(r.value)},
+        )
+        for r in results
+        if r.entered_in_error_at is None
+    ]
+
+    def compute(group):
+        return {
+            "outcome_results": _count(len(group)),
+            "outcome_clients": _count(_distinct(group)),
+            "outcome_goal_met": _rate(sum(f.data["met"] for f in group), len(group)),
+        }
+
+    return roll_up(
+        facts,
+        {},
+        compute,
+        client_based=False,
+        extra="outcome",
+        per_extra=True,
+        own_partnership=True,
+    )

@@ -274,3 +274,19 @@ def test_the_dashboard_opens_on_the_latest_complete_period(tenant, login):
         html = c.get("/measures/?period=2026-06-01").content.decode()
         assert ["Process", "Referrals sent", "1", "", ""] in _table(html, "summary")
         assert "Jun 2026 (so far)" in html
+
+
+def test_the_disparities_view_shows_every_client_based_measure(tenant, login):
+    from metrics.registry import MEASURES
+
+    referrals(tenant, clients(tenant, 3))
+    rollup(tenant)
+    c = login(tenant.backbone_admin)
+    html = c.get("/measures/?kind=month&period=2026-03-01&breakdown=language").content.decode()
+    names = [row[0] for row in _table(html, "disparities-language")[1:]]
+    assert names == [m.name for m in MEASURES if m.client_based]
+    assert {"National", "Funnel", "Outcome"} <= {m.group for m in MEASURES if m.name in names}
+    # Counts of contacts and needs are not about people: they are not broken down, and the
+    # page says why.
+    assert "Encounters (contacts recorded)" not in names
+    assert "count contacts and needs, not people" in html

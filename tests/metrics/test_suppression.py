@@ -108,3 +108,18 @@ def test_page_and_csv_do_not_reveal_small_cells(tenant, login):
     rows = list(csv.reader(io.StringIO(exported.content.decode())))
     assert rows == table
     assert ",3," not in exported.content.decode()
+
+
+def test_complement_protects_the_results_missing_a_goal_too():
+    # 20 of 24 meeting a goal tells that 4 missed it: with complement, that cell is hidden
+    # (and, being the only one, another one with it).
+    def cells():
+        return [Cell("a", 20, 24, 20 / 24), Cell("b", 30, 30, 1.0), Cell("c", 15, 40, 15 / 40)]
+
+    plain = cells()
+    suppress(plain, T)
+    assert not any(c.suppressed for c in plain)
+    guarded = cells()
+    suppress(guarded, T, complement=True)
+    assert guarded[0].suppressed == "primary"
+    assert sum(1 for c in guarded if c.suppressed) >= 2

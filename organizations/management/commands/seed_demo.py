@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -119,7 +120,7 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
     from referrals.services import referral_record_contact, referral_send, referral_transition
 
     if Client.objects.filter(network=network, email__endswith=demo.HISTORY_EMAIL_DOMAIN).exists():
-        return 0
+        return _seed_outcomes(network)
     instrument = Instrument.objects.filter(key="ahc-hrsn-core", is_current=True).first()
     users = {u.email: u for u in User.objects.filter(email__endswith="@demo.linkage.test")}
     programs = {
@@ -270,4 +271,110 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
     Notification.objects.filter(referral__client__email__endswith=demo.HISTORY_EMAIL_DOMAIN).update(
         read_at=now, emailed_at=now
     )
-    return demo.HISTORY_CLIENTS
+    return demo.HISTORY_CLIENTS + _seed_outcomes(network)
+
+
+# Outcome measures two partnerships follow, each reported by its clinic for the clinic's
+# own history clients: (partnership, who defines it, recording clinic, who records, the
+# measure's fields, (first value, its spread, change per result, bound, rounding)).
+# HbA1c's LOINC code is 4548-4 (Hemoglobin A1c/Hemoglobin.total in Blood, as listed in
+# HL7's vulcan-rwd ExampleHbA1cTestCodes value set); the Asthma Control Test is left
+# without one.
+_OUTCOMES = [
+    (
+        "Eastside Clinic + Food Bank: Food as Medicine",
+        "clinic.admin@demo.linkage.test",
+        "Eastside Community Clinic",
+        "clinic.coordinator@demo.linkage.test",
+        {
+            "name": "HbA1c",
+            "loinc_code": "4548-4",
+            "unit": "%",
+            "goal": "below",
+            "threshold": Decimal("8"),
+            "description": "The clinic's HbA1c lab results for patients in the food-as-"
+            "medicine program; the partnership's goal is a result below 8 %.",
+        },
+        (Decimal("6.6"), Decimal("4.0"), Decimal("-0.3"), Decimal("5.4"), Decimal("0.1")),
+    ),
+    (
+        "St. Brigid + County Health Department: Asthma and Diabetes",
+        "backbone.admin@demo.linkage.test",
+        "St. Brigid Health System",
+        "hospital.coordinator@demo.linkage.test",
+        {
+            "name": "Asthma Control Test score",
+            "loinc_code": "",
+            "unit": "points",
+            "goal": "at-least",
+            "threshold": Decimal("20"),
+            "description": "The Asthma Control Test (5 to 25 points) at follow-up visits "
+            "after the home-visit program; 20 or more is well controlled.",
+        },
+        (Decimal("10"), Decimal("14"), Decimal("2"), Decimal("25"), Decimal("1")),
+    ),
+]
+
+
+def _seed_outcomes(network) -> int:
+    """The outcome measures above, with a result every 45 days for each history client of
+    the recording clinic, from a week after their screening to today (through the real
+    services, so the consent check and the audit trail apply). Runs once per measure (the
+    measure marks it)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assessments.models import Assessment
+    from metrics.models import OutcomeMeasure
+    from metrics.outcomes.services import (
+        OutcomeRow,
+        outcome_measure_create,
+        outcome_results_record,
+    )
+    from organizations.models import Partnership, User
+
+    today = timezone.localdate()
+    created = 0
+    for partnership_name, definer, clinic_name, recorder, fields, values in _OUTCOMES:
+        partnership = Partnership.objects.filter(network=network, name=partnership_name).first()
+        done = OutcomeMeasure.objects.filter(partnership=partnership, name=fields["name"])
+        if partnership is None or done.exists():
+            continue
+        clinic = partnership.organizations.get(name=clinic_name)
+        measure = outcome_measure_create(
+            partnership=partnership,
+            organization=clinic,
+            actor=User.objects.get(email=definer),
+            data=fields,
+        )
+        created += 1
+        first, spread, step, bound, quantum = values
+        screenings = Assessment.objects.filter(
+            client__created_by_organization=clinic,
+            client__email__endswith=demo.HISTORY_EMAIL_DOMAIN,
+            completed_at__isnull=False,
+        )
+        screened = dict(screenings.values_list("client_id", "completed_at"))
+        rows = []
+        for k, (client_id, moment) in enumerate(sorted(screened.items())):
+            value = first + spread * ((k * 37) % 40) / 40
+            day = timezone.localdate(moment) + timedelta(days=7)
+            while day <= today:
+                rows.append(
+                    OutcomeRow(
+                        client_number=str(client_id),
+                        value=str(value.quantize(quantum)),
+                        observed_on=day.isoformat(),
+                    )
+                )
+                value = min(value + step, bound) if step > 0 else max(value + step, bound)
+                day += timedelta(days=45)
+        reports = outcome_results_record(
+            measure=measure,
+            organization=clinic,
+            actor=User.objects.get(email=recorder),
+            rows=rows,
+        )
+        created += sum(r.recorded for r in reports)
+    return created

@@ -1,0 +1,1 @@
+"""Outcome measures a partnership defines, from values its partners report for clients."""
