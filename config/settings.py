@@ -320,3 +320,36 @@ LOGGING = {
 ADMINS = [("Ops", a) for a in env.list("ADMIN_EMAILS", default=[])]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PHISafeExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "config.error_reports.PHISafeExceptionReporter"
+
+# FHIR R4 (interop/fhir): the canonical URL under which Linkage names its own code systems
+# (referral outcomes, release categories...). Set it once to an address the network
+# controls; integrations store these system URLs, so it must not change afterwards.
+FHIR_CANONICAL_BASE = env.str("FHIR_CANONICAL_BASE", default="https://linkage.invalid/fhir")
+
+# Outbound webhooks and FHIR subscriptions (interop/webhooks, interop/subscriptions).
+# Targets on loopback, private, link-local, multicast or reserved addresses are refused
+# (no SSRF) unless this is set, which only a developer's machine or a test may do (the
+# deploy check refuses it without DEBUG). Production also requires https targets.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=10.0)
+# Retries: after attempt n the next waits BASE * 2^(n-1) seconds (at most MAX_DELAY), for
+# up to WINDOW hours after the event and at most MAX_ATTEMPTS attempts.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=60.0)
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = env.float("WEBHOOK_RETRY_MAX_DELAY_SECONDS", default=10800.0)
+WEBHOOK_RETRY_WINDOW_HOURS = env.float("WEBHOOK_RETRY_WINDOW_HOURS", default=24.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=20)
+# An endpoint (or subscription) is disabled, and its org admins told, once this many
+# attempts in a row failed over more than this many hours.
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24.0)
+# The sweep re-queues deliveries whose broker message was lost, re-announces the changes
+# of the last few minutes (a crash between a commit and its announcement), and deletes
+# finished deliveries older than the retention.
+WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=60.0)
+WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["sweep-webhooks"] = {
+    "task": "interop.tasks.sweep_deliveries",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+}

@@ -47,6 +47,9 @@ def page_probes(victim) -> dict:
         "notification_id": lambda: _notification_of(victim),
         # A holiday on the victim network's reminder calendar.
         "holiday_id": lambda: _holiday_of(victim),
+        # The victim HCO's webhook endpoint and FHIR subscription (interop).
+        "endpoint_id": lambda: _webhook_of(victim),
+        "subscription_id": lambda: _subscription_of(victim),
         "uidb64": lambda: urlsafe_base64_encode(force_bytes(victim.hco_admin.pk)),
         # A well-formed token the outsider could not have: the page must say the link is dead.
         "token": lambda: default_token_generator.make_token(victim.hco_admin)[:-3] + "xyz",
@@ -64,6 +67,30 @@ def _api_key_of(victim) -> int:
     from api.services import api_key_create
 
     return api_key_create(organization=victim.hco, role="staff", name="Victim EHR")[0].pk
+
+
+def _webhook_of(victim) -> int:
+    from interop.models import WebhookEndpoint
+
+    # Made directly: the service would resolve the (unresolvable) host name.
+    endpoint, _ = WebhookEndpoint.objects.get_or_create(
+        organization=victim.hco,
+        name="Victim EHR hook",
+        defaults={"url": "https://ehr.victim.invalid/hook", "secret": "whsec_victim"},
+    )
+    return endpoint.pk
+
+
+def _subscription_of(victim) -> int:
+    from interop.models import Subscription
+    from interop.subscriptions.topic import TOPIC_URL
+
+    subscription, _ = Subscription.objects.get_or_create(
+        organization=victim.hco,
+        endpoint="https://ehr.victim.invalid/fhir-hook",
+        defaults={"topic": TOPIC_URL},
+    )
+    return subscription.pk
 
 
 def _holiday_of(victim) -> int:

@@ -19,19 +19,30 @@ from tests.tenancy.probes import page_probes, sentinels
 pytestmark = pytest.mark.django_db
 
 
+# The REST API and the FHIR interface take the same keys.
+KEY_ROUTES = ("api/v1/", "fhir/r4/")
+
+
 def probe_api_routes(api: APIClient, *, probes, secrets, urlconf=None) -> list[str]:
-    """GET and POST every /api/v1/ route with the key behind `api`; return what leaked."""
+    """GET and POST (and, on FHIR instance routes, PUT) every /api/v1/ and /fhir/r4/ route
+    with the key behind `api`; return what leaked."""
     findings = []
     for route in iter_routes(urlconf):
-        if not route.template.startswith("api/v1/"):
+        if not route.template.startswith(KEY_ROUTES):
             continue
         missing = [k for k in route.kwargs if k not in probes]
         if missing:
             findings.append(f"{route.label}: no probe for {missing}")
             continue
         url = build_url(route, {k: probes[k]() for k in route.kwargs})
-        for method in ("get", "post"):
-            response = api.get(url) if method == "get" else api.post(url, {}, format="json")
+        methods = ["get", "post"]
+        if route.template.startswith("fhir/r4/") and route.kwargs:
+            methods.append("put")
+        for method in methods:
+            if method == "get":
+                response = api.get(url)
+            else:
+                response = getattr(api, method)(url, {}, format="json")
             status = response.status_code
             body = response.content.decode(errors="replace")
             where = f"{method.upper()} {url} -> {status}"
@@ -45,6 +56,16 @@ def probe_api_routes(api: APIClient, *, probes, secrets, urlconf=None) -> list[s
             if route.kwargs and status not in DENIED:
                 findings.append(f"{where}: object route not denied")
     return findings
+
+
+@pytest.fixture(autouse=True)
+def _sweep_unthrottled(settings):
+    # The sweep makes more requests with one key than the per-key rate allows in a minute
+    # (the throttle has tests of its own: tests/api/test_keys.py).
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api": "100000/min"},
+    }
 
 
 def _foreign_api(org, role) -> APIClient:
@@ -67,6 +88,13 @@ def test_the_walk_sees_the_api_routes():
     templates = [r.template for r in iter_routes() if r.template.startswith("api/v1/")]
     assert len(templates) >= 20
     assert "api/v1/referrals/<int:referral_id>/accept/" in templates
+
+
+def test_the_walk_sees_the_fhir_routes():
+    templates = [r.template for r in iter_routes() if r.template.startswith("fhir/r4/")]
+    assert "fhir/r4/Task/<int:referral_id>" in templates
+    assert "fhir/r4/Patient/_search" in templates
+    assert len(templates) >= 20
 
 
 # A deliberately broken API, to show the walk reports what it must.
