@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0004_coordination'),
+        ("referrals", "0004_coordination"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='reminder',
-            name='kind',
-            field=models.CharField(choices=[('ack_overdue', 'Response overdue'), ('update_overdue', 'Update overdue'), ('follow_up_due', 'Follow up with the client'), ('escalation', 'Escalated to the backbone'), ('release_expiring', 'Release expiring'), ('release_expired', 'Release expired'), ('rescreen_due', 'Rescreening due')], max_length=30),
+            model_name="reminder",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("ack_overdue", "Response overdue"),
+                    ("update_overdue", "Update overdue"),
+                    ("follow_up_due", "Follow up with the client"),
+                    ("escalation", "Escalated to the backbone"),
+                    ("release_expiring", "Release expiring"),
+                    ("release_expired", "Release expired"),
+                    ("rescreen_due", "Rescreening due"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
