@@ -16,11 +16,19 @@ def leaky_list(request):
     return HttpResponse(", ".join(Partnership.objects.values_list("name", flat=True)))
 
 
+def leaky_referral_list(request):
+    # Listed first: the victim's referrals must exist before the walk reaches any route.
+    from referrals.models import Referral
+
+    return HttpResponse(", ".join(Referral.objects.values_list("reason", flat=True)))
+
+
 def unprobed(request, widget_id):
     return HttpResponse("nothing")
 
 
 urlpatterns = [
+    path("broken/referrals/", leaky_referral_list, name="broken_referral_list"),
     *real_patterns,
     path("broken/partnerships/<int:partnership_id>/", leaky_detail, name="broken_detail"),
     path("broken/partnerships/", leaky_list, name="broken_list"),

@@ -6,7 +6,7 @@ it until then). Values are callables so that only the probes a route uses are bu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
@@ -29,8 +29,37 @@ def _program_name(victim) -> str:
     return f"{victim.cbo.name} Hidden Pantry"
 
 
+def victim_data(victim) -> dict:
+    """What list and summary pages could show if they leaked, made before any route is
+    requested (URL order would otherwise reach the inbox before the first referral): an
+    open referral with a note only it carries, overdue and escalated (the stalled lists),
+    its notification, an assessment, and a finished rollup of the victim's network."""
+    from django.utils import timezone
+
+    from metrics.models import RollupRun
+    from metrics.services import rollup_run_execute_now
+    from referrals.models import Referral
+
+    referral = Referral.objects.filter(reason=_referral_note(victim)).first() or referral_for(
+        victim, reason=_referral_note(victim)
+    )
+    now = timezone.now()
+    Referral.objects.filter(pk=referral.pk).update(
+        ack_due_at=now - timedelta(days=5), overdue_count=2, escalated_at=now
+    )
+    assessment = assessment_for(victim.client, organization=victim.hco)
+    if not RollupRun.objects.filter(network=victim.network, status="done").exists():
+        rollup_run_execute_now(run_id=RollupRun.objects.create(network=victim.network).pk)
+    return {"referral": referral, "assessment": assessment}
+
+
+def _referral_note(victim) -> str:
+    return f"{victim.cbo.name} referral note"
+
+
 def page_probes(victim) -> dict:
     program = victim_program(victim)
+    data = victim_data(victim)
     return {
         "partnership_id": lambda: victim.partnership.pk,
         "client_id": lambda: victim.client.pk,
@@ -40,10 +69,10 @@ def page_probes(victim) -> dict:
         "import_id": lambda: HsdsImportFactory(organization=victim.cbo).pk,
         "organization_id": lambda: victim.cbo.pk,
         "key_id": lambda: _api_key_of(victim),
-        "assessment_id": lambda: assessment_for(victim.client, organization=victim.hco).pk,
+        "assessment_id": lambda: data["assessment"].pk,
         "step": lambda: 1,
         # The victim's HCO-to-CBO referral, and a notification it gave the CBO's staff.
-        "referral_id": lambda: referral_for(victim).pk,
+        "referral_id": lambda: data["referral"].pk,
         "notification_id": lambda: _notification_of(victim),
         # A holiday on the victim network's reminder calendar.
         "holiday_id": lambda: _holiday_of(victim),
@@ -59,7 +88,6 @@ def page_probes(victim) -> dict:
 def _notification_of(victim) -> int:
     from referrals.models import Notification
 
-    referral_for(victim)
     return Notification.objects.filter(user=victim.cbo_staff).values_list("pk", flat=True)[0]
 
 
@@ -134,6 +162,7 @@ def sentinels(victim) -> list[str]:
         victim.cbo.name,
         victim.partnership.name,
         _program_name(victim),
+        _referral_note(victim),
         *(u.email for u in users),
         *(u.last_name for u in users),
     ]

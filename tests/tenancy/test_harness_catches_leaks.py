@@ -22,6 +22,14 @@ def test_harness_reports_broken_views(client, login, tenant, foreign_tenant):
     assert any(r == "broken_detail" and p.startswith("shows foreign data") for r, p in by_route)
     assert ("broken_detail", "object route not denied") in by_route
     assert any(r == "broken_list" and p.startswith("shows foreign data") for r, p in by_route)
+    assert any(
+        r == "broken_referral_list" and p.startswith("shows foreign data") for r, p in by_route
+    )
     assert ("broken_unprobed", "no probe for ['widget_id']") in by_route
     # ...and nothing else: the real routes stay clean under the same sweep.
-    assert {f.route for f in findings} == {"broken_detail", "broken_list", "broken_unprobed"}
+    assert {f.route for f in findings} == {
+        "broken_detail",
+        "broken_list",
+        "broken_referral_list",
+        "broken_unprobed",
+    }
