@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from consent import policy
+from consent.categories import Category
 from organizations.models import Membership, User
 
 from .models import Notification, Referral
@@ -24,14 +26,26 @@ def _members_of(org_id: int | None) -> list[int]:
 
 
 def _lead_navigator(referral: Referral) -> list[int]:
+    """The client's lead navigator, when their organization is party to the referral or a
+    release lets it see the client's referrals: a notification says a referral exists, to
+    which program, and how it ended — referral details the policy guards."""
     client = referral.client
     if client.lead_navigator_id is None:
         return []
-    return list(
-        Membership.objects.filter(pk=client.lead_navigator_id, is_active=True).values_list(
-            "user_id", flat=True
-        )
+    lead = (
+        Membership.objects.filter(pk=client.lead_navigator_id, is_active=True)
+        .select_related("organization")
+        .first()
     )
+    if lead is None:
+        return []
+    party = lead.organization_id in (
+        referral.sender_organization_id,
+        referral.receiver_organization_id,
+    )
+    if not party and not policy.may_see(lead.organization, Category.REFERRALS, client):
+        return []
+    return [lead.user_id]
 
 
 def _notify(referral: Referral, user_ids: Iterable[int], *, kind: str, message: str, actor=None):

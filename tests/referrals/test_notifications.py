@@ -245,3 +245,40 @@ def test_a_deactivated_user_gets_no_email(tenant, p):
     p.receiver.save(update_fields=["is_active"])
     assert deliver_notification_email(notification.pk) is False
     assert mail.outbox == []
+
+
+def test_a_lead_navigator_elsewhere_is_told_only_what_a_release_lets_them_see(tenant, p):
+    """A lead navigator at a third organization hears of the client's referrals only while
+    a release names that organization for referral details."""
+    from consent.services import release_revoke
+    from organizations.roles import Role
+    from tests.factories import OrganizationFactory, ProgramFactory, member, release_for
+
+    elsewhere = OrganizationFactory(network=tenant.network, name="Harbor Housing", kind="cbo")
+    navigator = member(elsewhere, Role.NAVIGATOR, email="lead@harbor.test")
+    make_lead_navigator(tenant.client, navigator)
+
+    first = send(p)
+    assert navigator.pk not in told("referral_created", first)
+
+    release = release_for(
+        tenant.client,
+        organization=tenant.hco,
+        recipients=[elsewhere],
+        categories=("demographics", "referrals"),
+        captured_by=tenant.hco_navigator,
+    )
+    second = send(p, program=ProgramFactory(organization=tenant.cbo, name="Second pantry"))
+    assert navigator.pk in told("referral_created", second)
+
+    release_revoke(
+        release=release, actor=tenant.hco_navigator, organization=tenant.hco, reason="asked"
+    )
+    referral_transition(
+        referral_id=second.pk,
+        move="reject",
+        actor=p.receiver,
+        organization=tenant.cbo,
+        reason="Full",
+    )
+    assert navigator.pk not in told("referral_status", second)
