@@ -216,6 +216,8 @@ class Partnership(models.Model):
     network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="partnerships")
     name = models.CharField(max_length=200)
     organizations = models.ManyToManyField(Organization, related_name="partnerships")
+    # The services the arrangement covers: programs of its own organizations.
+    programs = models.ManyToManyField("Program", blank=True, related_name="partnerships")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROPOSED)
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)

@@ -8,6 +8,11 @@ urlpatterns = [
     path("network/organizations/", pages.network_organizations, name="network_organizations"),
     path("partnerships/", pages.partnership_list, name="partnership_list"),
     path("partnerships/<int:partnership_id>/", pages.partnership_detail, name="partnership_detail"),
+    path(
+        "partnerships/<int:partnership_id>/programs/",
+        pages.partnership_programs,
+        name="partnership_programs",
+    ),
     path("organization/members/", pages.member_list, name="member_list"),
     path("health/", pages.health, name="health"),
     path("account/login/", auth.SignInView.as_view(), name="login"),

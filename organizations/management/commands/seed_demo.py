@@ -8,7 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from organizations import demo
 from organizations.directory_services import ProgramData, program_create
-from organizations.models import Organization, PartnershipDocument, Program
+from organizations.models import Organization, Partnership, PartnershipDocument, Program
 from organizations.services import (
     membership_add,
     network_get_or_create,
@@ -88,6 +88,17 @@ class Command(BaseCommand):
             org = orgs[fields.pop("organization")]
             if not Program.objects.filter(organization=org, name=fields["name"]).exists():
                 program_create(organization=org, data=ProgramData(**fields), actor=None)
+                created += 1
+        # Each partnership covers its community organizations' programs.
+        for name, members, _ in demo.PARTNERSHIPS:
+            partnership = Partnership.objects.get(network=network.obj, name=name)
+            if not partnership.programs.exists():
+                partnership.programs.set(
+                    Program.objects.filter(
+                        organization__in=[orgs[n] for n in members],
+                        organization__kind=Organization.Kind.CBO,
+                    )
+                )
                 created += 1
         created += _seed_history(network.obj, orgs)
         self.stdout.write(
