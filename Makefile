@@ -59,8 +59,10 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# On PostgreSQL (as in production and CI) unless DATABASE_URL says otherwise; BENCH=inbox
+# runs one benchmark.
 bench: $(BIN)/.installed
-	$(BIN)/python -m bench
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/linkage} $(BIN)/python -m bench $(BENCH)
 
 lock: $(BIN)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

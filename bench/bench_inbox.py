@@ -10,13 +10,11 @@ database on the same server (created, then dropped); otherwise a temporary SQLit
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.common import throwaway_database
 
 BENCH_DB = "linkage_bench"
 SMALL, LARGE = 1_000, 100_000
@@ -46,51 +44,6 @@ NEEDS = [
 ]
 
 
-@contextmanager
-def throwaway_database():
-    """Point DATABASE_URL at a fresh database for the life of the block, then remove it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(url)
-        admin = urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(_conninfo(admin), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-        try:
-            yield
-        finally:
-            _close_connections()
-            with psycopg.connect(_conninfo(admin), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            os.environ["DATABASE_URL"] = url
-    else:
-        folder = tempfile.mkdtemp(prefix="linkage-bench-")
-        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-        try:
-            yield
-        finally:
-            _close_connections()
-            shutil.rmtree(folder, ignore_errors=True)
-            if url:
-                os.environ["DATABASE_URL"] = url
-            else:
-                os.environ.pop("DATABASE_URL", None)
-
-
-def _conninfo(url: str) -> str:
-    # psycopg takes postgresql:// URLs; django-environ also accepts postgres://.
-    return "postgresql://" + url.split("://", 1)[1]
-
-
-def _close_connections() -> None:
-    from django.db import connections
-
-    connections.close_all()
-
-
 def run() -> list[str]:
     """Build, measure at 1k and 100k, and return the figures as `bench:` lines."""
     import django
@@ -99,7 +52,7 @@ def run() -> list[str]:
     if apps.ready:
         raise RuntimeError("bench_inbox sets up Django itself: run it with `python -m bench`.")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    with throwaway_database():
+    with throwaway_database(BENCH_DB):
         django.setup()
         from django.core.management import call_command
 

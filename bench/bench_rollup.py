@@ -4,7 +4,7 @@ rollup rows at that size.
 
 A network two years in: 10 clinics, 20 CBOs in 20 partnerships, 100,000 clients,
 1,000,000 referrals, a contact on every third referral, 100,000 screenings. PostgreSQL
-only (the rollup is PostgreSQL SQL): a throwaway `linkage_bench_rollup` database on the
+only (the comparison is with hand-written PostgreSQL): a throwaway `linkage_bench_rollup` database on the
 DATABASE_URL server, created, then dropped.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from contextlib import contextmanager
 from datetime import date, timedelta
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.common import throwaway_database
 
 BENCH_DB = "linkage_bench_rollup"
 REFERRALS = int(os.environ.get("BENCH_ROLLUP_REFERRALS", "1000000"))
@@ -108,30 +108,6 @@ GROUP BY period_start, network_id, partnership_id, organization_id,
 """
 
 
-@contextmanager
-def throwaway_database():
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise RuntimeError("bench_rollup needs DATABASE_URL to point at PostgreSQL.")
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = "postgresql://" + urlunsplit(parts._replace(path="/postgres")).split("://", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    try:
-        yield
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        os.environ["DATABASE_URL"] = url
-
-
 def run() -> list[str]:
     import django
     from django.apps import apps
@@ -139,7 +115,7 @@ def run() -> list[str]:
     if apps.ready:
         raise RuntimeError("bench_rollup sets up Django itself: run it with `python -m bench`.")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    with throwaway_database():
+    with throwaway_database(BENCH_DB, postgres_only=True):
         django.setup()
         from django.core.management import call_command
 

@@ -16,13 +16,11 @@ the ids it would hand over.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.common import throwaway_database
 
 BENCH_DB = "linkage_bench_sweep"
 REFERRALS = int(os.environ.get("BENCH_SWEEP_REFERRALS", "1000000"))
@@ -32,46 +30,6 @@ RUNS = 5
 SQLITE_BATCH = 20_000
 
 
-@contextmanager
-def throwaway_database():
-    """Point DATABASE_URL at a fresh database for the life of the block, then remove it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(url)
-        admin = "postgresql://" + urlunsplit(parts._replace(path="/postgres")).split("://", 1)[1]
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-        try:
-            yield
-        finally:
-            _close_connections()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            os.environ["DATABASE_URL"] = url
-    else:
-        folder = tempfile.mkdtemp(prefix="linkage-bench-sweep-")
-        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-        try:
-            yield
-        finally:
-            _close_connections()
-            shutil.rmtree(folder, ignore_errors=True)
-            if url:
-                os.environ["DATABASE_URL"] = url
-            else:
-                os.environ.pop("DATABASE_URL", None)
-
-
-def _close_connections() -> None:
-    from django.db import connections
-
-    connections.close_all()
-
-
 def run() -> list[str]:
     import django
     from django.apps import apps
@@ -79,7 +37,7 @@ def run() -> list[str]:
     if apps.ready:
         raise RuntimeError("bench_sweep sets up Django itself: run it with `python -m bench`.")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    with throwaway_database():
+    with throwaway_database(BENCH_DB):
         django.setup()
         from django.core.management import call_command
 
