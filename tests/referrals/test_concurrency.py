@@ -8,6 +8,7 @@ On PostgreSQL the loser waits on the row lock; on SQLite on the database write l
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from referrals.models import Referral
 from referrals.services import DuplicateReferral, TransitionConflict, referral_transition
@@ -89,3 +90,69 @@ def test_two_sends_racing_make_one_referral(tenant):
     assert isinstance(refused[0], DuplicateReferral), repr(refused[0])
     assert refused[0].existing.pk == made[0].pk
     assert Referral.objects.filter(client=tenant.client, program=p.program).count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks are PostgreSQL's (SQLite serialises whole transactions)",
+)
+def test_a_move_waits_for_the_row_lock_then_sees_what_the_holder_did(tenant):
+    """Not left to timing: one connection holds the referral's row lock and declines it;
+    the other's accept must wait on that lock (seen in pg_stat_activity) and, once the
+    lock is released, refuse with what happened instead of overwriting it."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    p = parties(tenant)
+    referral = send(p)
+    locked, release, result = threading.Event(), threading.Event(), {}
+
+    def holder():
+        try:
+            with transaction.atomic():
+                Referral.objects.select_for_update().get(pk=referral.pk)
+                locked.set()
+                release.wait(timeout=30)
+                referral_transition(
+                    referral_id=referral.pk,
+                    move="reject",
+                    actor=p.receiver_colleague,
+                    organization=tenant.cbo,
+                    reason="No capacity",
+                )
+        finally:
+            connection.close()
+
+    def mover():
+        try:
+            result["value"] = _move(referral.pk, "accept", p.receiver, tenant.cbo)()
+        except Exception as exc:  # the refusal is the point
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert locked.wait(timeout=10)
+    second = threading.Thread(target=mover)
+    second.start()
+    waiting, deadline = False, time.monotonic() + 10
+    while not waiting and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            waiting = cursor.fetchone()[0] >= 1
+        if not waiting:
+            release.wait(timeout=0.05)  # poll, with a deadline
+    assert waiting, "the second move did not wait for the row lock"
+    assert result == {}  # still waiting while the lock is held
+    release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert isinstance(result.get("error"), TransitionConflict), result
+    assert Referral.objects.get(pk=referral.pk).status == "rejected"
+    assert len(transitions(referral)) == 1
