@@ -296,3 +296,18 @@ def test_client_releases_tag_queries_do_not_grow_with_the_list(
     with django_assert_max_num_queries(6):
         page = template.render(Context({"request": request, "client": tenant.client}))
     assert len(shown_releases(page)) == 6
+
+
+def test_the_expiry_flag_starts_thirty_days_ahead(tenant):
+    from datetime import datetime
+
+    from consent.selectors import days_until_expiry
+
+    now = timezone.make_aware(datetime(2031, 5, 5, 12, 0))  # midday, no DST change in 30 days
+    release = tenant.release
+    release.expires_at = now + timedelta(days=30)
+    assert days_until_expiry(release, now) == 30
+    release.expires_at = now + timedelta(days=30, minutes=1)
+    assert days_until_expiry(release, now) is None
+    release.expires_at = now + timedelta(days=29)
+    assert days_until_expiry(release, now) == 29
