@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from config.spreadsheets import csv_cell
 from organizations.roles import Capability
 from organizations.tenancy import member_required
 
@@ -88,22 +89,17 @@ def _csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
             [
                 timezone.localtime(event.occurred_at).isoformat(),
                 event.actor_id or "",
-                _cell(event.actor.email) if event.actor else "",
+                csv_cell(event.actor.email) if event.actor else "",
                 event.action,
-                _cell(event.object_type),
+                csv_cell(event.object_type),
                 " ".join(str(i) for i in event.object_ids),
                 " ".join(str(c.client_id) for c in event.clients.all()),
-                _cell(" ".join(map(str, detail.get("categories", [])))),
-                _cell(" ".join(map(str, detail.get("fields", [])))),
+                csv_cell(" ".join(map(str, detail.get("categories", [])))),
+                csv_cell(" ".join(map(str, detail.get("fields", [])))),
                 event.ip_address or "",
-                _cell(event.request_id),
+                csv_cell(event.request_id),
             ]
         )
-
-
-def _cell(value: str) -> str:
-    # A spreadsheet runs a cell that starts with one of these as a formula.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @member_required(Capability.MANAGE_NETWORK)

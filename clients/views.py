@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
 from audit.services import audit_read, audit_record
+from config.spreadsheets import csv_cell
 from consent.categories import Category
 from consent.policy import visible_categories
 from organizations.roles import Capability
@@ -336,12 +337,6 @@ def client_identifier_add(request, client_id: int):
     return _render_profile(request, client, identifier_form=form, status=status)
 
 
-def _csv_safe(value) -> str:
-    """Spreadsheet programs run cells that start like a formula; quote them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _event_row(event: AuditEvent) -> list[str]:
     actor = event.actor
     return [
@@ -375,7 +370,7 @@ def client_disclosures(request, client_id: int):
             ["time", "organization", "user", "action", "object type", "object ids", "categories"]
         )
         for event in events.iterator(chunk_size=2000):
-            writer.writerow([_csv_safe(v) for v in _event_row(event)])
+            writer.writerow([csv_cell(v) for v in _event_row(event)])
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="client-{client.pk}-disclosures.csv"'

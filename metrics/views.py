@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_read
+from config.spreadsheets import csv_cell
 from consent.categories import Category
 from organizations.models import Partnership
 from organizations.roles import Capability
@@ -158,8 +159,8 @@ def export_csv(request):
     name = f"{table.key}-{view.kind}-{view.start.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response)
-    writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerow([csv_cell(c) for c in table.columns])
+    writer.writerows([csv_cell(c) for c in row] for row in table.rows)
     return response
 
 

@@ -290,3 +290,14 @@ def test_the_disparities_view_shows_every_client_based_measure(tenant, login):
     # page says why.
     assert "Encounters (contacts recorded)" not in names
     assert "count contacts and needs, not people" in html
+
+
+def test_csv_text_cannot_become_a_spreadsheet_formula(tenant, login):
+    tenant.partnership.name = '=HYPERLINK("http://evil.example","x")'
+    tenant.partnership.save(update_fields=["name"])
+    referrals(tenant, clients(tenant, 12))
+    rollup(tenant)
+    c = login(tenant.backbone_admin)
+    rows = _csv(c.get("/measures/export.csv?table=partnerships&kind=month&period=2026-03-01"))
+    assert rows[1][0] == "'" + tenant.partnership.name
+    assert rows[1][1] == "12"  # figures stay figures
