@@ -219,6 +219,22 @@ class ReleaseRevokeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ConceptSerializer(serializers.Serializer):
+    """A coded concept (FHIR CodeableConcept's coding and words): a system and code, or
+    words alone."""
+
+    system = serializers.CharField(read_only=True, help_text="The code system's URI.")
+    code = serializers.CharField(read_only=True)
+    display = serializers.CharField(read_only=True, help_text="The concept in words.")
+
+
+class ActivitySerializer(ConceptSerializer):
+    performed = serializers.CharField(
+        read_only=True,
+        help_text="When it was done: a date (YYYY-MM-DD) or a moment (ISO 8601), or empty.",
+    )
+
+
 class ReferralSerializer(serializers.ModelSerializer):
     client = serializers.PrimaryKeyRelatedField(read_only=True)
     program = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -227,6 +243,24 @@ class ReferralSerializer(serializers.ModelSerializer):
     needs = serializers.SerializerMethodField()
     outcome = serializers.ChoiceField(
         choices=Referral.Outcome.choices, allow_blank=True, read_only=True
+    )
+    decline_reason = serializers.ChoiceField(
+        choices=Referral.DeclineReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the receiver declined (status rejected); status_reason explains it.",
+    )
+    requested_service = ConceptSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The service requested, as the sending system coded it (FHIR "
+        "ServiceRequest.code); null: the program's service.",
+    )
+    resulting_activity = ActivitySerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="What was done, once completed (the FHIR Procedure's code and date), when "
+        "the receiver's system said so.",
     )
     part_of = serializers.PrimaryKeyRelatedField(
         read_only=True,
@@ -246,11 +280,14 @@ class ReferralSerializer(serializers.ModelSerializer):
             "status",
             "business_status",
             "status_reason",
+            "decline_reason",
             "outcome",
             "outcome_note",
+            "resulting_activity",
             "urgency",
             "do_not_contact",
             "reason",
+            "requested_service",
             "needs",
             "created_at",
             "updated_at",
@@ -296,6 +333,18 @@ class ReferralMoveSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="The status you last saw; refused with 409 if it changed meanwhile.",
+    )
+
+
+class ReferralRejectSerializer(ReferralMoveSerializer):
+    """Declining: why, as a code (the measures count declines by it), with `reason` as
+    the explanation (required for "other")."""
+
+    decline_reason = serializers.ChoiceField(
+        choices=Referral.DeclineReason.choices,
+        required=False,
+        default=Referral.DeclineReason.OTHER,
+        help_text="Why the referral is declined. Absent: other (then `reason` says why).",
     )
 
 

@@ -387,14 +387,17 @@ class ReferralMoveView(IdempotentPostMixin, APIView):
     required_capability = Capability.VIEW_CLIENTS
     move = ""
 
-    @extend_schema(
-        request=serializers.ReferralMoveSerializer,
-        responses={200: serializers.ReferralSerializer},
-    )
+    def get_serializer_class(self):
+        # Declining has its own input (the decline reason); every other move shares one.
+        if self.move == "reject":
+            return serializers.ReferralRejectSerializer
+        return serializers.ReferralMoveSerializer
+
+    @extend_schema(responses={200: serializers.ReferralSerializer})
     def post(self, request, referral_id: int):
         referrals = Referral.objects.visible_to(request.organization).prefetch_related("needs")
         get_object_or_404(referrals, pk=referral_id)
-        incoming = serializers.ReferralMoveSerializer(data=request.data)
+        incoming = self.get_serializer_class()(data=request.data)
         incoming.is_valid(raise_exception=True)
         referral_transition(
             referral_id=referral_id,

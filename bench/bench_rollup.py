@@ -4,8 +4,8 @@ rollup rows at that size.
 
 A network two years in: 10 clinics, 20 CBOs in 20 partnerships, 100,000 clients,
 1,000,000 referrals, a contact on every third referral, 100,000 screenings. PostgreSQL
-only (the comparison is with hand-written PostgreSQL): a throwaway `linkage_bench_rollup` database on the
-DATABASE_URL server, created, then dropped.
+only (the comparison is with hand-written PostgreSQL): a throwaway `linkage_bench_rollup`
+database on the DATABASE_URL server, created, then dropped.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ INSURANCE = ["medicaid", "medicare", "dual", "commercial", "marketplace", "unins
 OUTCOMES = ["need-met", "need-met", "need-partly-met", "need-not-met", "unable-to-contact"]
 
 # The referral measures' aggregates as one would write them by hand: the scopes spelled
-# out, the same GROUPING SETS, the results kept in a table.
+# out (a referral routed through the backbone counted once, as metrics/engine.py counts
+# it), the same GROUPING SETS, the results kept in a table.
 HANDWRITTEN = """
 CREATE TEMP TABLE handwritten_{kind} AS
 WITH b AS (
@@ -58,13 +59,19 @@ WITH b AS (
            (r.status = 'requested' AND r.ack_due_at < now())
              OR (r.status IN ('accepted', 'in-progress') AND r.update_due_at < now()) AS overdue,
            EXISTS (SELECT 1 FROM referrals_referralevent e
-                   WHERE e.referral_id = r.id AND e.kind = 'contact') AS contacted
+                   WHERE e.referral_id = r.id AND e.kind = 'contact') AS contacted,
+           r.part_of_id IS NULL AS top_level,
+           COALESCE(lc.receiver_organization_id, r.receiver_organization_id) AS pair_receiver_id
     FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
+    LEFT JOIN (SELECT part_of_id, MAX(id) AS child_id FROM referrals_referral
+               WHERE part_of_id IS NOT NULL AND status <> 'entered-in-error'
+               GROUP BY part_of_id) ch ON ch.part_of_id = r.id
+    LEFT JOIN referrals_referral lc ON lc.id = ch.child_id
     WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
 ),
 s AS (
     SELECT b.*, NULL::bigint AS partnership_id, NULL::bigint AS organization_id,
-           TRUE AS as_sender, TRUE AS as_receiver FROM b
+           TRUE AS as_sender, TRUE AS as_receiver FROM b WHERE top_level
     UNION ALL SELECT b.*, NULL, sender_id, TRUE, receiver_id = sender_id
       FROM b WHERE sender_id IS NOT NULL
     UNION ALL SELECT b.*, NULL, receiver_id, FALSE, TRUE
@@ -72,7 +79,7 @@ s AS (
     UNION ALL SELECT b.*, p1.partnership_id, NULL, TRUE, TRUE FROM b
       JOIN organizations_partnership_organizations p1 ON p1.organization_id = b.sender_id
       JOIN organizations_partnership_organizations p2
-        ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.receiver_id
+        ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.pair_receiver_id
 )
 SELECT period_start, network_id, partnership_id, organization_id,
        race_eth, language, insurance, age_band,

@@ -71,6 +71,31 @@ class Source:
     partnership_column: str = ""
     # `ts` is a calendar date (a day observed), not a moment: no time zone conversion.
     ts_is_date: bool = False
+    # Rows are referrals, and referrals the backbone routed are counted once (see
+    # ROUTED_COLUMNS): the network counts top-level referrals only, and a partnership
+    # attributes a routed referral to its sender and the receiver of its latest routed one.
+    routed: bool = False
+
+
+# A referral the backbone routed (referrals/coordination.py) is two rows: the source's
+# referral to the backbone (the parent), whose status and outcome follow the routed one,
+# and the backbone's referral to the program (the child, part_of the parent). Counted as
+# rows, the network would see every routed referral twice (two sent, two completed).
+# So: the network scope counts top-level referrals only (part_of IS NULL); each
+# organization counts its rows as they are (the clinic its sent parent, the backbone the
+# parent it received and the child it sent, the CBO the child it received); and a
+# partnership attributes the parent to the pair (its sender, the receiver of its latest
+# routed referral not entered in error), so a clinic-CBO partnership sees the referrals
+# routed between them, while each child counts for its own pair (backbone, program).
+_ROUTED_COLUMNS = """
+               r.part_of_id IS NULL AS top_level,
+               COALESCE(latest_child.receiver_organization_id, r.receiver_organization_id)
+                 AS pair_receiver_id"""
+_LATEST_CHILD = """
+        LEFT JOIN (SELECT ch.part_of_id, MAX(ch.id) AS child_id FROM referrals_referral ch
+                   WHERE ch.part_of_id IS NOT NULL AND ch.status <> 'entered-in-error'
+                   GROUP BY ch.part_of_id) children ON children.part_of_id = r.id
+        LEFT JOIN referrals_referral latest_child ON latest_child.id = children.child_id"""
 
 
 def sources(d: Dialect) -> dict[str, Source]:
@@ -87,11 +112,30 @@ def sources(d: Dialect) -> dict[str, Source]:
                  OR (r.status IN ('accepted', 'in-progress') AND r.update_due_at < %(now)s)
                  AS overdue,
                EXISTS (SELECT 1 FROM referrals_referralevent e
-                       WHERE e.referral_id = r.id AND e.kind = 'contact') AS contacted
-        FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
+                       WHERE e.referral_id = r.id AND e.kind = 'contact') AS contacted,
+               {_ROUTED_COLUMNS}
+        FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id{_LATEST_CHILD}
         WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
           AND {{network}}
         """.replace("{network}", d.in_list("r.network_id", "networks")),
+            routed=True,
+        ),
+        # Declined referrals by the reason the receiver chose (`extra`); declines from
+        # before reasons were coded count as "other". The referral source's rows and
+        # scopes, so each scope's reasons add up to its "Referrals declined".
+        "decline": Source(
+            "decline",
+            f"""
+        SELECT r.network_id, r.client_id, r.sender_organization_id AS sender_id,
+               r.receiver_organization_id AS receiver_id, r.sent_at AS ts, {_CLIENT_COLS},
+               COALESCE(NULLIF(r.decline_reason, ''), 'other') AS extra,
+               {_ROUTED_COLUMNS}
+        FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id{_LATEST_CHILD}
+        WHERE r.sent_at IS NOT NULL AND r.status = 'rejected'
+          AND {d.in_list("r.network_id", "networks")}
+        """,
+            extra_breakdown="decline_reason",
+            routed=True,
         ),
         "contact": Source(
             "contact",
@@ -348,12 +392,17 @@ def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
         SELECT b.*, b.{source.partnership_column}, NULL, TRUE, TRUE
         FROM b WHERE b.{source.partnership_column} IS NOT NULL"""
     else:
-        partnerships = """
+        # A routed referral's partnership pair is (its sender, its latest routed
+        # receiver): see _ROUTED_COLUMNS.
+        receiver = "b.pair_receiver_id" if source.routed else "b.receiver_id"
+        partnerships = f"""
         SELECT b.*, p1.partnership_id, NULL, TRUE, TRUE
         FROM b
         JOIN organizations_partnership_organizations p1 ON p1.organization_id = b.sender_id
         JOIN organizations_partnership_organizations p2
-          ON p2.partnership_id = p1.partnership_id AND p2.organization_id = b.receiver_id"""
+          ON p2.partnership_id = p1.partnership_id AND p2.organization_id = {receiver}"""
+    # The network counts each routed referral once: its top-level row.
+    network_rows = "FROM b WHERE b.top_level" if source.routed else "FROM b"
     return f"""
     WITH base AS ({source.sql}),
     b AS ({banded}
@@ -361,7 +410,7 @@ def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
     scoped AS (
         SELECT b.*, CAST(NULL AS BIGINT) AS partnership_id, CAST(NULL AS BIGINT) AS organization_id,
                TRUE AS as_sender, TRUE AS as_receiver
-        FROM b
+        {network_rows}
         UNION ALL
         SELECT b.*, NULL, b.sender_id, TRUE, b.receiver_id = b.sender_id
         FROM b WHERE b.sender_id IS NOT NULL

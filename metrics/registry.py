@@ -22,6 +22,15 @@ HRSN_DOMAINS = ("living-situation", "food", "transportation", "utilities", "safe
 
 TERMINAL_SQL = "('completed', 'rejected', 'failed', 'cancelled')"
 
+# How referrals the backbone routed are counted (engine._ROUTED_COLUMNS), said once on the
+# measures it matters to most and on the dashboard's definitions.
+ROUTED_RULE = (
+    "A referral the backbone routed to a program counts once for the network (the "
+    "referral the backbone received, whose status and outcome follow the routed one); each "
+    "organization counts what it sent or received; a partnership counts it between its "
+    "sender and the program it was routed to."
+)
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -56,7 +65,7 @@ MEASURES: list[Measure] = [
         "Referrals sent",
         "Process",
         "Referrals sent in the period (by the organization, for an organization's view). "
-        "Drafts and referrals marked entered-in-error are never counted.",
+        "Drafts and referrals marked entered-in-error are never counted. " + ROUTED_RULE,
         "count",
         "referral",
         "COUNT(*) FILTER (WHERE as_sender)",
@@ -65,7 +74,8 @@ MEASURES: list[Measure] = [
         "referrals_received",
         "Referrals received",
         "Process",
-        "Referrals received in the period (by the organization, for an organization's view).",
+        "Referrals received in the period (by the organization, for an organization's view). "
+        + ROUTED_RULE,
         "count",
         "referral",
         "COUNT(*) FILTER (WHERE as_receiver)",
@@ -87,6 +97,19 @@ MEASURES: list[Measure] = [
         "count",
         "referral",
         "COUNT(*) FILTER (WHERE status = 'rejected')",
+    ),
+    Measure(
+        "referrals_declined_by_reason",
+        "Referrals declined, by reason",
+        "Process",
+        "Referrals sent in the period that the receiver declined, by the reason it chose "
+        "(no capacity, not eligible, outside the service area, client no longer interested, "
+        "unable to contact, referred elsewhere, duplicate, other). Declines recorded before "
+        "reasons were coded count as other. The reasons add up to 'Referrals declined'.",
+        "count",
+        "decline",
+        "COUNT(*)",
+        client_based=False,
     ),
     Measure(
         "referrals_completed",

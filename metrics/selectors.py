@@ -12,10 +12,10 @@ from django.conf import settings
 from clients.models import Client
 from organizations.models import Organization, Partnership
 from organizations.sdoh import SDOHCategory
-from referrals.models import ReferralEvent
+from referrals.models import Referral, ReferralEvent
 
 from .models import PartnershipTarget, PeriodKind, Rollup, RollupRun
-from .registry import BY_KEY, FUNNEL, KEY_MEASURES, MEASURES, NATIONAL, Measure
+from .registry import BY_KEY, FUNNEL, KEY_MEASURES, MEASURES, NATIONAL, ROUTED_RULE, Measure
 from .suppression import Cell, suppress
 
 BREAKDOWNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
@@ -28,10 +28,12 @@ BREAKDOWNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "insurance": ("Insurance type", list(Client.InsuranceType.choices)),
     "age_band": ("Age band", [("0-17", "17 or younger"), ("18-64", "18 to 64"), ("65+", "65+")]),
 }
+# Measures shown by their own type in a table of their own (not in the summary's totals).
+BY_TYPE_MEASURES = ("encounters", "needs_identified", "referrals_declined_by_reason")
 # Every client-based measure, in the registry's order. The others are not about people
 # one by one: encounters and needs identified count contacts and needs (by their own
-# type), and the outcome measures are broken down one defined measure at a time (rows
-# added by metrics/outcomes/selectors.py).
+# type), declines are counted by their reason, and the outcome measures are broken down
+# one defined measure at a time (rows added by metrics/outcomes/selectors.py).
 DISPARITY_MEASURES = [m.key for m in MEASURES if m.client_based]
 
 
@@ -131,7 +133,7 @@ def summary_table(run, org, kind, start, scope: Scope) -> Table:
     for m in MEASURES:
         # By-type counts have their own tables; outcome measures are per defined measure
         # ("Partnership outcomes"): their sum over an HbA1c and an asthma score means nothing.
-        if m.key in ("encounters", "needs_identified") or m.source == "outcome":
+        if m.key in BY_TYPE_MEASURES or m.source == "outcome":
             continue
         r = by_measure.get(m.key)
         if r is None:
@@ -151,6 +153,7 @@ def summary_table(run, org, kind, start, scope: Scope) -> Table:
         f"Measures — {scope.label}, {period_label(start, kind)}",
         ["Group", "Measure", "Value", "Numerator (or n)", "Denominator"],
         rows,
+        note=ROUTED_RULE,
     )
 
 
@@ -162,7 +165,10 @@ def by_type_table(
         for r in _rows(run, org, kind, start, scope, (breakdown,))
         if r["measure"] == measure_key
     }
-    cells = [Cell(label, rows.get(code, 0)) for code, label in choices]
+    # A count's value is the count (fmt shows "—" for a cell without one).
+    cells = [
+        Cell(label, rows.get(code, 0), None, float(rows.get(code, 0))) for code, label in choices
+    ]
     total_hidden = suppress(cells, threshold())
     table_rows = [[c.label, _cell_text(c, BY_KEY[measure_key])] for c in cells]
     total = sum(c.numerator for c in cells)
@@ -205,6 +211,21 @@ def needs_table(run, org, kind, start, scope):
         "sdoh_category",
         SDOHCategory.choices,
         "Needs identified by SDOH category",
+    )
+
+
+def declines_table(run, org, kind, start, scope):
+    """Referrals declined in the period, by the reason the receiver chose."""
+    return by_type_table(
+        run,
+        org,
+        kind,
+        start,
+        scope,
+        "referrals_declined_by_reason",
+        "decline_reason",
+        Referral.DeclineReason.choices,
+        "Declined, by reason",
     )
 
 

@@ -103,6 +103,7 @@ class _View:
             out.append(table)
         out += [
             selectors.national_table(*args),
+            selectors.declines_table(*args),
             selectors.encounters_table(*args),
             selectors.needs_table(*args),
             selectors.stalled_table(self.run, self.org, self.scope),

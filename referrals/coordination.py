@@ -12,9 +12,10 @@ What ties them (the mapping is the table in workflow.py, RELAYS):
 - Routing is the backbone's acceptance: a `requested` referral becomes `accepted`.
 - The routed referral's status changes are reflected on the one it fulfils by Linkage
   itself (system moves), in the same transaction, with an event on both: in progress, on
-  hold or waitlisted, completed with the same outcome and note, failed. A declined,
-  cancelled or entered-in-error routed referral sends the whole back to the backbone's
-  queue (accepted, business status "rerouting") to route again; it is never closed for it.
+  hold or waitlisted, completed with the same outcome, note and resulting activity,
+  failed. A declined, cancelled or entered-in-error routed referral sends the whole back
+  to the backbone's queue (accepted, business status "rerouting") to route again; it is
+  never closed for it.
 - Cancelling the whole (or marking it entered in error) cancels its open routed referral.
 - While a routed referral is open, the whole's receiver (the backbone) may only cancel it:
   completing, failing or holding it is the routed program's to do.
@@ -39,6 +40,7 @@ from audit.services import audit_record
 from organizations.models import Organization, Program, User
 
 from . import notifications
+from .concepts import Activity, Concept
 from .models import Referral, ReferralEvent
 from .workflow import (
     OPEN,
@@ -154,6 +156,13 @@ def _reflect_on_whole(part: Referral) -> None:
             reason=_relay_reason(relay.name, part),
             outcome=part.outcome if relay.name == "relay_complete" else "",
             outcome_note=part.outcome_note if relay.name == "relay_complete" else "",
+            # What the program did is what was done for the source's referral too (its
+            # FHIR Procedure shows the same code and date).
+            resulting_activity=(
+                Activity.from_json(part.resulting_activity)
+                if relay.name == "relay_complete"
+                else None
+            ),
         )
         # The event referral_transition wrote is about the routed referral: tag it, so
         # pages show its details only to those who may see them.
@@ -207,7 +216,9 @@ def _relay_reason(name: str, part: Referral) -> str:
         Status.ENTERED_IN_ERROR: "was marked entered in error",
     }.get(part.status, "closed")
     if part.status == Status.REJECTED:
-        return f"The program it was routed to {what} ({ref}). The backbone routes it again."
+        # The decline's code (not its explanation): the backbone chooses the next program.
+        why = f": {part.get_decline_reason_display().lower()}" if part.decline_reason else ""
+        return f"The program it was routed to {what} ({ref}){why}. The backbone routes it again."
     return f"The routed {ref} {what}. The backbone routes it again."
 
 
@@ -245,12 +256,14 @@ def referral_route(
     actor: User,
     organization: Organization,
     reason: str = "",
+    requested_service: Concept | None = None,
     expected_status: str | None = None,
 ) -> Referral:
     """Route `referral`, received by the backbone `organization`, to `program` ("assign
     to a program"): a new referral from the backbone to the program, `part_of` this one,
     for the same client and needs, with the same urgency, do-not-contact flag and
-    assessment, and `reason` as the note for the program. A `requested` referral is
+    assessment, `reason` as the note for the program, and `requested_service` (the
+    backbone's own coding of it; by default the source's). A `requested` referral is
     accepted by the routing. Returns the routed referral.
 
     Refused (raises, writes nothing): PermissionDenied unless `organization` is the
@@ -328,6 +341,11 @@ def referral_route(
         do_not_contact=whole.do_not_contact,
         assessment=whole.assessment,
         part_of=whole,
+        requested_service=(
+            requested_service
+            if requested_service is not None
+            else Concept.from_json(whole.requested_service)
+        ),
     )
     ReferralEvent.objects.create(
         referral=whole,

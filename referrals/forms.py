@@ -249,6 +249,21 @@ class MoveForm(forms.Form):
         label="Outcome note",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # Declining: the reason is chosen from the list (the measures count declines by it);
+    # `reason` is then the explanation, needed only for "Other" (the service checks).
+    decline_reason = forms.ChoiceField(
+        required=False,
+        label="Reason",
+        choices=[("", "Choose the reason"), *Referral.DeclineReason.choices],
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("move") == "reject" and not cleaned.get("decline_reason"):
+            self.add_error("decline_reason", "Choose why you decline.")
+        elif cleaned.get("move") != "reject":
+            cleaned["decline_reason"] = ""  # only a decline has one
+        return cleaned
 
 
 class ContactForm(forms.Form):

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .concepts import Activity, Concept
 from .workflow import OPEN, Status
 
 
@@ -55,6 +56,20 @@ class Referral(models.Model):
         NO_CAPACITY = "no-capacity", "No capacity"
         REFERRED_ELSEWHERE = "referred-elsewhere", "Referred elsewhere"
 
+    class DeclineReason(models.TextChoices):
+        # Why the receiver declined, in the words referral networks use (the common
+        # non-success reasons: no capacity, not eligible, couldn't contact, no longer
+        # interested, referred elsewhere). The codes the outcomes share are the same.
+        # FHIR: Task.statusReason.coding, CodeSystem/referral-decline-reason.
+        NO_CAPACITY = "no-capacity", "No capacity"
+        NOT_ELIGIBLE = "not-eligible", "Not eligible"
+        OUTSIDE_SERVICE_AREA = "outside-service-area", "Outside the service area"
+        NO_LONGER_INTERESTED = "no-longer-interested", "Client no longer interested"
+        UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact"
+        REFERRED_ELSEWHERE = "referred-elsewhere", "Referred elsewhere"
+        DUPLICATE = "duplicate", "Duplicate referral"
+        OTHER = "other", "Other"
+
     class Source(models.TextChoices):
         PLATFORM = "platform", "Sent through Linkage"
         FAX = "fax", "Fax"
@@ -94,6 +109,9 @@ class Referral(models.Model):
         "organizations.Program", on_delete=models.PROTECT, related_name="referrals"
     )
     reason = models.TextField("note for the receiver", blank=True)
+    # The service requested, coded by the sending system (FHIR ServiceRequest.code):
+    # {"system", "code", "display"} (referrals/concepts.py). Empty: the program's service.
+    requested_service = models.JSONField(null=True, blank=True)
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
     do_not_contact = models.BooleanField(
         "do not contact the client",
@@ -149,8 +167,13 @@ class Referral(models.Model):
         max_length=20, choices=BusinessStatus.choices, blank=True, default=""
     )
     status_reason = models.TextField(blank=True)
+    # Set by the decline (reject) move; `status_reason` is its explanation.
+    decline_reason = models.CharField(max_length=30, choices=DeclineReason.choices, blank=True)
     outcome = models.CharField(max_length=30, choices=Outcome.choices, blank=True)
     outcome_note = models.TextField(blank=True)
+    # What was done, set on completion (FHIR: the Procedure of Task.output, its code and
+    # performed date): {"system", "code", "display", "performed"} (referrals/concepts.py).
+    resulting_activity = models.JSONField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -247,6 +270,16 @@ class Referral(models.Model):
         if self.sender_organization_id:
             return self.sender_organization.name
         return self.external_sender or self.get_source_display()
+
+    @property
+    def requested(self) -> Concept | None:
+        """The requested service as a concept (None: the program's service)."""
+        return Concept.from_json(self.requested_service)
+
+    @property
+    def activity(self) -> Activity | None:
+        """What was done, once completed (None when the receiver did not say)."""
+        return Activity.from_json(self.resulting_activity)
 
 
 class ReferralNeed(models.Model):

@@ -103,13 +103,17 @@ def referral_created(referral: Referral, *, actor: User | None = None) -> None:
 def referral_moved(referral: Referral, *, before: str, actor: User | None) -> None:
     """A status change: the sender's person, the receiver's assignee (or everyone there),
     and — for outcomes — the client's lead navigator. The message says why when the reason
-    is Linkage's own (a revoked release), never a person's free text."""
+    is Linkage's own (a revoked release) or a code (an outcome, a decline reason), never a
+    person's free text."""
     status = referral.get_status_display().lower()
     if referral.business_status == Referral.BusinessStatus.WAITLISTED:
         status = "on the waitlist"
     message = f"Referral #{referral.pk} to {referral.program.name} is now {status}."
     if referral.outcome:
         message = message[:-1] + f": {referral.get_outcome_display().lower()}."
+    elif referral.status == Referral.Status.REJECTED and referral.decline_reason:
+        # The code, never the explanation (free text may name the client).
+        message = message[:-1] + f": {referral.get_decline_reason_display().lower()}."
     elif actor is None and referral.status_reason:
         message = (
             message[:-1] + f": {referral.status_reason[0].lower()}{referral.status_reason[1:]}"

@@ -21,6 +21,7 @@ from organizations.models import Organization, Program, User
 from organizations.sdoh import CapacityState, SDOHCategory
 
 from . import coordination, events, notifications
+from .concepts import Activity, Concept, clean_concept
 from .coordination import referral_route  # noqa: F401 (the backbone's routing step)
 from .models import Referral, ReferralEvent, ReferralNeed, ReferralNote
 from .reminders import schedule
@@ -161,19 +162,24 @@ def referral_send(
     assessment=None,
     referred_from: Referral | None = None,
     part_of: Referral | None = None,
+    requested_service: Concept | None = None,
 ) -> Referral:
     """Send a referral for `client` to `program` on behalf of `sender_organization`.
     `part_of` is set by the backbone's routing only (coordination.referral_route).
+    `requested_service` is the service asked for as the sending system codes it (FHIR
+    ServiceRequest.code); without it the program's service is what is asked for.
 
     Refused (ValidationError subclasses, nothing written) when: the sender may not see the
     client; the program is in another network or closed to referrals; the urgency or a
     need code is unknown; `referred_from` (referring onward) is not a referral of this
     client that the sender received; an open referral for the same client and program
     exists (DuplicateReferral, with the open one); or no active release lets the receiver
-    see what a referral carries (ConsentMissing).
+    see what a referral carries (ConsentMissing); or the requested service is not a
+    well-formed concept.
     """
     _take_write_lock(Program, program.pk)
     now = timezone.now()
+    service = clean_concept(requested_service, field="requested_service")
     if client.network_id != sender_organization.network_id or not policy.may_see(
         sender_organization, Category.DEMOGRAPHICS, client, now
     ):
@@ -211,6 +217,7 @@ def referral_send(
         receiver_organization=receiver,
         program=program,
         reason=reason,
+        requested_service=service,
         urgency=urgency,
         do_not_contact=do_not_contact,
         release=release,
@@ -350,20 +357,29 @@ def referral_transition(
     actor: User | None,
     organization: Organization | None,
     reason: str = "",
+    decline_reason: str = "",
     outcome: str = "",
     outcome_note: str = "",
+    resulting_activity: Activity | None = None,
     expected_status: str | None = None,
 ) -> Referral:
     """Make one move of the state machine, as one transaction holding the row lock.
+
+    A decline (`reject`) records why as a code, `decline_reason` (Referral.DeclineReason;
+    none given: "other"), with `reason` as its explanation — required when the code is
+    "other", optional otherwise. A completion records the outcome, its note and, when the
+    receiving system says so, the `resulting_activity` (what was done, and when).
 
     Refusals raise and write nothing: PermissionDenied for an organization that is not the
     side the move belongs to; TransitionConflict when the referral is not in a status the
     move starts from (someone moved it first, or it is closed: the message says who did
     what), also when `expected_status` (the status the user saw) is no longer current;
-    ValidationError for a missing reason or outcome; ConsentMissing when the receiver
-    would work with the client without a release. The same person repeating the move
-    that just happened (a double click) changes nothing. `actor`/`organization` None means
-    the system (a revoked release putting referrals on hold).
+    ValidationError for a missing reason or outcome, an unknown decline reason, a decline
+    reason or resulting activity given with a move that has none, or a malformed
+    activity; ConsentMissing when the receiver would work with the client without a
+    release. The same person repeating the move that just happened (a double click)
+    changes nothing. `actor`/`organization` None means the system (a revoked release
+    putting referrals on hold).
     """
     chosen = MOVES.get(move) or RELAYS.get(move)
     if chosen is None:
@@ -392,10 +408,22 @@ def referral_transition(
             return referral  # the same person's double click: it happened once
         raise TransitionConflict(_what_happened(referral, chosen))
     reason = reason.strip()
-    if chosen.reason_required and not reason:
+    decline_reason = _decline_reason(chosen, decline_reason)
+    # A decline's code says why; only "other" needs the words too.
+    coded = bool(decline_reason) and decline_reason != Referral.DeclineReason.OTHER
+    if chosen.reason_required and not reason and not coded:
+        if decline_reason:
+            raise ValidationError(
+                {"reason": "Say why you decline: the reason “Other” needs an explanation."}
+            )
         raise ValidationError({"reason": f"Say why ({chosen.label.lower()})."})
     if chosen.outcome_required and outcome not in Referral.Outcome.values:
         raise ValidationError({"outcome": "Choose the outcome."})
+    if resulting_activity is not None and chosen.target != Status.COMPLETED:
+        raise ValidationError(
+            {"resulting_activity": "What was done is recorded when the referral is completed."}
+        )
+    activity = clean_concept(resulting_activity, field="resulting_activity")
     now = timezone.now()
     release = None
     if chosen.name in NEEDS_CONSENT:
@@ -432,11 +460,15 @@ def referral_transition(
         referral.update_due_at = None
         referral.ack_due_at = None
         fields += ["closed_at", "update_due_at", "ack_due_at"]
+    if decline_reason:
+        referral.decline_reason = decline_reason
+        fields.append("decline_reason")
     if chosen.target == Status.COMPLETED:
         referral.outcome = outcome
         referral.outcome_note = outcome_note.strip()
+        referral.resulting_activity = activity
         referral.follow_up_due_at = schedule.follow_up_due(referral, now)
-        fields += ["outcome", "outcome_note", "follow_up_due_at"]
+        fields += ["outcome", "outcome_note", "resulting_activity", "follow_up_due_at"]
     if chosen.target in {Status.CANCELLED, Status.ENTERED_IN_ERROR}:
         referral.follow_up_due_at = None
         fields.append("follow_up_due_at")
@@ -460,7 +492,12 @@ def referral_transition(
         client_ids=[referral.client_id],
         actor=actor,
         organization=organization,
-        detail={"from": before, "to": referral.status, "outcome": referral.outcome or None},
+        detail={
+            "from": before,
+            "to": referral.status,
+            "outcome": referral.outcome or None,
+            **({"decline_reason": decline_reason} if decline_reason else {}),
+        },
     )
     if chosen.name == "send":
         notifications.referral_created(referral, actor=actor)
@@ -469,6 +506,22 @@ def referral_transition(
     events.status_changed(referral)
     coordination.after_move(referral, move=chosen)
     return referral
+
+
+def _decline_reason(move: Move, code: str) -> str:
+    """The decline reason a move records: a known code for a decline ("other" when none is
+    given), nothing for any other move (refused if one is given)."""
+    code = (code or "").strip()
+    if move.name != "reject":
+        if code:
+            raise ValidationError({"decline_reason": "Only a decline has a decline reason."})
+        return ""
+    if not code:
+        return Referral.DeclineReason.OTHER
+    if code not in Referral.DeclineReason.values:
+        choices = ", ".join(Referral.DeclineReason.values)
+        raise ValidationError({"decline_reason": f"Choose why you decline ({choices})."})
+    return code
 
 
 _WHO_MAY = {

@@ -6,9 +6,10 @@
 - FHIR core code systems appear by their canonical URLs; their codes come from the FHIR model
   library (fhir.resources enumerations) where it lists them, and from the IG's examples
   otherwise (each constant says which example).
-- Linkage's own codes (referral outcomes, business statuses, release categories and purposes,
-  organization kinds) are published under `settings.FHIR_CANONICAL_BASE`, with the code values
-  the domain models use. README.md ("FHIR R4") lists them.
+- Linkage's own codes (referral outcomes, decline reasons, business statuses, release
+  categories and purposes, organization kinds) are published under
+  `settings.FHIR_CANONICAL_BASE`, with the code values the domain models use. README.md
+  ("FHIR R4") lists them.
 """
 
 from __future__ import annotations
@@ -222,6 +223,12 @@ def linkage_system(name: str) -> str:
 
 def referral_outcome_system() -> str:
     return linkage_system("referral-outcome")
+
+
+def decline_reason_system() -> str:
+    """Why a receiver declined a referral (Task.statusReason.coding of a rejected Task):
+    the codes of Referral.DeclineReason."""
+    return linkage_system("referral-decline-reason")
 
 
 def business_status_system() -> str:

@@ -21,6 +21,11 @@ Updates are PUTs of the whole Task (no PATCH): only `status`, `businessStatus`
 (`waitlisted`, with status on-hold), `statusReason` and `output` may differ from the Task
 as stored; the status change selects the state-machine move (accept, reject, start, hold,
 waitlist, resume, complete, fail, cancel, entered-in-error).
+
+Coded parts go to the referral's own fields: ServiceRequest.code is the requested service
+(`Referral.requested_service`), a rejected Task's statusReason coding in Linkage's
+decline-reason system the decline reason (its text the explanation), and the completion
+Procedure's code and performed date the resulting activity.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 
 from organizations.models import Organization, Program
+from referrals.concepts import Activity, Concept
 from referrals.models import Referral
 from referrals.services import (
     ConsentMissing,
@@ -37,7 +43,7 @@ from referrals.services import (
 )
 from referrals.workflow import MOVES, Side, Status
 
-from . import codes, notes
+from . import codes
 from .errors import (
     FhirError,
     Issue,
@@ -49,7 +55,7 @@ from .errors import (
 )
 from .references import Resolver, Target
 from .render import version_id
-from .validation import codings, has_coding, moment, text_of
+from .validation import coded, codings, has_coding, moment, text_of
 
 SDOHCC_SYSTEM = codes.sdoh_categories()["food-insecurity"].system
 
@@ -108,23 +114,34 @@ def _urgency(resource: dict, where: str) -> str | None:
     return priority
 
 
-def _requested_line(sr: dict, where: str) -> notes.CodedLine:
+def _concept_of(code: dict, where: str) -> Concept:
+    """A CodeableConcept as the concept Linkage keeps: its first coding with a code (and
+    that coding's display, else the text), or its text alone."""
+    for index, coding in enumerate(codings(code)):
+        if coding.get("code"):
+            if not coding.get("system"):
+                raise required(
+                    f"{where}.coding[{index}].system: a code needs its system.",
+                    expression=f"{where}.coding[{index}].system",
+                )
+            return Concept(
+                system=coding["system"],
+                code=coding["code"],
+                display=(coding.get("display") or code.get("text") or "").strip(),
+            )
+    if not text_of(code):
+        raise required(f"{where}: give a coding or a text.", expression=where)
+    return Concept(display=text_of(code))
+
+
+def _requested_service(sr: dict, where: str) -> Concept:
     code = sr.get("code")
     if not code:
         raise required(
             f"{where}.code: say which service is requested (SDOHCC ServiceRequest.code).",
             expression=f"{where}.code",
         )
-    for coding in codings(code):
-        if coding.get("code"):
-            return notes.CodedLine(
-                display=(coding.get("display") or code.get("text") or "").strip(),
-                system=coding.get("system", ""),
-                code=coding["code"],
-            )
-    if not text_of(code):
-        raise required(f"{where}.code: give a coding or a text.", expression=f"{where}.code")
-    return notes.CodedLine(display=text_of(code))
+    return _concept_of(code, f"{where}.code")
 
 
 def _do_not_contact(sr: dict, where: str) -> bool:
@@ -259,7 +276,7 @@ def referral_create(
             expression=f"{sr_where}.intent",
         )
     needs = _needs(sr, sr_where)
-    line = _requested_line(sr, sr_where)
+    service = _requested_service(sr, sr_where)
     urgency = _urgency(sr, sr_where)
     do_not_contact = _do_not_contact(sr, sr_where)
     _check_requester(sr, resolver, sr_where)
@@ -298,10 +315,11 @@ def referral_create(
             assessment = resolver.assessment(target, where=where)
             if assessment.client_id != client.pk:
                 raise invalid(f"{where}: a screening of another patient.", expression=where)
-    reason = notes.compose(notes.REQUESTED, line, _note_texts(sr))
+    reason = "\n".join(t.strip() for t in _note_texts(sr) if t.strip())
     expressions = {
         "needs": f"{sr_where}.category",
         "urgency": f"{sr_where}.priority",
+        "requested_service": f"{sr_where}.code",
         "program": program_where,
         "": program_where,
     }
@@ -317,6 +335,7 @@ def referral_create(
             program_where=program_where,
             needs=needs,
             reason=reason,
+            service=service,
         )
     try:
         return referral_send(
@@ -326,6 +345,7 @@ def referral_create(
             sender_user=caller.user,
             needs=needs,
             reason=reason,
+            requested_service=service,
             urgency=urgency or Referral.Urgency.ROUTINE,
             do_not_contact=do_not_contact,
             assessment=assessment,
@@ -374,7 +394,18 @@ def _check_new_task(task: dict, where: str, resolver: Resolver) -> None:
 
 
 def _route(
-    *, sr, sr_where, task, task_where, resolver, client, program, program_where, needs, reason
+    *,
+    sr,
+    sr_where,
+    task,
+    task_where,
+    resolver,
+    client,
+    program,
+    program_where,
+    needs,
+    reason,
+    service,
 ) -> Referral:
     """The backbone's routing (the IG's coordination platform): the routed referral
     fulfils the one its Task is partOf / its ServiceRequest is basedOn."""
@@ -428,11 +459,19 @@ def _route(
             actor=caller.user,
             organization=caller.organization,
             reason=reason,
+            requested_service=service,
         )
     except ConsentMissing as error:
         raise _not_covered(error, program, program_where) from None
     except (ValidationError, PermissionDenied) as error:
-        raise from_service_error(error, expressions={"program": program_where, "": where}) from None
+        raise from_service_error(
+            error,
+            expressions={
+                "program": program_where,
+                "requested_service": f"{sr_where}.code",
+                "": where,
+            },
+        ) from None
 
 
 # --- update ----------------------------------------------------------------------------------
@@ -487,7 +526,7 @@ def task_update(
             expression=f"{where}.status",
         )
     business = _business_status(task, where, referral)
-    reason = text_of(task.get("statusReason"))
+    decline_reason, reason = _status_reason(task, where, target, referral)
     outputs = task.get("output") or []
     if target == referral.status and business == referral.business_status:
         if outputs and target != Status.COMPLETED:
@@ -501,9 +540,9 @@ def task_update(
             f"{where}.output: only a completed Task carries outputs.", expression=f"{where}.output"
         )
     move = _move_for(referral.status, target, business, where)
-    outcome, outcome_note = "", ""
+    outcome, outcome_note, activity = "", "", None
     if target == Status.COMPLETED:
-        outcome, outcome_note = _outcome(task, where, referral, resolver)
+        outcome, outcome_note, activity = _outcome(task, where, referral, resolver)
     try:
         return referral_transition(
             referral_id=referral.pk,
@@ -511,8 +550,10 @@ def task_update(
             actor=caller.user,
             organization=caller.organization,
             reason=reason,
+            decline_reason=decline_reason,
             outcome=outcome,
             outcome_note=outcome_note,
+            resulting_activity=activity,
             expected_status=referral.status,
         )
     except (ValidationError, PermissionDenied) as error:
@@ -520,10 +561,39 @@ def task_update(
             error,
             expressions={
                 "reason": f"{where}.statusReason",
+                "decline_reason": f"{where}.statusReason.coding",
                 "outcome": f"{where}.output",
+                "resulting_activity": f"{where}.output",
                 "": f"{where}.status",
             },
         ) from None
+
+
+def _status_reason(task: dict, where: str, target: str, referral: Referral) -> tuple[str, str]:
+    """(decline reason code, explanation) of Task.statusReason. A coding of Linkage's
+    decline-reason system says why a Task is rejected; the text is the explanation
+    (without a decline coding, the first coding's display serves as text). On any other
+    status the coding may only be the stored one, sent back with the Task as it was read."""
+    concept = task.get("statusReason")
+    system = codes.decline_reason_system()
+    found = coded(
+        concept,
+        system=system,
+        allowed=Referral.DeclineReason.values,
+        where=f"{where}.statusReason",
+        name=f"{system} ({', '.join(Referral.DeclineReason.values)})",
+    )
+    if not found:
+        return "", text_of(concept)
+    if target != Status.REJECTED:
+        if found[0] == referral.decline_reason:
+            return "", ((concept or {}).get("text") or "").strip()
+        raise invalid(
+            f"{where}.statusReason: a decline reason ({system}) is given only when the Task "
+            "is rejected.",
+            expression=f"{where}.statusReason",
+        )
+    return found[0], ((concept or {}).get("text") or "").strip()
 
 
 def _check_fixed(task: dict, where: str, referral: Referral, resolver: Resolver) -> None:
@@ -605,10 +675,13 @@ def _move_for(current: str, target: str, business: str, where: str) -> str:
     return candidates[0].name
 
 
-def _outcome(task: dict, where: str, referral: Referral, resolver: Resolver) -> tuple[str, str]:
-    """The outcome and outcome note a completing Task carries: its output of type
-    resulting-activity references a Procedure (contained, an entry of the same transaction,
-    or this referral's own Procedure/<id> when sent again)."""
+def _outcome(
+    task: dict, where: str, referral: Referral, resolver: Resolver
+) -> tuple[str, str, Activity | None]:
+    """The outcome, the outcome note and the resulting activity a completing Task carries:
+    its output of type resulting-activity references a Procedure (contained, an entry of
+    the same transaction, or this referral's own Procedure/<id> when sent again). With
+    several, the first is the resulting activity, and the others are named in the note."""
     activity = codes.resulting_activity()
     contained = _contained(task)
     procedures = []
@@ -636,23 +709,30 @@ def _outcome(task: dict, where: str, referral: Referral, resolver: Resolver) -> 
             expression=f"{where}.output",
         )
     outcome = ""
-    lines: list[notes.CodedLine] = []
-    rest: list[str] = []
+    activities: list[Activity] = []
+    texts: list[str] = []
     for procedure, here in procedures:
         if procedure is None:  # this referral's own Procedure, sent back as it is
-            line, text = notes.split(notes.RESULTING, referral.outcome_note)
-            if line:
-                lines.append(line)
-            rest.append(text)
+            if referral.activity is not None:
+                activities.append(referral.activity)
+            texts.append(referral.outcome_note)
             outcome = outcome or referral.outcome
             continue
-        found, line, texts = _read_procedure(procedure, here, referral)
+        found, done, notes = _read_procedure(procedure, here, referral)
         outcome = outcome or found
-        lines.append(line)
-        rest += texts
-    first, *others = lines
-    rest = [notes.compose(notes.RESULTING, o, []) for o in others] + rest
-    return outcome or Referral.Outcome.NEED_MET, notes.compose(notes.RESULTING, first, rest)
+        activities.append(done)
+        texts += notes
+    first = activities[0] if activities else None
+    also = [f"Also done: {_words(a)}" for a in activities[1:]]
+    note = "\n".join(t.strip() for t in [*also, *texts] if t and t.strip())
+    return outcome or Referral.Outcome.NEED_MET, note, first
+
+
+def _words(activity: Activity) -> str:
+    words = activity.display or f"{activity.system}|{activity.code}"
+    if activity.performed is not None:
+        words += f" ({activity.performed.isoformat()[:10]})"
+    return words
 
 
 def _procedure_of(
@@ -676,8 +756,8 @@ def _procedure_of(
 
 def _read_procedure(
     procedure: dict, where: str, referral: Referral
-) -> tuple[str, notes.CodedLine, list[str]]:
-    """(outcome code or "", the coded resulting-activity line, note texts) of a Procedure.
+) -> tuple[str, Activity, list[str]]:
+    """(outcome code or "", the resulting activity, note texts) of a Procedure.
 
     The outcome is Procedure.outcome's code in Linkage's referral-outcome system; without
     one, a completed Procedure means the service was provided and the need met (the IG's
@@ -696,20 +776,19 @@ def _read_procedure(
                 expression=f"{where}.{name}",
             )
     code = procedure.get("code") or {}
-    coded = next((c for c in codings(code) if c.get("code")), None)
-    if coded is None and not text_of(code):
+    if not any(c.get("code") for c in codings(code)) and not text_of(code):
         raise required(f"{where}.code: say what was done.", expression=f"{where}.code")
+    done = _concept_of(code, f"{where}.code")
     performed = procedure.get("performedDateTime") or (procedure.get("performedPeriod") or {}).get(
         "end", ""
     )
+    when = None
     if performed:
-        moment(performed, where=f"{where}.performed")  # checked: a real date
-    line = notes.CodedLine(
-        display=((coded or {}).get("display") or text_of(code)).strip(),
-        system=(coded or {}).get("system", ""),
-        code=(coded or {}).get("code", ""),
-        date=performed[:10] if performed else "",
-    )
+        # A date stays a date; a moment is kept as the moment (checked: a real one).
+        when = moment(performed, where=f"{where}.performed")
+        if "T" not in performed:
+            when = when.date()
+    activity = Activity(system=done.system, code=done.code, display=done.display, performed=when)
     outcome = ""
     concept = procedure.get("outcome")
     if concept:
@@ -733,4 +812,4 @@ def _read_procedure(
             expression=f"{where}.outcome",
         )
     texts = [n["text"] for n in procedure.get("note") or [] if n.get("text")]
-    return outcome, line, texts
+    return outcome, activity, texts

@@ -18,7 +18,7 @@ resources carry no names and show what the parties see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from clients.models import Client
 from consent import policy
@@ -26,10 +26,11 @@ from consent.categories import Category
 from consent.models import Release
 from organizations.models import Organization, Program
 from organizations.sdoh import CapacityState
+from referrals.concepts import Concept
 from referrals.models import Referral
 from referrals.workflow import Status
 
-from . import codes, notes
+from . import codes
 
 
 def instant(moment: datetime | None) -> str | None:
@@ -138,6 +139,43 @@ def _part_of_id(referral: Referral) -> int | None:
     return getattr(referral, "part_of_id", None)
 
 
+def codeable_concept(found: Concept | None) -> dict:
+    """A stored concept as a CodeableConcept: its coding (when it has a code) and its
+    words as the text ({} for none)."""
+    if found is None:
+        return {}
+    out: dict = {}
+    if found.code:
+        coding = {"system": found.system, "code": found.code}
+        if found.display:
+            coding["display"] = found.display
+        out["coding"] = [coding]
+    if found.display:
+        out["text"] = found.display
+    return out
+
+
+def _status_reason(referral: Referral, sight: Sight, free_text: bool) -> dict | None:
+    """Task.statusReason: why the referral is where it is — a declined one's reason as a
+    code of Linkage's decline-reason system, and the explanation as the text (free text:
+    shown with referral details only, and left out of codes-only payloads)."""
+    if not sight.details:
+        return None
+    out: dict = {}
+    if referral.status == Status.REJECTED and referral.decline_reason:
+        label = str(referral.get_decline_reason_display())
+        out["coding"] = [
+            {
+                "system": codes.decline_reason_system(),
+                "code": referral.decline_reason,
+                "display": label,
+            }
+        ]
+    if free_text and referral.status_reason:
+        out["text"] = referral.status_reason
+    return out or None
+
+
 def _business_status(referral: Referral) -> dict | None:
     if not referral.business_status:
         return None
@@ -171,7 +209,8 @@ def task_resource(
 
     `viewer`: the organization the Task is shown to (its consent decides what is shown);
     None for a party that must not get names (webhook payloads). `free_text=False` leaves
-    out the one free-text element, statusReason (for payloads that carry codes only)."""
+    out the one free-text element, statusReason's text (for payloads that carry codes
+    only: a decline's coded reason stays)."""
     sight = sight or referral_sight(referral, viewer)
     resource = {
         "resourceType": "Task",
@@ -179,11 +218,7 @@ def task_resource(
         "meta": meta("Task", referral.updated_at, redacted=sight.redacted),
         "status": referral.status,
         "businessStatus": _business_status(referral),
-        "statusReason": (
-            {"text": referral.status_reason}
-            if sight.details and free_text and referral.status_reason
-            else None
-        ),
+        "statusReason": _status_reason(referral, sight, free_text),
         "intent": "order",
         "priority": referral.urgency,
         "code": {"coding": [codes.TASK_FULFILL]},
@@ -229,12 +264,9 @@ _SR_STATUS = {
 
 
 def requested_service(referral: Referral) -> tuple[dict, str]:
-    """ServiceRequest.code (from the coded first line of the note for the receiver, else
-    the program's name) and the rest of the note."""
-    line, rest = notes.split(notes.REQUESTED, referral.reason)
-    if line is not None:
-        return line.concept(), rest
-    return {"text": referral.program.name}, rest
+    """ServiceRequest.code (the requested service the sender coded, else the program's
+    name) and the note for the receiver."""
+    return codeable_concept(referral.requested) or {"text": referral.program.name}, referral.reason
 
 
 def service_request_resource(
@@ -281,10 +313,12 @@ def service_request_resource(
 
 def procedure_resource(referral: Referral, *, sight: Sight) -> dict:
     """What the receiver did (SDOHCC Procedure), for a completed referral: the resulting
-    activity's code and date (from the outcome note's coded line), the outcome, notes."""
-    line, rest = notes.split(notes.RESULTING, referral.outcome_note)
-    code = line.concept() if line is not None and (line.code or line.display) else {}
-    performed = line.date if line is not None and line.date else None
+    activity's code and date (when the receiver said; else the program's service, on the
+    day the referral closed), the outcome, the outcome note."""
+    activity = referral.activity
+    code = codeable_concept(activity)
+    performed = _performed(activity.performed) if activity is not None else None
+    rest = referral.outcome_note
     outcome_label = str(referral.get_outcome_display()) if referral.outcome else ""
     category = {"coding": [codes.SOCIAL_SERVICE_PROCEDURE]}
     if sight.needs:
@@ -325,6 +359,12 @@ def procedure_resource(referral: Referral, *, sight: Sight) -> dict:
         "note": [{"text": rest}] if rest else None,
     }
     return _prune(resource)
+
+
+def _performed(moment: date | datetime | None) -> str | None:
+    if isinstance(moment, datetime):
+        return instant(moment)
+    return moment.isoformat() if moment is not None else None
 
 
 # --- Patient --------------------------------------------------------------------------------

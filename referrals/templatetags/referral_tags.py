@@ -101,7 +101,8 @@ def age(moment: datetime | None) -> str:
 @register.simple_tag
 def event_title(event: ReferralEvent, referral: Referral) -> str:
     """What happened, in the words people use: "Sent", "Opened by the receiver",
-    "Accepted", "Contacted by phone call: reached the client", "Completed: need met"."""
+    "Accepted", "Contacted by phone call: reached the client", "Completed: need met",
+    "Declined: no capacity"."""
     kind = event.kind
     if kind == ReferralEvent.Kind.CREATED:
         if referral.source == Referral.Source.PLATFORM:
@@ -132,6 +133,9 @@ def event_title(event: ReferralEvent, referral: Referral) -> str:
             return "Back with the backbone to route again"
         if event.to_status == Status.COMPLETED and referral.outcome:
             return f"{label}: {referral.get_outcome_display()}"
+        if event.to_status == Status.REJECTED and referral.decline_reason:
+            # A referral is declined once (a terminal status): its reason is this event's.
+            return f"{label}: {referral.get_decline_reason_display()}"
         return label or event.get_kind_display()
     return event.get_kind_display()
 

@@ -149,9 +149,12 @@ def referral_move(request, referral_id: int):
     referral = referral_or_404(request, referral_id)
     posted = request.POST.get("move", "")
     form = MoveForm(request.POST, auto_id=f"id_{posted if posted in MOVES else 'move'}_%s")
-    if not form.is_valid() or form.cleaned_data["move"] not in MOVES:
+    valid = form.is_valid()
+    if posted not in MOVES or {"move", "expected_status"} & set(form.errors):
         messages.error(request, "That action is not available. Here is the referral as it is now.")
         return render_detail(request, referral, status=400)
+    if not valid:  # the move's own fields (a decline without its reason): say what is missing
+        return render_detail(request, referral, status=400, failed_move=posted, move_form=form)
     data = form.cleaned_data
     move = MOVES[data["move"]]
     try:
@@ -161,6 +164,7 @@ def referral_move(request, referral_id: int):
             actor=request.user,
             organization=request.organization,
             reason=data["reason"],
+            decline_reason=data["decline_reason"],
             outcome=data["outcome"],
             outcome_note=data["outcome_note"],
             expected_status=data["expected_status"],

@@ -6,7 +6,13 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from referrals.models import Notification, Referral, ReferralNote
-from tests.factories import ClientFactory, referral_for, referral_program, release_for
+from tests.factories import (
+    ClientFactory,
+    ProgramFactory,
+    referral_for,
+    referral_program,
+    release_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +72,57 @@ def test_state_machine_moves_and_conflicts(tenant, hco_api, cbo_api):
     assert late.status_code == 409 and late.json()["error"]["message"]
     referral.refresh_from_db()
     assert referral.status == "completed"
+
+
+def test_declining_with_a_reason_code(tenant, hco_api, cbo_api):
+    """The decline reason is a code of the schema's enum; absent, it is "other", which
+    needs the words."""
+    first = referral_for(tenant)
+    second = referral_for(tenant, program=ProgramFactory(organization=tenant.cbo))
+    unknown = cbo_api.post(
+        f"/api/v1/referrals/{first.pk}/reject/", {"decline_reason": "busy"}, format="json"
+    )
+    assert unknown.status_code == 400 and "decline_reason" in unknown.json()["error"]["fields"]
+    no_words = cbo_api.post(f"/api/v1/referrals/{first.pk}/reject/", {}, format="json")
+    assert no_words.status_code == 400 and "reason" in no_words.json()["error"]["fields"]
+    coded = cbo_api.post(
+        f"/api/v1/referrals/{first.pk}/reject/", {"decline_reason": "no-capacity"}, format="json"
+    )
+    assert coded.status_code == 200, coded.json()
+    body = coded.json()
+    assert (body["status"], body["decline_reason"], body["status_reason"]) == (
+        "rejected",
+        "no-capacity",
+        "",
+    )
+    worded = cbo_api.post(
+        f"/api/v1/referrals/{second.pk}/reject/", {"reason": "Moved away"}, format="json"
+    )
+    assert worded.status_code == 200
+    assert (worded.json()["decline_reason"], worded.json()["status_reason"]) == (
+        "other",
+        "Moved away",
+    )
+    # The sender reads why, with the other coded fields (none here).
+    read = hco_api.get(f"/api/v1/referrals/{first.pk}/").json()
+    assert read["decline_reason"] == "no-capacity"
+    assert read["requested_service"] is None and read["resulting_activity"] is None
+
+
+def test_coded_concepts_are_read_only_fields(tenant, hco_api):
+    from referrals.concepts import Concept
+
+    referral = referral_for(
+        tenant,
+        requested_service=Concept(system="http://snomed.info/sct", code="1", display="Pantry"),
+    )
+    read = hco_api.get(f"/api/v1/referrals/{referral.pk}/").json()
+    assert read["requested_service"] == {
+        "system": "http://snomed.info/sct",
+        "code": "1",
+        "display": "Pantry",
+    }
+    assert read["decline_reason"] == ""
 
 
 def test_list_filters_read_and_audit(tenant, hco_api, cbo_api):

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from referrals.models import Referral
 from tests.browser.conftest import assert_accessible, sign_in
-from tests.factories import PASSWORD, ProgramFactory
+from tests.factories import PASSWORD, ProgramFactory, referral_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,3 +102,33 @@ def test_a_referral_goes_round_the_loop(new_context, tenant):
     expect(coordinator.get_by_test_id("referral-row")).to_contain_text(
         str(Referral.Outcome.NEED_MET.label)
     )
+
+
+def test_a_declined_referral_says_why(new_context, tenant):
+    """The food bank declines from the list of reasons (with an explanation); the clinic
+    reads the reason on the referral and in its timeline."""
+    program = ProgramFactory(organization=tenant.cbo, name="Northside Pantry")
+    referral = referral_for(tenant, program=program)
+    worker = new_context(phone=True).new_page()
+    sign_in(worker, tenant.cbo_staff.email, PASSWORD)
+    worker.goto(f"/referrals/{referral.pk}/")
+    decline = worker.get_by_test_id("move-reject")
+    decline.locator("summary").click()
+    decline.get_by_label("Why do you decline?").select_option("no-capacity")
+    decline.get_by_label("Explanation").fill("Full until the June delivery.")
+    assert_accessible(worker)
+    decline.get_by_role("button", name="Confirm: decline").click()
+    expect(worker.get_by_test_id("referral-status")).to_have_text("Declined")
+    expect(worker.get_by_test_id("decline-reason")).to_contain_text("No capacity")
+    assert fits_phone(worker)
+
+    coordinator = new_context().new_page()
+    sign_in(coordinator, tenant.hco_navigator.email, PASSWORD)
+    coordinator.goto(f"/referrals/{referral.pk}/")
+    expect(coordinator.get_by_test_id("decline-reason")).to_contain_text(
+        "No capacity — Full until the June delivery."
+    )
+    expect(coordinator.get_by_test_id("event").locator("strong").last).to_have_text(
+        "Declined: No capacity"
+    )
+    assert_accessible(coordinator)

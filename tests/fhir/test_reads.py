@@ -178,7 +178,16 @@ def test_renderers_for_other_parts(tenant):
     Task.model_validate(task)
     assert task["status"] == "rejected" and task["statusReason"]["text"] == "No capacity this month"
     assert tenant.client.family_name not in str(task)
-    assert "statusReason" not in task_resource(referral, free_text=False)
+    # Codes only: the decline's coded reason stays, its explanation (free text) does not.
+    assert task_resource(referral, free_text=False)["statusReason"] == {
+        "coding": [
+            {
+                "system": "https://linkage.invalid/fhir/CodeSystem/referral-decline-reason",
+                "code": "other",
+                "display": "Other",
+            }
+        ]
+    }
     request = service_request_resource(referral)
     ServiceRequest.model_validate(request)
     assert request["status"] == "revoked" and request["note"] == [{"text": "Needs a ride"}]

@@ -107,6 +107,13 @@ def test_direct_referral_examples_round_trip(tenant, hco_fhir, cbo_fhir):
     referral = Referral.objects.get(pk=ids["Task"])
     assert ids["ServiceRequest"] == ids["Task"]
     assert referral.program == pantry and referral.status == "requested"
+    # ServiceRequest.code is kept as the referral's requested service, not in its note.
+    assert referral.requested_service == {
+        "system": "http://snomed.info/sct",
+        "code": "467771000124109",
+        "display": "Assistance with application for food pantry program",
+    }
+    assert referral.reason == ""
     assert referral.client.family_name == "BAXTER"  # the example patient's current name
     assert set(referral.needs.values_list("code", flat=True)) == {"food-insecurity"}
     patient_ref = f"Patient/{referral.client_id}"
@@ -168,10 +175,13 @@ def test_direct_referral_examples_round_trip(tenant, hco_fhir, cbo_fhir):
     assert response.status_code == 200, response.json()
     referral.refresh_from_db()
     assert referral.status == "completed" and referral.outcome == "need-met"
-    assert referral.outcome_note.startswith(
-        "Resulting activity: Assistance with application for food pantry program "
-        "[http://snomed.info/sct|467771000124109] on 2020-09-16"
-    )
+    # What was done is kept as the referral's resulting activity (code, words, date).
+    assert referral.resulting_activity == {
+        "system": "http://snomed.info/sct",
+        "code": "467771000124109",
+        "display": "Assistance with application for food pantry program",
+        "performed": procedure["performedDateTime"],
+    }
     # The clinic (the referral source) sees the loop closed, with what was done.
     read_task = hco_fhir.get(f"Task/{referral.pk}").json()
     ex.assert_task_equivalent(completed, read_task)
@@ -340,6 +350,13 @@ def test_coordination_platform_examples_round_trip(tenant, hco_fhir, backbone_fh
     )
     part = Referral.objects.get(pk=ids["Task"])
     assert part.part_of_id == whole.pk and part.program == pantry
+    # Each referral keeps its own ServiceRequest's code.
+    assert ex.codes_of(sr["code"]) == {
+        (whole.requested_service["system"], whole.requested_service["code"])
+    }
+    assert ex.codes_of(sub_sr["code"]) == {
+        (part.requested_service["system"], part.requested_service["code"])
+    }
     read_sr = backbone_fhir.get(f"ServiceRequest/{part.pk}").json()
     assert read_sr["intent"] == "filler-order"
     assert read_sr["basedOn"] == [{"reference": f"ServiceRequest/{whole.pk}"}]
@@ -392,5 +409,12 @@ def test_coordination_platform_examples_round_trip(tenant, hco_fhir, backbone_fh
     ex.assert_task_equivalent(completed_whole, read_whole)
     done = hco_fhir.get(f"Procedure/{whole.pk}").json()
     assert ex.codes_of(done["code"]) == ex.codes_of(procedure["code"])
+    # ... from the resulting activity the routed referral's completion carried over.
+    whole.refresh_from_db()
+    part.refresh_from_db()
+    assert whole.resulting_activity == part.resulting_activity
+    assert {(part.resulting_activity["system"], part.resulting_activity["code"])} == (
+        ex.codes_of(procedure["code"])
+    )
     # The clinic sees its own referral, not the routed one.
     assert hco_fhir.get(f"Task/{part.pk}").status_code == 404

@@ -72,7 +72,17 @@ def test_the_receiver_accepts_starts_and_completes(tenant, cbo_fhir):
     assert done["ETag"].startswith('W/"')
     referral.refresh_from_db()
     assert referral.status == "completed" and referral.outcome == "need-partly-met"
-    assert referral.outcome_note == "Resulting activity: Groceries for a week on 2030-01-02"
+    # What was done is the referral's resulting activity (words and date), not its note.
+    assert referral.outcome_note == ""
+    assert referral.resulting_activity == {
+        "system": "",
+        "code": "",
+        "display": "Groceries for a week",
+        "performed": "2030-01-02",
+    }
+    procedure = cbo_fhir.get(f"Procedure/{referral.pk}").json()
+    assert procedure["code"] == {"text": "Groceries for a week"}
+    assert procedure["performedDateTime"] == "2030-01-02"
     event = referral.events.filter(kind="transition").order_by("-id").first()
     assert (event.from_status, event.to_status, event.organization) == (
         "in-progress",
@@ -209,3 +219,62 @@ def test_an_unchanged_task_changes_nothing(tenant, cbo_fhir):
     assert cbo_fhir.put(f"Task/{referral.pk}", task).status_code == 200
     referral.refresh_from_db()
     assert referral.updated_at == before and referral.events.filter(kind="transition").count() == 0
+
+
+DECLINE = "https://linkage.invalid/fhir/CodeSystem/referral-decline-reason"
+
+
+def test_a_decline_carries_its_reason_as_a_code(tenant, cbo_fhir, hco_fhir):
+    """Task.statusReason.coding in Linkage's decline-reason system is the referral's
+    decline reason, its text the explanation; both come back on read."""
+    referral = referral_for(tenant)
+    unknown = _move(
+        cbo_fhir,
+        referral,
+        "rejected",
+        statusReason={"coding": [{"system": DECLINE, "code": "too-busy"}]},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["issue"][0]["expression"] == ["Task.statusReason.coding[0].code"]
+    # "Other" (the default without a code) needs the words.
+    assert _move(cbo_fhir, referral, "rejected").status_code == 422
+    assert _status(referral) == "requested"
+    response = _move(
+        cbo_fhir,
+        referral,
+        "rejected",
+        statusReason={
+            "coding": [{"system": DECLINE, "code": "outside-service-area"}],
+            "text": "We serve the county north of the river.",
+        },
+    )
+    assert response.status_code == 200, response.json()
+    referral.refresh_from_db()
+    assert (referral.status, referral.decline_reason, referral.status_reason) == (
+        "rejected",
+        "outside-service-area",
+        "We serve the county north of the river.",
+    )
+    # The clinic reads why, coded and in words.
+    assert _task(hco_fhir, referral)["statusReason"] == {
+        "coding": [
+            {
+                "system": DECLINE,
+                "code": "outside-service-area",
+                "display": "Outside the service area",
+            }
+        ],
+        "text": "We serve the county north of the river.",
+    }
+
+
+def test_a_coded_decline_needs_no_words_and_other_moves_take_no_decline_code(tenant, cbo_fhir):
+    referral = referral_for(tenant)
+    coded = {"coding": [{"system": DECLINE, "code": "no-capacity"}]}
+    cancel = _move(cbo_fhir, referral, "cancelled", statusReason={**coded, "text": "Full"})
+    assert cancel.status_code == 422 and "only when the Task is rejected" in str(cancel.json())
+    assert _status(referral) == "requested"
+    assert _move(cbo_fhir, referral, "rejected", statusReason=coded).status_code == 200
+    referral.refresh_from_db()
+    assert (referral.decline_reason, referral.status_reason) == ("no-capacity", "")
+    assert _task(cbo_fhir, referral)["statusReason"]["coding"][0]["code"] == "no-capacity"

@@ -35,26 +35,52 @@ def cells(client, moment) -> dict[str, str]:
     }
 
 
-def scopes(network_id, sender_id, receiver_id, partnerships):
-    """(partnership, organization, as_sender, as_receiver) for one row."""
-    out = [(None, None, True, True)]
+def scopes(
+    network_id, sender_id, receiver_id, partnerships, *, top_level=True, pair_receiver_id=None
+):
+    """(partnership, organization, as_sender, as_receiver) for one row. A referral the
+    backbone routed counts for the network only as its top-level row, and for the
+    partnerships of (its sender, `pair_receiver_id`: the receiver of its latest routed
+    referral) when it has one."""
+    out = [(None, None, True, True)] if top_level else []
     if sender_id is not None:
         out.append((None, sender_id, True, receiver_id == sender_id))
     if receiver_id != sender_id:
         out.append((None, receiver_id, False, True))
+    pair = receiver_id if pair_receiver_id is None else pair_receiver_id
     for pk, members in partnerships.items():
-        if sender_id in members and receiver_id in members:
+        if sender_id in members and pair in members:
             out.append((pk, None, True, True))
     return out
 
 
+def routing(referrals) -> dict[int, tuple[bool, int | None]]:
+    """{referral id: (top level, the receiver of its latest routed referral or None)}: a
+    referral with `part_of` is not top level; a parent's latest routed referral is its
+    child with the highest id that is not entered in error (any status, any date)."""
+    latest: dict[int, object] = {}
+    children = [r for r in referrals if r.part_of_id is not None and r.status != "entered-in-error"]
+    for r in sorted(children, key=lambda r: r.pk):
+        latest[r.part_of_id] = r  # the highest id last
+    return {
+        r.pk: (
+            r.part_of_id is None,
+            latest[r.pk].receiver_organization_id if r.pk in latest else None,
+        )
+        for r in referrals
+    }
+
+
 def referral_rollups(referrals, partnerships, now) -> dict:
     """{(partnership, organization, kind, period_start, measure, breakdown, cell):
-    (numerator, denominator, value)} for the referral measures."""
+    (numerator, denominator, value)} for the referral measures. `referrals`: all of the
+    network's (a routed referral's scopes depend on its children)."""
     groups = defaultdict(list)
+    routed = routing(referrals)
     for r in referrals:
         if r.sent_at is None or r.status in ("draft", "entered-in-error"):
             continue
+        top_level, pair_receiver_id = routed[r.pk]
         for kind in ("month", "quarter"):
             start = period_start(r.sent_at, kind)
             for breakdown, cell in cells(r.client, r.sent_at).items():
@@ -63,6 +89,8 @@ def referral_rollups(referrals, partnerships, now) -> dict:
                     r.sender_organization_id,
                     r.receiver_organization_id,
                     partnerships,
+                    top_level=top_level,
+                    pair_receiver_id=pair_receiver_id,
                 ):
                     groups[(pk, org, kind, start, breakdown, cell)].append(
                         (r, as_sender, as_receiver)
@@ -162,6 +190,9 @@ class Fact:
     extra: str | None = None
     partnership_id: int | None = None  # the one partnership of an outcome result
     data: dict = field(default_factory=dict)
+    # A referral's routing (see `routing`): the network counts top-level rows only.
+    top_level: bool = True
+    pair_receiver_id: int | None = None
 
     @property
     def day(self) -> date:
@@ -219,7 +250,12 @@ def roll_up(
             start = _start(f.day, kind)
             breakdown_cells = _cells(f, client_based=client_based, extra=extra, per_extra=per_extra)
             found = scopes(
-                None, f.sender_id, f.receiver_id, {} if own_partnership else partnerships
+                None,
+                f.sender_id,
+                f.receiver_id,
+                {} if own_partnership else partnerships,
+                top_level=f.top_level,
+                pair_receiver_id=f.pair_receiver_id,
             )
             if own_partnership and f.partnership_id is not None:
                 found.append((f.partnership_id, None, True, True))
@@ -288,6 +324,32 @@ def need_rollups(assessments, partnerships) -> dict:
         lambda group: {"needs_identified": _count(len(group))},
         client_based=False,
         extra="sdoh_category",
+    )
+
+
+def decline_rollups(referrals, partnerships) -> dict:
+    """Declined referrals sent (as the referral measures count them, routing included),
+    by the reason chosen ("other" when none was recorded)."""
+    routed = routing(referrals)
+    facts = [
+        Fact(
+            r.client,
+            r.sent_at,
+            r.sender_organization_id,
+            r.receiver_organization_id,
+            extra=r.decline_reason or "other",
+            top_level=routed[r.pk][0],
+            pair_receiver_id=routed[r.pk][1],
+        )
+        for r in referrals
+        if r.sent_at is not None and r.status == "rejected"
+    ]
+    return roll_up(
+        facts,
+        partnerships,
+        lambda group: {"referrals_declined_by_reason": _count(len(group))},
+        client_based=False,
+        extra="decline_reason",
     )
 
 

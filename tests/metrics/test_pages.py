@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from html import unescape
 
 import pytest
+from django.test import Client
 
 from metrics.models import Rollup, RollupRun
 from metrics.tasks import rollup_nightly
 from organizations.models import Organization
+from referrals.models import Referral
 from tests.factories import OrganizationFactory, PartnershipFactory
 from tests.metrics.helpers import clients, referrals, rollup
 
@@ -301,3 +303,30 @@ def test_csv_text_cannot_become_a_spreadsheet_formula(tenant, login):
     rows = _csv(c.get("/measures/export.csv?table=partnerships&kind=month&period=2026-03-01"))
     assert rows[1][0] == "'" + tenant.partnership.name
     assert rows[1][1] == "12"  # figures stay figures
+
+
+def test_declines_by_reason_on_the_dashboard_and_the_review(tenant, login):
+    """A table (with its chart and CSV) of declined referrals by the reason chosen; those
+    declined before reasons were coded count as other; small cells are suppressed."""
+    full = referrals(tenant, clients(tenant, 12), status="rejected")
+    Referral.objects.filter(pk__in=[r.pk for r in full]).update(decline_reason="no-capacity")
+    referrals(tenant, clients(tenant, 3), status="rejected")  # no reason recorded
+    rollup(tenant)
+    c = login(tenant.backbone_admin)
+    html = c.get("/measures/?kind=month&period=2026-03-01").content.decode()
+    table = _table(html, "referrals_declined_by_reason")
+    assert table[0] == ["Category", "Count"]
+    rows = dict(map(tuple, table[1:]))
+    assert rows["No capacity"] == "12" and rows["Other"] == "<11"
+    # 15 - 12 must not give the small cell away: another cell is hidden too.
+    assert rows["Total"] == "15" and "suppressed" in rows.values()
+    assert ["Process", "Referrals declined", "15", "", ""] in _table(html, "summary")
+    assert 'id="chart-referrals_declined_by_reason"' in html
+    exported = c.get(
+        "/measures/export.csv?table=referrals_declined_by_reason&kind=month&period=2026-03-01"
+    )
+    assert _csv(exported) == table
+    review = login(tenant.hco_admin, Client()).get(
+        f"/measures/partnerships/{tenant.partnership.pk}/review/?period=2026-03-01"
+    )
+    assert _table(review.content.decode(), "referrals_declined_by_reason") == table

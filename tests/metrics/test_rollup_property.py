@@ -1,7 +1,8 @@
 """Property: for random histories, every rollup row the SQL writes equals a straightforward
 Python computation over the same rows (tests/metrics/reference.py), and no row is missing
-or extra — for every source: referrals, screenings, needs, contacts, Self-Sufficiency
-matrices, the national measures and the outcome measures partnerships define.
+or extra — for every source: referrals (and referrals routed through the backbone, counted
+once), declines by reason, screenings, needs, contacts, Self-Sufficiency matrices, the
+national measures and the outcome measures partnerships define.
 
 Each test recomputes only its sources (engine.recompute(only=...)) and keeps its examples
 few and small: the whole tests/metrics suite stays within about a minute and a half."""
@@ -69,8 +70,28 @@ REFERRAL_FIELDS = {
     "outcome": st.sampled_from(["need-met", "need-not-met", "unable-to-contact", ""]),
     "contacts": st.integers(0, 2),
     "overdue": st.booleans(),
+    # A declined referral's reason ("": recorded before reasons were coded).
+    "decline_reason": st.sampled_from(["", *Referral.DeclineReason.values]),
 }
 referral_spec = st.fixed_dictionaries(REFERRAL_FIELDS)
+# A referral to the backbone's hub and the referrals the backbone routed it to (each a
+# while later, to the pantry or the other CBO), each with its own status and history.
+routed_spec = st.fixed_dictionaries(
+    {
+        **REFERRAL_FIELDS,
+        "sender": st.sampled_from(["hco", "hco", "external"]),
+        "children": st.lists(
+            st.fixed_dictionaries(
+                {
+                    **REFERRAL_FIELDS,
+                    "receiver": st.integers(0, 1),
+                    "after_hours": st.integers(0, 24 * 40),
+                }
+            ),
+            max_size=2,
+        ),
+    }
+)
 # For the national measures: referrals dated from a screening (the SNS-E 30-day and MIPS
 # #498 60-day windows, near their edges), for the needs the screening found.
 anchored_referral_spec = st.fixed_dictionaries(
@@ -180,17 +201,24 @@ def _clients(tenant):
 OPEN_STATUSES = ["draft", "requested", "accepted", "in-progress", "on-hold"]
 
 
-def _referral(spec, tenant, client, program, sent, needs=()):
+def _referral(spec, tenant, client, program, sent, needs=(), part_of=None):
     status = spec["status"]
-    # One open referral per client and program (the database guard).
-    if (
-        status in OPEN_STATUSES
-        and Referral.objects.filter(
-            client=client, program=program, status__in=OPEN_STATUSES
-        ).exists()
+    # One open referral per client and program, and one open routed referral per referral
+    # (the database guards).
+    if status in OPEN_STATUSES and (
+        Referral.objects.filter(client=client, program=program, status__in=OPEN_STATUSES).exists()
+        or (
+            part_of is not None
+            and Referral.objects.filter(part_of=part_of, status__in=OPEN_STATUSES).exists()
+        )
     ):
         status = "cancelled"
-    sender = {"hco": tenant.hco, "cbo": tenant.cbo, "external": None}[spec["sender"]]
+    sender = {
+        "hco": tenant.hco,
+        "cbo": tenant.cbo,
+        "backbone": tenant.backbone,
+        "external": None,
+    }[spec["sender"]]
     accepted_at = (
         sent + timedelta(hours=spec["accept_hours"])
         if status in ("accepted", "in-progress", "on-hold", "completed", "failed")
@@ -212,6 +240,8 @@ def _referral(spec, tenant, client, program, sent, needs=()):
         receiver_organization=program.organization,
         status=status,
         outcome=outcome,
+        decline_reason=spec.get("decline_reason", "") if status == "rejected" else "",
+        part_of=part_of,
         created_at=sent,
         sent_at=None if status == "draft" else sent,
         accepted_at=accepted_at,
@@ -312,11 +342,131 @@ def test_referral_rollups_match_python(tenant, specs):
             ProgramFactory(organization=other_cbo, name="Other"),
         ]
         _write(specs, tenant, clients, programs)
-        run = _recompute(tenant, ["referral"])
+        run = _recompute(tenant, ["referral", "decline"])
         referrals = list(Referral.objects.filter(network=tenant.network).select_related("client"))
-        expected = referral_rollups(referrals, _partnerships(tenant.partnership), NOW)
+        partnerships = _partnerships(tenant.partnership)
+        expected = referral_rollups(referrals, partnerships, NOW)
         _assert_same(run, expected, _source_measures("referral"), "referral")
+        declines = reference.decline_rollups(referrals, partnerships)
+        _assert_same(run, declines, _source_measures("decline"), "decline")
         transaction.set_rollback(True)
+
+
+def _routed_world(tenant):
+    """The clinic-CBO partnership of the tenant, a backbone-CBO one, a clinic-backbone one
+    and a three-party one with the other CBO; the backbone's hub, the pantry, the other
+    CBO's program."""
+    other_cbo = OrganizationFactory(
+        network=tenant.network, name="Other Pantry", kind=Organization.Kind.CBO
+    )
+    partnerships = [
+        tenant.partnership,
+        PartnershipFactory(
+            network=tenant.network,
+            name="Hub + Food Bank",
+            organizations=[tenant.backbone, tenant.cbo],
+        ),
+        PartnershipFactory(
+            network=tenant.network, name="Clinic + Hub", organizations=[tenant.hco, tenant.backbone]
+        ),
+        PartnershipFactory(
+            network=tenant.network,
+            name="Clinic + Hub + Other",
+            organizations=[tenant.hco, tenant.backbone, other_cbo],
+        ),
+    ]
+    hub = ProgramFactory(organization=tenant.backbone, name="Hub")
+    programs = [
+        ProgramFactory(organization=tenant.cbo, name="Pantry"),
+        ProgramFactory(organization=other_cbo, name="Other"),
+    ]
+    return partnerships, hub, programs
+
+
+def _write_routed(specs, tenant, clients, hub, programs):
+    for spec in specs:
+        sent = START + timedelta(hours=spec["sent_hours"])
+        client = clients[spec["client"]]
+        parent = _referral(spec, tenant, client, hub, sent)
+        _contacts(parent, spec["contacts"], sent + timedelta(hours=1), types=("phone",))
+        for child in spec["children"]:
+            at = sent + timedelta(hours=child["after_hours"])
+            routed = _referral(
+                {**child, "sender": "backbone"},
+                tenant,
+                client,
+                programs[child["receiver"]],
+                at,
+                part_of=parent,
+            )
+            _contacts(routed, child["contacts"], at + timedelta(hours=1), types=("home-visit",))
+
+
+@pytest.mark.django_db
+@settings(BOUNDED, max_examples=25)
+@given(specs=st.lists(routed_spec, max_size=6))
+def test_routed_referral_rollups_match_python(tenant, specs):
+    """Referrals routed through the backbone: the network counts each once (its top-level
+    row), organizations their own rows, and partnerships a routed referral between its
+    sender and the receiver of its latest routed referral (its children by their own
+    pair) — for the referral measures and the declines by reason."""
+    with transaction.atomic():
+        partnerships, hub, programs = _routed_world(tenant)
+        clients = _clients(tenant)
+        _write_routed(specs, tenant, clients, hub, programs)
+        run = _recompute(tenant, ["referral", "decline"])
+        referrals = list(Referral.objects.filter(network=tenant.network).select_related("client"))
+        members = _partnerships(*partnerships)
+        expected = referral_rollups(referrals, members, NOW)
+        _assert_same(run, expected, _source_measures("referral"), "referral")
+        declines = reference.decline_rollups(referrals, members)
+        _assert_same(run, declines, _source_measures("decline"), "decline")
+        transaction.set_rollback(True)
+
+
+def _total(run, measure, **scope) -> int:
+    rows = Rollup.objects.filter(
+        run=run, measure=measure, period_kind="month", breakdown="", **scope
+    )
+    return sum(r.numerator for r in rows)
+
+
+@pytest.mark.django_db
+def test_a_routed_referral_is_counted_once_for_the_network(tenant):
+    """The clinic's referral to the hub, routed to the food bank and completed there: one
+    referral sent and completed for the network, the clinic and the clinic-food bank
+    partnership; the backbone received one and sent one; the food bank received one."""
+    partnerships, hub, programs = _routed_world(tenant)
+    (client,) = _clients(tenant)[:1]
+    done = {
+        "status": "completed",
+        "sender": "hco",
+        "accept_hours": 2,
+        "close_hours": 48,
+        "outcome": "need-met",
+        "overdue": False,
+    }
+    parent = _referral(done, tenant, client, hub, START)
+    _referral({**done, "sender": "backbone"}, tenant, client, programs[0], START, part_of=parent)
+    run = _recompute(tenant, ["referral"])
+    network = {"partnership": None, "organization": None}
+    assert _total(run, "referrals_sent", **network) == 1
+    assert _total(run, "referrals_completed", **network) == 1
+    assert _total(run, "referrals_sent", partnership=None, organization=tenant.hco) == 1
+    backbone = {"partnership": None, "organization": tenant.backbone}
+    assert (
+        _total(run, "referrals_sent", **backbone),
+        _total(run, "referrals_received", **backbone),
+    ) == (1, 1)
+    assert _total(run, "referrals_received", partnership=None, organization=tenant.cbo) == 1
+    clinic_cbo, hub_cbo, clinic_hub, three = partnerships
+    assert _total(run, "referrals_sent", partnership=clinic_cbo) == 1
+    assert _total(run, "referrals_completed", partnership=clinic_cbo) == 1
+    assert _total(run, "referrals_sent", partnership=hub_cbo) == 1  # the routed one
+    # Routed on to the food bank, the clinic's referral is no longer the clinic and the
+    # hub's; the hub's routed one is not between them either.
+    assert _total(run, "referrals_sent", partnership=clinic_hub) == 0
+    assert _total(run, "referrals_sent", partnership=three) == 0
 
 
 def _assessment(tenant, kind, client, org, when, completed, results):

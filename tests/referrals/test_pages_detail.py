@@ -194,11 +194,16 @@ def test_accept_then_complete_with_an_outcome_closes_the_loop(client, login, ten
 
 def test_a_reason_is_required_to_decline_and_an_outcome_to_complete(client, login, tenant, sent):
     login(tenant.cbo_staff)
-    refused = move(client, sent, "reject", reason="  ")
+    refused = move(client, sent, "reject", reason="Full")
     assert refused.status_code == 400
-    assert "Say why (decline)." in body_of(refused)
+    assert "Choose why you decline." in body_of(refused)
     # The declining form stays open with the error beside the reason.
     assert '<details open data-testid="move-reject">' in body_of(refused)
+    # "Other" says why in words.
+    other = move(client, sent, "reject", decline_reason="other", reason="  ")
+    assert other.status_code == 400
+    assert "the reason “Other” needs an explanation" in body_of(other)
+    assert '<details open data-testid="move-reject">' in body_of(other)
     sent.refresh_from_db()
     assert sent.status == "requested"
 
@@ -211,9 +216,34 @@ def test_a_reason_is_required_to_decline_and_an_outcome_to_complete(client, logi
     assert sent.status == "accepted"
 
     declined = referral_for(tenant, program=ProgramFactory(organization=tenant.cbo))
-    assert move(client, declined, "reject", reason="Outside our area").status_code == 302
+    done = move(
+        client, declined, "reject", decline_reason="outside-service-area", reason="North only"
+    )
+    assert done.status_code == 302
     declined.refresh_from_db()
-    assert (declined.status, declined.status_reason) == ("rejected", "Outside our area")
+    assert (declined.status, declined.decline_reason, declined.status_reason) == (
+        "rejected",
+        "outside-service-area",
+        "North only",
+    )
+    # A coded reason needs no words.
+    coded = referral_for(tenant, program=ProgramFactory(organization=tenant.cbo))
+    assert move(client, coded, "reject", decline_reason="no-capacity").status_code == 302
+    coded.refresh_from_db()
+    assert (coded.decline_reason, coded.status_reason) == ("no-capacity", "")
+
+
+def test_the_sender_sees_why_it_was_declined_on_the_page_and_in_the_timeline(
+    client, login, tenant, sent
+):
+    login(tenant.cbo_staff)
+    move(client, sent, "reject", decline_reason="not-eligible", reason="Over the income limit")
+    hco = login(tenant.hco_navigator, HttpClient())
+    body = body_of(hco.get(url(sent)))
+    banner = re.search(r'data-testid="decline-reason">(.*?)</p>', body, re.S).group(1)
+    assert "Not eligible" in banner and "Over the income limit" in banner
+    titles = re.findall(r'data-testid="event" data-kind="[a-z]+">\s*<strong>([^<]+)</strong>', body)
+    assert titles[-1] == "Declined: Not eligible"
 
 
 def test_a_conflict_says_what_happened_and_shows_the_fresh_state(client, login, tenant, sent):
@@ -223,7 +253,9 @@ def test_a_conflict_says_what_happened_and_shows_the_fresh_state(client, login, 
     services.referral_transition(
         referral_id=sent.pk, move="accept", actor=colleague, organization=tenant.cbo
     )
-    response = move(client, sent, "reject", reason="No capacity", expected="requested")
+    response = move(
+        client, sent, "reject", decline_reason="no-capacity", reason="Full", expected="requested"
+    )
     assert response.status_code == 409
     body = body_of(response)
     assert 'data-testid="conflict"' in body

@@ -114,6 +114,18 @@ class Command(BaseCommand):
         )
 
 
+# Why the history's declined referrals were declined, in turn (the reasons networks see
+# most: full programs, eligibility, reach), so "Declined, by reason" has several rows.
+_DECLINES = [
+    ("no-capacity", "The program is full this month."),
+    ("outside-service-area", "The client lives outside our service area."),
+    ("not-eligible", "Over the program's income limit."),
+    ("no-capacity", ""),
+    ("unable-to-contact", "Three calls and a text, no answer."),
+    ("referred-elsewhere", "The county's program fits better; we passed it on."),
+]
+
+
 def _seed_history(network, orgs: dict[str, Organization]) -> int:
     """Screenings and referrals over the past months, so every measure chart shows something.
     Made through the real services, then dated back. Runs once (its clients mark it)."""
@@ -143,7 +155,7 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
     languages = ["en", "en", "es", "en", "zh", "es", "vi", "en", "ar"]
     insurance = ["medicaid", "medicare", "commercial", "medicaid", "uninsured", "dual"]
     now = timezone.now()
-    n_referral = 0
+    n_referral = n_declined = 0
     for i in range(demo.HISTORY_CLIENTS):
         clinic_name, navigator_email = demo.HISTORY_CLINICS[i % 2]
         clinic, navigator = orgs[clinic_name], users[navigator_email]
@@ -218,12 +230,15 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
             closed = accepted + timedelta(days=4 + (n_referral * 3) % 40)
             stamps = {"sent_at": sent, "created_at": sent, "updated_at": sent}
             if path == "reject":
+                decline_reason, why = _DECLINES[n_declined % len(_DECLINES)]
+                n_declined += 1
                 referral_transition(
                     referral_id=referral.pk,
                     move="reject",
                     actor=worker,
                     organization=receiver,
-                    reason="Outside our service area",
+                    decline_reason=decline_reason,
+                    reason=why,
                 )
                 stamps.update(closed_at=accepted)
             elif path == "cancel":
@@ -277,12 +292,72 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
             ReferralEvent.objects.filter(referral=referral).exclude(
                 kind=ReferralEvent.Kind.CONTACT
             ).update(occurred_at=sent)
+    _seed_capacity_crunch(programs["housing"], users, now)
     # Months-old news: the history's notifications count as read and already emailed, so
     # neither the bell nor the worker (which claims on emailed_at) replays them.
     Notification.objects.filter(referral__client__email__endswith=demo.HISTORY_EMAIL_DOMAIN).update(
         read_at=now, emailed_at=now
     )
     return demo.HISTORY_CLIENTS + _seed_outcomes(network)
+
+
+# Last month the eviction fund ran out of money: it declined what came in for lack of
+# capacity (the commonest reason programs decline), which "Declined, by reason" shows.
+CRUNCH_DECLINES = 14
+
+
+def _seed_capacity_crunch(program, users, now) -> None:
+    """Referrals to `program` sent last month and declined for no capacity, one each for
+    history clients without an open referral to it (through the services, dated back)."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from clients.models import Client
+    from referrals.models import Referral, ReferralEvent
+    from referrals.services import referral_send, referral_transition
+    from referrals.workflow import OPEN
+
+    _, receiver_email, code = demo.HISTORY_PROGRAMS["housing"]
+    worker = users[receiver_email]
+    network = program.organization.network
+    clinics = {
+        Organization.objects.get(network=network, name=name): users[email]
+        for name, email in demo.HISTORY_CLINICS
+    }
+    last_month = timezone.localdate().replace(day=1) - timedelta(days=1)
+    start = timezone.make_aware(datetime.combine(last_month.replace(day=2), time.min))
+    candidates = (
+        Client.objects.filter(
+            network=network,
+            email__endswith=demo.HISTORY_EMAIL_DOMAIN,
+            created_by_organization__in=list(clinics),
+        )
+        .exclude(referrals__program=program, referrals__status__in=OPEN)
+        .order_by("pk")
+    )
+    for n, client in enumerate(candidates[:CRUNCH_DECLINES]):
+        clinic = client.created_by_organization
+        referral = referral_send(
+            client=client,
+            program=program,
+            needs=[code],
+            sender_organization=clinic,
+            sender_user=clinics[clinic],
+        )
+        referral_transition(
+            referral_id=referral.pk,
+            move="reject",
+            actor=worker,
+            organization=program.organization,
+            decline_reason=Referral.DeclineReason.NO_CAPACITY,
+            reason="The fund is spent until next month's allocation.",
+        )
+        sent = start + timedelta(days=n * 25 // CRUNCH_DECLINES, hours=9 + n % 6)
+        Referral.objects.filter(pk=referral.pk).update(
+            sent_at=sent, created_at=sent, updated_at=sent, closed_at=sent + timedelta(hours=5)
+        )
+        ReferralEvent.objects.filter(referral=referral).update(occurred_at=sent)
 
 
 # Outcome measures two partnerships follow, each reported by its clinic for the clinic's
