@@ -153,7 +153,7 @@ def _add_referrals_postgresql(world: dict) -> None:
         INSERT INTO referrals_referral (
             network_id, client_id, sender_organization_id, sender_user_id, external_sender,
             source, receiver_organization_id, program_id, reason, urgency, do_not_contact,
-            status, business_status, status_reason, outcome, outcome_note,
+            status, business_status, status_reason, decline_reason, outcome, outcome_note,
             created_at, updated_at, sent_at, closed_at, ack_due_at, update_due_at,
             follow_up_due_at, reminder_due_at, waiting_since, overdue_count
         )
@@ -164,7 +164,7 @@ def _add_referrals_postgresql(world: dict) -> None:
             '', 'routine', false,
             CASE WHEN open THEN (CASE WHEN i % 20 = 0 THEN 'requested' ELSE 'in-progress' END)
                  ELSE 'completed' END,
-            '', '', CASE WHEN open THEN '' ELSE 'need-met' END, '',
+            '', '', '', CASE WHEN open THEN '' ELSE 'need-met' END, '',
             made, made, made, CASE WHEN open THEN NULL ELSE made + interval '3 days' END,
             CASE WHEN open AND i % 20 = 0 THEN due END,
             CASE WHEN open AND i % 20 <> 0 THEN due END,
@@ -194,11 +194,12 @@ def _add_referrals_sqlite(world: dict) -> None:
     columns = (
         "network_id, client_id, sender_organization_id, sender_user_id, external_sender, "
         "source, receiver_organization_id, program_id, reason, urgency, do_not_contact, "
-        "status, business_status, status_reason, outcome, outcome_note, created_at, "
+        "status, business_status, status_reason, decline_reason, outcome, outcome_note, "
+        "created_at, "
         "updated_at, sent_at, closed_at, ack_due_at, update_due_at, follow_up_due_at, "
         "reminder_due_at, waiting_since, overdue_count"
     )
-    marks = ", ".join(["%s"] * 26)
+    marks = ", ".join(["%s"] * 27)
     sql = f"INSERT INTO referrals_referral ({columns}) VALUES ({marks})"  # noqa: S608
 
     def row(i: int):
@@ -222,6 +223,7 @@ def _add_referrals_sqlite(world: dict) -> None:
             "routine",
             False,
             ("requested" if requested else "in-progress") if is_open else "completed",
+            "",
             "",
             "",
             "" if is_open else "need-met",

@@ -39,7 +39,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from organizations.models import Organization, Program, User
 
-from . import notifications
+from . import events, notifications
 from .concepts import Activity, Concept
 from .models import Referral, ReferralEvent
 from .workflow import (
@@ -368,6 +368,7 @@ def referral_route(
         **_PAUSED_CLOCK,
     )
     whole.business_status = Referral.BusinessStatus.ROUTED
+    events.status_changed(whole)
     audit_record(
         action="update",
         object_type="referral",

@@ -6,7 +6,8 @@
       "occurred_at": "2031-05-05T14:00:00Z",
       "organization": 3,                        # the receiving system's own organization
       "referral": {"id": 42, "status": "accepted", "previous_status": "requested",
-                   "business_status": "", "outcome": null, "client": 9, "program": 7,
+                   "business_status": "", "outcome": null, "decline_reason": null,
+                   "client": 9, "program": 7,
                    "sender_organization": 3, "receiver_organization": 4, "part_of": null,
                    "api_url": ".../api/v1/referrals/42/", "fhir_task_url": ".../fhir/r4/Task/42"},
       "note": {"id": 5, "organization": 4, "created_at": "..."},   # note events only
@@ -14,9 +15,10 @@
     }
 
 Free text (reasons, outcome notes, note bodies) stays out: the receiving system reads it
-through the API, where the read is audited. The outcome code and the Task are included
-only when the consent policy lets the organization see the referral's details (its own
-referral, or a release covering referral details); the Task never names the client.
+through the API, where the read is audited. The outcome code (on completion), the decline
+reason code (on a decline) and the Task are included only when the consent policy lets the
+organization see the referral's details (its own referral, or a release covering referral
+details); the Task never names the client.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ def webhook_payload(event: Event, *, organization: Organization, include_task: b
             "business_status": event.business_status,
             "outcome": (referral.outcome or None)
             if details and event.status == "completed"
+            else None,
+            "decline_reason": (referral.decline_reason or None)
+            if details and event.status == "rejected"
             else None,
             "client": referral.client_id,
             "program": referral.program_id,

@@ -53,6 +53,7 @@ def test_a_status_change_is_posted_signed_with_ids_and_statuses_only(
         "previous_status": "requested",
         "business_status": "",
         "outcome": None,
+        "decline_reason": None,
         "client": tenant.client.pk,
         "program": referral.program_id,
         "sender_organization": tenant.hco.pk,
@@ -185,6 +186,20 @@ def test_without_a_release_for_referral_details_the_receiver_gets_ids_and_status
     assert last["referral"]["status"] == "completed"
     assert last["referral"]["outcome"] is None
     assert "fhir_task" not in last
+
+
+def test_a_decline_carries_its_coded_reason_to_the_sender_only_while_details_are_shared(
+    tenant, flow, make_endpoint, receiver
+):
+    make_endpoint(tenant.hco)
+    referral = flow.send()
+    flow.move(referral, "reject", decline_reason="no-capacity", reason="Fund is empty")
+    declined = receiver.posts()[-1].json()["referral"]
+    assert declined["status"] == "rejected"
+    assert declined["decline_reason"] == "no-capacity"
+    assert b"Fund is empty" not in receiver.posts()[-1].body  # free text stays out
+    # Other moves carry no decline reason.
+    assert receiver.posts()[0].json()["referral"]["decline_reason"] is None
 
 
 # --- retries -------------------------------------------------------------------------------
@@ -347,3 +362,32 @@ def test_a_cancelled_delivery_is_not_sent(tenant, flow, make_endpoint, receiver)
     delivery.refresh_from_db()
     assert delivery.state == "cancelled" and delivery.attempt_count == 1
     assert len(receiver.posts()) == 1
+
+
+def test_routing_through_the_backbone_is_announced_to_the_clinic_and_the_program(
+    tenant, flow, make_endpoint, receiver
+):
+    from tests.referrals.coordination_support import hub, route, send_to_hub
+
+    h = hub(tenant)
+    make_endpoint(tenant.hco, path="/clinic")
+    make_endpoint(tenant.cbo, path="/pantry")
+    whole = flow.run(send_to_hub, h)
+    part = flow.run(route, h, whole)
+
+    clinic = [p.json()["referral"] for p in receiver.posts("/clinic")]
+    # Sent, accepted by the backbone, then routed: the clinic's system sees each step.
+    assert [(r["id"], r["status"], r["business_status"]) for r in clinic] == [
+        (whole.pk, "requested", ""),
+        (whole.pk, "accepted", ""),
+        (whole.pk, "accepted", "routed"),
+    ]
+    # The program hears of its own referral, which names the one it fulfils.
+    pantry = [p.json()["referral"] for p in receiver.posts("/pantry")]
+    assert [(r["id"], r["status"], r["part_of"]) for r in pantry] == [
+        (part.pk, "requested", whole.pk)
+    ]
+    flow.move(part, "accept")
+    flow.move(part, "start")
+    # The program starting work moves the clinic's referral too.
+    assert receiver.posts("/clinic")[-1].json()["referral"]["status"] == "in-progress"
