@@ -12,7 +12,7 @@ from consent.categories import Category
 from organizations.models import Membership, User
 
 from .models import Notification, Referral
-from .workflow import TERMINAL
+from .workflow import MIRRORS, TERMINAL
 
 
 def _members_of(org_id: int | None) -> list[int]:
@@ -100,11 +100,15 @@ def referral_created(referral: Referral, *, actor: User | None = None) -> None:
     )
 
 
-def referral_moved(referral: Referral, *, before: str, actor: User | None) -> None:
+def referral_moved(referral: Referral, *, before: str, actor: User | None, move: str = "") -> None:
     """A status change: the sender's person, the receiver's assignee (or everyone there),
     and — for outcomes — the client's lead navigator. The message says why when the reason
     is Linkage's own (a revoked release) or a code (an outcome, a decline reason), never a
-    person's free text."""
+    person's free text.
+
+    A referral following the routed referral that fulfils it (`move` one of MIRRORS) tells
+    only its sender: its receiver, the backbone, sent the routed referral and has just been
+    told of that one's move, as has a lead navigator who may see it."""
     status = referral.get_status_display().lower()
     if referral.business_status == Referral.BusinessStatus.WAITLISTED:
         status = "on the waitlist"
@@ -118,9 +122,16 @@ def referral_moved(referral: Referral, *, before: str, actor: User | None) -> No
         message = (
             message[:-1] + f": {referral.status_reason[0].lower()}{referral.status_reason[1:]}"
         )
-    people = [*_sender_people(referral), *_receiver_people(referral)]
+    people = _sender_people(referral)
+    mirrored = move in MIRRORS
+    if not mirrored:
+        people += _receiver_people(referral)
     if referral.status in TERMINAL:
-        people += _lead_navigator(referral)
+        lead = _lead_navigator(referral)
+        part = referral.subreferrals.order_by("-id").first() if mirrored else None
+        if part is not None:
+            lead = [u for u in lead if u not in _lead_navigator(part)]
+        people += lead
     _notify(referral, people, kind="referral_status", message=message, actor=actor)
 
 

@@ -502,7 +502,7 @@ def referral_transition(
     if chosen.name == "send":
         notifications.referral_created(referral, actor=actor)
     else:
-        notifications.referral_moved(referral, before=before, actor=actor)
+        notifications.referral_moved(referral, before=before, actor=actor, move=chosen.name)
     events.status_changed(referral)
     coordination.after_move(referral, move=chosen)
     return referral

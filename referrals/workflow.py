@@ -238,6 +238,10 @@ RELAYS: dict[str, Move] = {
     ]
 }
 
+# Relays by which a referral only mirrors its routed referral's move (the backbone, which
+# receives the one and sent the other, hears of the move once, from the routed one). A
+# reroute is the backbone's cue to act; relay_cancel moves the routed referral itself.
+MIRRORS = frozenset({"relay_start", "relay_waitlist", "relay_hold", "relay_complete", "relay_fail"})
 # Statuses from which the backbone may route a referral it received to a program.
 ROUTABLE = frozenset({Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS})
 # Status moves of a referral that stops its open routed referral (relay_cancel).

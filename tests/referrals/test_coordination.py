@@ -162,6 +162,50 @@ def test_the_loop_closes_through_the_backbone(tenant):
     )
 
 
+def test_the_backbone_and_the_lead_navigator_hear_of_each_move_once(tenant):
+    from .workflow_support import make_lead_navigator
+
+    h = hub(tenant)
+    make_lead_navigator(h.client, h.housing_user)  # named in the release: sees referrals
+    whole = send_to_hub(h)
+    part = route(h, whole)
+    move(part, "accept", h.cbo_user, tenant.cbo)
+    move(part, "start", h.cbo_user, tenant.cbo)
+    move(part, "complete", h.cbo_user, tenant.cbo, outcome="need-met")
+
+    # The backbone's navigator sent the routed referral: its moves reach them, and the
+    # source's referral, which only mirrors them, adds nothing; nor is the rest of the
+    # backbone's team told of every step the program takes.
+    assert [m.split(" is now ")[-1] for m in notified(h.navigator, part)] == [
+        "accepted.",
+        "in progress.",
+        "completed: service provided – need met.",  # noqa: RUF001
+    ]
+    mirrored = [m for m in notified(h.navigator, whole) if " is now " in m]
+    assert mirrored == []
+    # (The team hears once that the referral was accepted — by routing it.)
+    assert [m for m in notified(h.navigator_colleague, whole) if " is now " in m] == [
+        f"Referral #{whole.pk} to Care coordination hub is now accepted."
+    ]
+    # The clinic follows its own referral.
+    clinic = [m.split(" is now ")[-1] for m in notified(h.clinic_user, whole) if " is now " in m]
+    assert [m.split(":")[0].rstrip(".") for m in clinic] == [
+        "accepted",
+        "in progress",
+        "completed",
+    ]
+    # The lead navigator hears of the outcome once.
+    outcomes = [
+        m
+        for m in Notification.objects.filter(user=h.housing_user).values_list("message", flat=True)
+        if "completed" in m
+    ]
+    assert outcomes == [
+        f"Referral #{part.pk} to Northside Pantry is now completed: "
+        "service provided – need met."  # noqa: RUF001
+    ]
+
+
 def test_waitlist_resume_and_fail_are_mirrored(tenant):
     h = hub(tenant)
     whole = send_to_hub(h)
