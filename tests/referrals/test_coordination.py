@@ -201,8 +201,7 @@ def test_the_backbone_and_the_lead_navigator_hear_of_each_move_once(tenant):
         if "completed" in m
     ]
     assert outcomes == [
-        f"Referral #{part.pk} to Northside Pantry is now completed: "
-        "service provided – need met."  # noqa: RUF001
+        f"Referral #{part.pk} to Northside Pantry is now completed: service provided – need met."  # noqa: RUF001
     ]
 
 
