@@ -64,7 +64,15 @@ def _notify(referral: Referral, user_ids: Iterable[int], *, kind: str, message: 
 
         # After the commit: with the broker down the change stands and the person sees no
         # error; the emails are still unsent in the database and the sweep queues them.
-        publish(deliver_notification_email, ids)
+        # Rows the same transaction already counted as emailed (the demo's months-old
+        # history) are not queued only to be skipped.
+        unsent = list(
+            Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+        if unsent:
+            publish(deliver_notification_email, unsent)
 
     transaction.on_commit(queue)
     return rows

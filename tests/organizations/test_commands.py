@@ -115,9 +115,25 @@ def test_commands_exit_non_zero_from_the_shell(tmp_path):
     assert "Unknown kind 'nope'" in result.stderr
 
 
-def test_seed_demo_builds_the_network_and_running_it_twice_changes_nothing(settings):
+def test_seed_demo_builds_the_network_and_running_it_twice_changes_nothing(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from referrals.models import Notification
+    from referrals.reminders import broker
+
     settings.DEBUG = True
-    run("seed_demo")
+    queued: list[int] = []
+    monkeypatch.setattr(broker, "publish", lambda task, ids: queued.extend(ids) or list(ids))
+    with django_capture_on_commit_callbacks(execute=True):
+        run("seed_demo")
+    # The worker is handed exactly what is still to be emailed (today's news), not the
+    # months-old history's notifications, which count as emailed already.
+    history = Notification.objects.filter(emailed_at__isnull=False)
+    assert history.exists()
+    assert not set(queued) & set(history.values_list("pk", flat=True))
+    assert sorted(queued) == sorted(
+        Notification.objects.filter(emailed_at__isnull=True).values_list("pk", flat=True)
+    )
     counts = (
         Organization.objects.count(),
         User.objects.count(),
