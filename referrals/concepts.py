@@ -36,11 +36,7 @@ class Concept:
     def from_json(cls, data: dict | None) -> Concept | None:
         if not data:
             return None
-        return cls(
-            system=data.get("system", ""),
-            code=data.get("code", ""),
-            display=data.get("display", ""),
-        )
+        return cls(**_coding(data))
 
 
 @dataclass(frozen=True)
@@ -59,12 +55,11 @@ class Activity(Concept):
     def from_json(cls, data: dict | None) -> Activity | None:
         if not data:
             return None
-        return cls(
-            system=data.get("system", ""),
-            code=data.get("code", ""),
-            display=data.get("display", ""),
-            performed=_parse(data.get("performed") or ""),
-        )
+        return cls(**_coding(data), performed=_parse(data.get("performed") or ""))
+
+
+def _coding(data: dict) -> dict:
+    return {key: data.get(key, "") for key in ("system", "code", "display")}
 
 
 def _iso(moment: date | datetime | None) -> str:
