@@ -50,6 +50,10 @@ test: $(BIN)/.installed static chromium
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@# The calendar-sensitive tests again, each started at fixed awkward moments (a Friday
+	@# evening, a weekend, a holiday, both DST changes, New Year's Eve, a leap day): they
+	@# pass whatever the date. tests/dated.py; it ends with "dated runs: N passed".
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m calendar --dated-runs -p no:cacheprovider
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .

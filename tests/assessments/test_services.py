@@ -16,7 +16,7 @@ from assessments.models import Answer, Assessment, Need
 from audit.models import AuditEvent
 from tests.factories import AHC_NEGATIVE, assessment_for, instrument, item_answers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 NOW = datetime(2025, 3, 31, 15, 0, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from tests.clients.conftest import assert_no_phi, client_ids, events
 from tests.clients.test_duplicates import record
 from tests.factories import release_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def tomorrow() -> str:

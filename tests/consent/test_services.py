@@ -19,7 +19,7 @@ from consent.signals import release_ended
 from organizations.roles import Role
 from tests.factories import ClientFactory, OrganizationFactory, member, release_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 NOW = timezone.make_aware(timezone.datetime(2026, 3, 10, 15, 30))
 
@@ -112,10 +112,8 @@ BAD_INPUT = {
     "esignature without confirmation": ({"esignature_confirmed": False}, "esignature_confirmed"),
     "paper without file": ({"method": "paper"}, "paper_form"),
     "verbal without witness": ({"method": "verbal"}, "verbal_witness_name"),
-    "expiry before effective": (
-        {"expires_at": timezone.now() - timedelta(days=1)},
-        "expires_at",
-    ),
+    # Built when the module is imported: a fixed moment, the day before the test's (frozen) now.
+    "expiry before effective": ({"expires_at": NOW - timedelta(days=1)}, "expires_at"),
     "SUD to all partners": (
         {"categories": ["sud"], "all_network_partners": True, "recipients": []},
         "all_network_partners",
@@ -134,6 +132,7 @@ BAD_INPUT = {
 }
 
 
+@time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("case", list(BAD_INPUT), ids=list(BAD_INPUT))
 def test_service_refuses_bad_input_and_writes_nothing(tenant, case):
     overrides, field = BAD_INPUT[case]

@@ -13,7 +13,7 @@ from metrics.models import Rollup, RollupRun
 from metrics.services import rollup_run_execute_now, rollup_run_request
 from tests.metrics.helpers import clients, referrals
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def test_a_second_request_while_one_is_pending_returns_it(tenant):

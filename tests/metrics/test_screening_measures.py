@@ -12,7 +12,7 @@ from referrals.models import ReferralEvent
 from tests.factories import AHC_NEGATIVE, assessment_for
 from tests.metrics.helpers import clients, referrals, rollup
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 FOOD_POSITIVE = {**AHC_NEGATIVE, "123821": ("LA28397-0",), "123822": ("LA28397-0",)}
 SAFETY_DECLINED = {

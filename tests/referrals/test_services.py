@@ -29,7 +29,7 @@ from tests.factories import OrganizationFactory, ProgramFactory, member, release
 
 from .workflow_support import NEEDS, at_status, parties, send, transitions
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def long_ago(release):

@@ -22,7 +22,7 @@ from tests.factories import assessment_for
 from .support import Queue, move, send
 from .test_sweep import release_expiring
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def reminder_notifications(**filters) -> list[tuple[int, str]]:

@@ -18,7 +18,7 @@ from tests.factories import NetworkFactory, PartnershipFactory, ProgramFactory
 
 from .support import NEEDS, at, move, send, third_cbo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def holiday(network, day: str, name: str = "Holiday") -> NetworkHoliday:

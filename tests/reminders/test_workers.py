@@ -8,8 +8,11 @@ filesystem transport by default) — and a private Redis server that the test st
 - a worker killed (SIGKILL) in the middle of sending: after a restart and a sweep, the
   reminder's email goes out once.
 
-Time: due moments are reached by passing the sweep a later `now`; waiting on the worker
-processes is polling the database or a marker file against a deadline.
+Time: the clock starts at a fixed Monday morning and runs on, in this process and in the
+workers alike (tests/reminders/worker_settings.py), so the acknowledgements fall due on
+Wednesday, inside the sweep's three-day email retry window, whatever the real date. Due
+moments are reached by passing the sweep a later `now`; waiting on the worker processes is
+polling the database or a marker file against a deadline.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -48,8 +52,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
+# A Monday morning in a month without a daylight-saving change. In the past, not the
+# future: Redis restores other workers' unacknowledged messages older than the visibility
+# timeout, and a worker on a future clock would find everyone's old (worker_settings.py).
+MONDAY = "2025-05-05 09:00:00-05:00"
+
 
 # --- harness -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """This process's clock, from Monday 9:00 on: running, not frozen (the waits below and
+    the broker client's retries are real). Autouse, so the tenant is made on it too."""
+    with time_machine.travel(MONDAY, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -85,6 +102,10 @@ def start_worker(tmp_path: Path, queue: str, sink: Path, name: str, *args, **env
         "DJANGO_SETTINGS_MODULE": "tests.reminders.worker_settings",
         "MAILSINK_DIR": str(sink),
         "PYTHONUNBUFFERED": "1",  # the log is read while the worker runs
+        # The worker's clock: the same distance from real time as this process's.
+        "TEST_CLOCK_OFFSET_SECONDS": str(
+            timezone.now().timestamp() - time_machine.escape_hatch.time.time()
+        ),
         **env,
     }
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
