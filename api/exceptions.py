@@ -8,7 +8,7 @@ here, so views can call services without wrapping each call.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -27,6 +27,13 @@ def _conflict(exc: DjangoValidationError) -> bool:
     return isinstance(exc, TransitionConflict | DuplicateReferral)
 
 
+class PayloadTooLarge(exceptions.APIException):
+    # Django refuses to read a body past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB by default).
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
 def exception_handler(exc, context):
     conflict = False
     if isinstance(exc, DjangoValidationError):
@@ -36,6 +43,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

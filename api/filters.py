@@ -8,7 +8,6 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from referrals.models import Referral
@@ -33,11 +32,27 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(django_filters.NumberFilter):
-    """A row id: a whole number (NumberFilter alone takes decimals such as 1e+136)."""
+# PostgreSQL bigint: a larger number is no row's id, and is refused rather than looked up.
+MAX_ID = 2**63 - 1
 
-    field_class = forms.IntegerField
+
+class IdField(forms.IntegerField):
+    default_error_messages = {
+        "invalid": "An id is a whole number.",
+        "min_value": "An id is a positive number.",
+        "max_value": "No row has an id that large.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number (NumberFilter alone takes decimals such as 1e+136) from 1
+    to the largest bigint."""
+
+    field_class = IdField
 
 
 class UpdatedSinceFilterSet(django_filters.FilterSet):

@@ -20,6 +20,8 @@ from datetime import UTC
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+from config.spreadsheets import csv_cell
+
 from .models import Organization, Program, ProgramServiceArea
 from .sdoh import CODE_SYSTEM, SDOHCategory
 
@@ -232,11 +234,22 @@ def _csv_table(name: str, path: str, content: bytes) -> Table:
         for number, values in enumerate(reader, start=2):
             if not any(v.strip() for v in values):
                 continue
-            row = {c: (values[i].strip() if i < len(values) else "") for i, c in enumerate(columns)}
+            row = {
+                c: (_undefused(values[i].strip()) if i < len(values) else "")
+                for i, c in enumerate(columns)
+            }
             rows.append((number, row))
     except csv.Error as exc:
         raise HsdsFormatError(f"{path} is not valid CSV: {exc}.") from exc
     return Table(name=name, path=path, columns=columns, rows=rows)
+
+
+def _undefused(value: str) -> str:
+    """A cell as it was before `csv_cell` defused it: a Linkage export read back gives the
+    same text ("'=x" → "=x"). A leading apostrophe `csv_cell` would not have added stays."""
+    if value[:1] == "'" and csv_cell(value[1:]) == value:
+        return value[1:]
+    return value
 
 
 def _inline_table(name: str, data: list) -> Table:
@@ -415,8 +428,10 @@ def export_dataset(programs: Iterable[Program], *, title: str) -> bytes:
 
 
 def _csv(columns: list[str], rows: list[dict]) -> str:
+    """The table as CSV. Cells are written through `csv_cell`: the tables are opened in
+    spreadsheets too, and a program named "=HYPERLINK(...)" must not run there."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from .errors import FhirError, Issue
 from .references import Caller
+from .validation import row_id
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
@@ -78,9 +79,10 @@ def ids_of(raw: list[str], *, kind: str, name: str) -> list[int]:
                 raise bad_search(
                     f"{name}: expected a {kind} reference, got {prefix}/{value}.", name
                 )
-        if not value.isdigit():
+        number = row_id(value)
+        if number is None:
             raise bad_search(f"{name}: {value!r} is not a {kind} id.", name)
-        out.append(int(value))
+        out.append(number)
     return out
 
 
@@ -113,10 +115,10 @@ def id_param(documentation: str = "The resource's id (comma-separated for severa
     def apply(qs, raw, caller):
         ids = []
         for value in values_of(raw):
-            value = value.removeprefix("assessment-")
-            if not value.isdigit():
+            number = row_id(value.removeprefix("assessment-"))
+            if number is None:
                 raise bad_search(f"_id: {value!r} is not an id here.", "_id")
-            ids.append(int(value))
+            ids.append(number)
         return qs.filter(pk__in=ids)
 
     return Param("_id", "token", documentation, apply)
@@ -129,14 +131,19 @@ def _range(value: str, name: str) -> tuple[datetime, datetime, bool]:
         day = parse_date(value) if len(value) == 10 else None
     except ValueError:  # well-formed but impossible (month 13)
         moment = day = None
-    if moment is not None:
-        if timezone.is_naive(moment):
-            raise bad_search(f"{name}: a dateTime needs its time zone (e.g. Z).", name)
-        return moment, moment, True
-    if day is None:
+    if moment is None and day is None:
         raise bad_search(f"{name}: {value!r} is not a date or dateTime.", name)
-    start = timezone.make_aware(datetime(day.year, day.month, day.day))
-    return start, start + timedelta(days=1), False
+    if moment is not None and timezone.is_naive(moment):
+        raise bad_search(f"{name}: a dateTime needs its time zone (e.g. Z).", name)
+    try:
+        if moment is not None:
+            # In UTC: Python takes offsets up to ±23:59, PostgreSQL only ±15:59.
+            moment = moment.astimezone(UTC)
+            return moment, moment, True
+        start = timezone.make_aware(datetime(day.year, day.month, day.day))
+        return start, start + timedelta(days=1), False
+    except OverflowError:  # the first or last day of year 1 or 9999, with the time zone
+        raise bad_search(f"{name}: {value!r} is out of range.", name) from None
 
 
 def date_param(name: str, field_name: str, documentation: str) -> Param:
@@ -198,10 +205,10 @@ def run(*, kind: str, spec: SearchSpec, params: dict[str, list[str]], caller: Ca
             )
         queryset = param.apply(queryset, raw, caller)
     if cursor and not spec.sensitive:
-        value = cursor[-1]
-        if not value.isdigit():
+        position = row_id(cursor[-1])
+        if position is None:
             raise bad_search("_cursor: use the next link as given.", "_cursor")
-        queryset = queryset.filter(pk__lt=int(value))
+        queryset = queryset.filter(pk__lt=position)
     rows = list(queryset.order_by("-pk")[: count + 1])
     more = len(rows) > count and not spec.sensitive
     rows = rows[:count]
@@ -233,10 +240,10 @@ def run(*, kind: str, spec: SearchSpec, params: dict[str, list[str]], caller: Ca
 def _count(raw: list[str] | None, maximum: int) -> int:
     if not raw:
         return min(DEFAULT_COUNT, maximum)
-    value = raw[-1]
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
+    count = row_id(raw[-1])  # a whole number, as ids are
+    if count is None or not 1 <= count <= maximum:
         raise bad_search(f"_count: a number from 1 to {maximum}.", "_count")
-    return int(value)
+    return count
 
 
 def _link(caller: Caller, kind: str, params: dict, spec: SearchSpec, cursor: int | None) -> str:

@@ -16,6 +16,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 import pydantic
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from fhir.resources.R4B import get_fhir_model_class
@@ -26,13 +28,63 @@ from .errors import FhirError, Issue, code_invalid, structure
 MAX_ISSUES = 20
 
 
+# PostgreSQL bigint: a larger number is no row's id (and must not reach a query).
+MAX_ID = 2**63 - 1
+
+
+def row_id(text: str) -> int | None:
+    """`text` as a row id, or None when it is not one: ASCII digits only (str.isdigit also
+    takes "²", which int() refuses), at most a bigint."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
 def parse_json(raw: bytes) -> Any:
+    """The body's JSON; FhirError 400 for a body that is not JSON, nests deeper than the
+    parser goes, or holds a NUL character in any string (refused as on every other path:
+    Django's and DRF's text fields refuse it, and PostgreSQL cannot store it)."""
     if not raw:
         raise structure("The request has no body: send a FHIR resource as JSON.")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise structure(f"The body is not valid JSON: {error}.") from None
+    except RecursionError:
+        raise structure("The body is not valid JSON: it is nested too deeply.") from None
+    where = _null_character_at(data)
+    if where is not None:
+        raise structure(f"{where}: {ProhibitNullCharactersValidator.message}", expression=where)
+    return data
+
+
+def _null_character_at(data: Any) -> str | None:
+    """The FHIRPath of a string (or property name) that holds a NUL character, if any."""
+    root = data.get("resourceType") if isinstance(data, dict) else None
+    stack: list[tuple[str, Any]] = [(root if isinstance(root, str) else "", data)]
+    while stack:  # not recursive: the parser allows deeper nesting than Python's stack
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _has_null(value):
+                return path or "$"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else key
+                if _has_null(key):
+                    return child
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
+def _has_null(value: str) -> bool:
+    try:
+        ProhibitNullCharactersValidator()(value)
+    except ValidationError:
+        return True
+    return False
 
 
 def resource_of(data: Any, *, expected: str | tuple[str, ...], where: str = "") -> dict:

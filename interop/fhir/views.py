@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils.http import http_date
@@ -104,6 +106,8 @@ def fhir_exception_handler(exc, context):
             set_rollback()
         return Response(exc.outcome(), status=exc.status)
     set_rollback()
+    if isinstance(exc, RequestDataTooBig):  # past DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(body_too_large().outcome(), status=413)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -131,6 +135,19 @@ def fhir_exception_handler(exc, context):
     return Response(
         operation_outcome([Issue("The server failed to process the request.", "exception")]),
         status=500,
+    )
+
+
+def body_too_large() -> FhirError:
+    megabytes = settings.FHIR_MAX_BODY_BYTES / (1024 * 1024)
+    return FhirError(
+        413,
+        [
+            Issue(
+                f"The request body is larger than the {megabytes:g} MB this server reads.",
+                "too-long",
+            )
+        ],
     )
 
 
@@ -178,6 +195,16 @@ class FhirView(IdempotentPostMixin, APIView):
 
     def get_exception_handler(self):
         return fhir_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        # Before anything reads the body (the Idempotency-Key check hashes it).
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.FHIR_MAX_BODY_BYTES:
+            raise body_too_large()
+        super().initial(request, *args, **kwargs)
 
     def caller(self) -> Caller:
         request = self.request

@@ -90,10 +90,18 @@ def check_url(url: str) -> Target:
 
 
 def non_public_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """Why an address is not a public one ("loopback", "private"...), or "" if it is."""
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        return non_public_kind(mapped) or ""
+    """Why an address is not a public one ("loopback", "private"...), or "" if it is.
+
+    An IPv6 address that carries an IPv4 one (IPv4-mapped, 6to4, Teredo) is
+    judged by the IPv4 address too: 2002:7f00:1:: reaches 127.0.0.1 through a 6to4 relay.
+    (IPv4-compatible and NAT64 forms lie in ::/8, which is refused as reserved.)"""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # the IPv4 address itself, written as IPv6
+            return non_public_kind(ip.ipv4_mapped)
+        for embedded in _tunnelled_ipv4(ip):
+            kind = non_public_kind(embedded)
+            if kind:
+                return kind
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
@@ -107,6 +115,15 @@ def non_public_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
             return kind
     # Shared address space (100.64.0.0/10, carrier-grade NAT), documentation ranges...
     return "" if ip.is_global else "non-public"
+
+
+def _tunnelled_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    found = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # the Teredo server's address and the client's
+    return found
 
 
 def _resolve(host: str, port: int) -> tuple[str, ...]:
