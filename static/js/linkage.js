@@ -1,6 +1,7 @@
 // Linkage's htmx glue, loaded on every page after htmx (see the htmx-config meta tag in
 // base.html, which makes 400/409/422 answers swap in place like 200: they carry the form
-// again with its errors).
+// again with its errors), and the small behaviours templates ask for with data attributes.
+// It needs no htmx itself: the printable release page loads it alone.
 (function () {
   "use strict";
 
@@ -53,4 +54,41 @@
   document.addEventListener("htmx:sendError", function () {
     notice("The server could not be reached. Check the connection and try again.");
   });
+
+  // The Content-Security-Policy refuses inline handlers (onsubmit="return confirm(...)",
+  // onclick="window.print()"): templates say what they want with data attributes instead.
+  // data-confirm="Question?" on a form asks before it is submitted, on a button or link
+  // before it acts.
+  document.addEventListener(
+    "submit",
+    function (evt) {
+      var form = evt.target;
+      if (form instanceof HTMLFormElement && form.hasAttribute("data-confirm") &&
+          !window.confirm(form.getAttribute("data-confirm"))) {
+        evt.preventDefault();
+        evt.stopImmediatePropagation();
+      }
+    },
+    true
+  );
+
+  document.addEventListener(
+    "click",
+    function (evt) {
+      var target = evt.target instanceof Element ? evt.target : null;
+      var asking = target && target.closest("button[data-confirm], a[data-confirm]");
+      if (asking && !window.confirm(asking.getAttribute("data-confirm"))) {
+        evt.preventDefault();
+        evt.stopImmediatePropagation();
+        return;
+      }
+      // data-print: a button that opens the browser's print dialog.
+      var printer = target && target.closest("[data-print]");
+      if (printer) {
+        evt.preventDefault();
+        window.print();
+      }
+    },
+    true
+  );
 })();

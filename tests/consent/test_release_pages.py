@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -98,7 +99,9 @@ def test_printed_spanish_form_lists_what_is_agreed_in_spanish(client, login, ten
     assert f"{tenant.client.given_name} {tenant.client.family_name}" in page
     assert "Authorization to share" not in page  # not English
     assert "main-nav" not in page and "Sign out" not in page  # no navigation
-    assert "@media print" in page
+    # Its print stylesheet is a static file (the Content-Security-Policy refuses <style>).
+    assert "css/release_print.css" in page
+    assert "@media print" in (settings.BASE_DIR / "static/css/release_print.css").read_text()
     assert AuditEvent.objects.filter(
         action=AuditEvent.Action.PRINT, object_ids=[release.pk]
     ).exists()
