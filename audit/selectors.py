@@ -1,4 +1,5 @@
-"""Reads for the audit pages: an organization's own access log, the network's activity."""
+"""Reads for the audit pages: an organization's own access log, a client's accounting of
+disclosures as a given organization may read it, the network's activity."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
-from organizations.models import Network, Organization
+from organizations.models import Membership, Network, Organization
+from organizations.roles import Capability
 
 from .models import AuditEvent
 
@@ -38,6 +40,34 @@ def access_log_for(
     return (
         events.select_related("actor").prefetch_related("clients").order_by("-occurred_at", "-id")
     )
+
+
+def has_full_accounting(*, record_holder_id: int | None, membership: Membership) -> bool:
+    """May this member read a client's full accounting of disclosures: every organization's
+    accesses? Only for the organization holding the record (the one that created it, whose
+    record the client asks it to account for, HIPAA 45 CFR 164.528) and only with its
+    privacy role (the access-log capability). It prints the accounting for the client."""
+    return (
+        record_holder_id is not None
+        and membership.organization_id == record_holder_id
+        and membership.has(Capability.VIEW_ACCESS_LOG)
+    )
+
+
+def client_disclosures_for(
+    *, client_id: int, record_holder_id: int | None, membership: Membership
+) -> QuerySet[AuditEvent]:
+    """A client's accounting of disclosures as `membership`'s organization may read it,
+    newest first: the full accounting for the record holder's privacy role
+    (`has_full_accounting`); for any other organization only the events of its own people
+    (`AuditEvent.organization` is the organization whose person saw, or was told, the
+    client's data: the receiving side of each disclosure), so it learns nothing of other
+    organizations' staff, objects or disclosures. The page, its CSV and the printout all
+    read this."""
+    events = AuditEvent.objects.about_client(client_id)
+    if not has_full_accounting(record_holder_id=record_holder_id, membership=membership):
+        events = events.filter(organization_id=membership.organization_id)
+    return events.select_related("organization", "actor").order_by("-occurred_at", "-id")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 
+from referrals.models import OVERDUE_DEADLINES, Referral
+
 from .dialect import Dialect, dialect_for
 from .models import PeriodKind
 from .registry import HRSN_DOMAINS, MEASURES, Measure, domain_column
@@ -27,6 +29,19 @@ _CLIENT_COLS = """
     c.preferred_language AS language,
     c.insurance_type AS insurance
 """
+
+
+def overdue_sql(alias: str, now: str = "%(now)s") -> str:
+    """The overdue rule (referrals.models.OVERDUE_DEADLINES, the same table the inbox's
+    `Referral.objects.overdue` reads) spelled as a SQL condition on the referral row
+    `alias`, with `now` the placeholder of the moment: the measure "Referrals overdue now"
+    and the inbox cannot drift apart. Statuses and columns come from code, never input."""
+    conditions = []
+    for statuses, field in OVERDUE_DEADLINES:
+        column = Referral._meta.get_field(field).column
+        listed = ", ".join(f"'{s}'" for s in sorted(statuses))
+        conditions.append(f"({alias}.status IN ({listed}) AND {alias}.{column} <= {now})")
+    return "(" + " OR ".join(conditions) + ")"
 
 
 def _sns(d: Dialect, name: str, domain: str, needs: tuple[str, ...]) -> str:
@@ -108,9 +123,7 @@ def sources(d: Dialect) -> dict[str, Source]:
                r.receiver_organization_id AS receiver_id, r.sent_at AS ts, {_CLIENT_COLS},
                CAST(NULL AS VARCHAR) AS extra,
                r.status, r.outcome, r.sent_at, r.accepted_at, r.closed_at,
-               (r.status = 'requested' AND r.ack_due_at < %(now)s)
-                 OR (r.status IN ('accepted', 'in-progress') AND r.update_due_at < %(now)s)
-                 AS overdue,
+               {overdue_sql("r")} AS overdue,
                EXISTS (SELECT 1 FROM referrals_referralevent e
                        WHERE e.referral_id = r.id AND e.kind = 'contact') AS contacted,
                {_ROUTED_COLUMNS}

@@ -500,22 +500,15 @@ def national_table(run, org, kind, start, scope: Scope) -> Table:
 
 
 def stalled_referrals(org: Organization, now):
-    """The drill-down behind "stalled referrals": open referrals past due that the
-    organization sent or received (the referral's own page then applies the consent
-    policy to what it shows of the client)."""
-    from django.db.models import Q
-
+    """The drill-down behind "stalled referrals": referrals the organization sent or
+    received that are overdue at `now` by the one rule (`Referral.objects.overdue`, the
+    inbox's), the referral's own page then applying the consent policy to what it shows
+    of the client."""
     from referrals.models import Referral
 
     return (
         Referral.objects.visible_to(org)
-        .filter(
-            Q(status=Referral.Status.REQUESTED, ack_due_at__lt=now)
-            | Q(
-                status__in=[Referral.Status.ACCEPTED, Referral.Status.IN_PROGRESS],
-                update_due_at__lt=now,
-            )
-        )
+        .overdue(now)
         .select_related("program", "sender_organization", "receiver_organization")
         .order_by("sent_at", "pk")
     )

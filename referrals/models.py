@@ -5,6 +5,10 @@ A referral's life is its events; it closes with an outcome the sender sees (the 
 
 from __future__ import annotations
 
+import operator
+from datetime import datetime
+from functools import reduce
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -12,6 +16,34 @@ from django.utils import timezone
 
 from .concepts import Activity, Concept
 from .workflow import OPEN, Status
+
+# The stage whose deadline is owed, by status: the receiver owes an answer while the
+# referral is requested, and an update while it is accepted or in progress. On hold
+# (waitlist, a revoked release), draft and closed referrals owe nothing.
+ACK_STAGE = frozenset({Status.REQUESTED})
+UPDATE_STAGE = frozenset({Status.ACCEPTED, Status.IN_PROGRESS})
+
+# "Overdue", the one rule: a referral is overdue at `now` when its status is in one of
+# these stages and that stage's deadline has come (is at or before `now`: the reminder
+# sweep has always fired at the deadline itself). Only the current stage's deadline
+# counts: an accepted referral whose old acknowledgement date lingers is not overdue for
+# it, and a referral on hold is not overdue at all. Every reader derives from this
+# table: the inbox and lists (`overdue_q`), the backbone's stalled list, the measures' SQL
+# (metrics.engine builds its condition from it), and the reminder sweep
+# (`Referral.overdue_at`).
+OVERDUE_DEADLINES: tuple[tuple[frozenset[str], str], ...] = (
+    (ACK_STAGE, "ack_due_at"),
+    (UPDATE_STAGE, "update_due_at"),
+)
+
+
+def overdue_q(now: datetime) -> Q:
+    """The overdue rule (OVERDUE_DEADLINES) as a filter on referrals."""
+    conditions = [
+        Q(status__in=sorted(statuses), **{f"{field}__lte": now})
+        for statuses, field in OVERDUE_DEADLINES
+    ]
+    return reduce(operator.or_, conditions)
 
 
 class ReferralQuerySet(models.QuerySet):
@@ -22,6 +54,10 @@ class ReferralQuerySet(models.QuerySet):
 
     def open(self) -> ReferralQuerySet:
         return self.filter(status__in=OPEN)
+
+    def overdue(self, now: datetime) -> ReferralQuerySet:
+        """Overdue at `now`, by the one rule (OVERDUE_DEADLINES)."""
+        return self.filter(overdue_q(now))
 
 
 class Referral(models.Model):
@@ -280,6 +316,15 @@ class Referral(models.Model):
     def activity(self) -> Activity | None:
         """What was done, once completed (None when the receiver did not say)."""
         return Activity.from_json(self.resulting_activity)
+
+    def overdue_at(self, now: datetime) -> bool:
+        """Overdue at `now`, by the one rule (OVERDUE_DEADLINES): the row-level twin of
+        `Referral.objects.overdue(now)`."""
+        for statuses, field in OVERDUE_DEADLINES:
+            if self.status in statuses:
+                due = getattr(self, field)
+                return due is not None and due <= now
+        return False
 
 
 class ReferralNeed(models.Model):

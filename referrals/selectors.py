@@ -31,7 +31,9 @@ from consent.categories import Category
 from organizations.directory_selectors import with_open_referrals
 from organizations.models import Membership, Organization, Program, User
 
-from .models import Notification, Referral, ReferralEvent, ReferralNote
+# Overdue is one rule, defined with the model (referrals.models.OVERDUE_DEADLINES) and
+# shared with the backbone's stalled list, the measures and the reminder sweep.
+from .models import Notification, Referral, ReferralEvent, ReferralNote, overdue_q
 from .workflow import OPEN, TERMINAL, Status
 
 INBOX = "inbox"
@@ -81,11 +83,6 @@ class ListFilters:
     client_id: int | None = None
     # Typed by the user: it arrives in a POST body only (a name is PHI, never in a URL).
     client_name: str = ""
-
-
-def overdue_q(now: datetime) -> Q:
-    """Open, and the receiver's acknowledgement or next update is past due."""
-    return Q(status__in=_OPEN) & (Q(ack_due_at__lt=now) | Q(update_due_at__lt=now))
 
 
 def _start_of(day: date) -> datetime:

@@ -104,7 +104,8 @@ def _referral_subject(reminder: Reminder) -> Subject | None:
 
 def _release_subject(reminder: Reminder, now: datetime) -> Subject | None:
     release = Release.objects.select_related("organization").filter(pk=reminder.object_id).first()
-    if release is None or release.revoked_at is not None or release.expires_at <= now:
+    # "In force" is the release's own rule (consent.models.Release.is_active), not a copy.
+    if release is None or not release.is_active(now):
         return None
     text = (
         f"Release of information #{release.pk} (captured by {release.organization.name}) "

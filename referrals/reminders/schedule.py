@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from ..models import Referral
+# The stages whose deadline the reminder clock follows are the overdue rule's own
+# (referrals.models.OVERDUE_DEADLINES), so a reminder says "overdue" exactly when the
+# inbox, the backbone's list and the measures do.
+from ..models import ACK_STAGE, UPDATE_STAGE, Referral
 from ..workflow import Status
 from .calendar import add_business_days, network_holidays
 from .rules import Rules, rules_for
 
-# The stage whose deadline the reminder clock follows, by status.
-ACK_STAGE = frozenset({Status.REQUESTED})
-UPDATE_STAGE = frozenset({Status.ACCEPTED, Status.IN_PROGRESS})
 FOLLOW_UP_STAGE = frozenset({Status.COMPLETED})
 
 

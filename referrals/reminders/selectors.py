@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from clients.models import Client
@@ -14,24 +14,37 @@ from organizations.models import Organization, Partnership
 
 from ..models import NetworkHoliday, Referral, ReminderRules
 from .rules import DEFAULT_RULES, network_rules
-from .schedule import ACK_STAGE, UPDATE_STAGE
 
 
-def stalled_referrals(org: Organization) -> QuerySet[Referral]:
-    """The network's escalated referrals still waiting (for an answer or an update), longest
-    waiting first — for the backbone only (anyone else: none). Served by the partial
-    (network, escalated_at) index."""
+def stalled_referrals(org: Organization, now: datetime) -> QuerySet[Referral]:
+    """The network's overdue referrals at `now` (the one rule, `Referral.objects.overdue`):
+    the referrals the receivers' inboxes flag as overdue, so the backbone's list and count
+    agree with them. Those the sweep escalated (overdue the network's number of times) come
+    first, then the longest waiting — for the backbone only (anyone else: none)."""
     if not org.is_backbone:
         return Referral.objects.none()
     return (
-        Referral.objects.filter(
-            network_id=org.network_id,
-            escalated_at__isnull=False,
-            status__in=[*ACK_STAGE, *UPDATE_STAGE],
-        )
+        Referral.objects.filter(network_id=org.network_id)
+        .overdue(now)
         .select_related("program", "sender_organization", "receiver_organization", "assigned_to")
-        .order_by("waiting_since", "id")
+        .order_by(
+            F("escalated_at").asc(nulls_last=True),
+            F("waiting_since").asc(nulls_last=True),
+            "sent_at",
+            "id",
+        )
     )
+
+
+def stalled_counts(org: Organization, now: datetime) -> tuple[int, int]:
+    """How many of the network's referrals are overdue at `now`, and how many of those were
+    escalated: one query, for the backbone's dashboard."""
+    counts = (
+        stalled_referrals(org, now)
+        .order_by()
+        .aggregate(overdue=Count("pk"), escalated=Count("pk", filter=Q(escalated_at__isnull=False)))
+    )
+    return counts["overdue"], counts["escalated"]
 
 
 def client_names_visible(org: Organization, client_ids: Iterable[int]) -> dict[int, str]:

@@ -26,12 +26,22 @@ from django.utils import timezone
 from assessments.models import Assessment
 from consent.models import Release
 
-from ..models import Notification, NotificationPreference, Referral, Reminder, ReminderRules
+from ..models import (
+    OVERDUE_DEADLINES,
+    Notification,
+    NotificationPreference,
+    Referral,
+    Reminder,
+    ReminderRules,
+)
 from .broker import publish as broker_publish
 from .calendar import add_business_days, holidays_by_network
 from .recipients import People, lead_navigator
 from .rules import DEFAULT_RULES, Rules, rules_for_many
 from .schedule import ACK_STAGE, FOLLOW_UP_STAGE, UPDATE_STAGE
+
+# The deadline each overdue stage owes (the one overdue rule's table), by status.
+_DEADLINE_FIELD = {status: field for statuses, field in OVERDUE_DEADLINES for status in statuses}
 
 # Batches per sweep and kind: a backlog (after an outage) drains over a few sweeps
 # instead of holding one transaction for minutes.
@@ -111,6 +121,8 @@ def _referral_batch(now: datetime, limit: int) -> int:
             .only(
                 "network_id",
                 "status",
+                "ack_due_at",
+                "update_due_at",
                 "reminder_due_at",
                 "overdue_count",
                 "escalated_at",
@@ -184,6 +196,12 @@ def _advance(
 ) -> list[Reminder]:
     """The reminders `referral` is due for, and its reminder clock moved on."""
     due = referral.reminder_due_at
+    if referral.status in _DEADLINE_FIELD and not referral.overdue_at(now):
+        # The clock ran ahead of the stage's deadline (the deadline was moved later, or
+        # none is owed): by the one overdue rule the referral is not overdue, so it gets no
+        # "overdue" reminder and the clock waits for the deadline itself.
+        referral.reminder_due_at = getattr(referral, _DEADLINE_FIELD[referral.status])
+        return []
     receiver = people.person_or_team(referral.assigned_to_id, referral.receiver_organization_id)
     if referral.status in ACK_STAGE:
         kind = Reminder.Kind.ACK_OVERDUE
@@ -265,11 +283,9 @@ def _release_batch(now: datetime, limit: int) -> int:
         expires_at__gt=OuterRef("expires_at"),
     )
     candidates = list(
-        Release.objects.filter(
-            expires_at__gt=now,
-            expires_at__lte=now + timedelta(days=longest),
-            revoked_at__isnull=True,
-        )
+        # In force now (the release's own rule, Release.objects.active_at), expiring soon.
+        Release.objects.active_at(now)
+        .filter(expires_at__lte=now + timedelta(days=longest))
         .exclude(Exists(warned))
         .exclude(Exists(renewed))
         .select_related("client__lead_navigator")

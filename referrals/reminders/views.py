@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
@@ -152,11 +153,13 @@ def holiday_delete(request, holiday_id: int):
 @member_required(Capability.MANAGE_NETWORK)
 @require_http_methods(["GET"])
 def stalled_referrals(request):
-    """The network's escalated referrals still waiting: how long, on whom, in what status.
-    Client names only where the backbone may see them (consent.policy); the list shown is
-    audited as one read."""
+    """The network's overdue referrals (the receivers' inboxes' rule), escalated ones first:
+    how long, on whom, in what status. Client names only where the backbone may see them
+    (consent.policy); the list shown is audited as one read."""
     org = request.organization
-    page = Paginator(selectors.stalled_referrals(org), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    found = selectors.stalled_referrals(org, now)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     names = selectors.client_names_visible(org, {r.client_id for r in rows})
     categories = [Category.REFERRALS.value]

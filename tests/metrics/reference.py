@@ -104,11 +104,11 @@ def referral_rollups(referrals, partnerships, now) -> dict:
 
         def overdue(r):
             return (
-                r.status == "requested" and r.ack_due_at is not None and r.ack_due_at < now
+                r.status == "requested" and r.ack_due_at is not None and r.ack_due_at <= now
             ) or (
                 r.status in ("accepted", "in-progress")
                 and r.update_due_at is not None
-                and r.update_due_at < now
+                and r.update_due_at <= now
             )
 
         def rate(n, d):

@@ -185,7 +185,8 @@ def test_the_dashboard_shows_backbone_admins_the_stalled_count(client, login, wo
     login(world.backbone_admin)
     page = client.get(reverse("dashboard")).content.decode()
     assert 'data-testid="stalled-summary"' in page
-    assert "<strong>1</strong> stalled referral" in page
+    assert '<strong data-testid="stalled-count">1</strong> overdue referral' in page
+    assert '<strong data-testid="escalated-count">1</strong> of them escalated' in page
     assert reverse("stalled_referrals") in page
     client.logout()
     login(world.tenant.hco_admin)
@@ -196,6 +197,8 @@ def test_stalled_list_is_paginated(client, login, world, clock):
     for i in range(27):
         r = send(world, program=_program(world, f"Program {i}"))
         Referral.objects.filter(pk=r.pk).update(escalated_at=r.created_at, overdue_count=2)
+    # The list is the network's overdue referrals: past their acknowledgement date.
+    clock.move_to("2031-05-12 09:00:00-05:00")
     login(world.backbone_admin)
     first = client.get(reverse("stalled_referrals")).content.decode()
     assert first.count('data-testid="stalled-referral"') == 25

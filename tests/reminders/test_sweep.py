@@ -16,7 +16,7 @@ from tests.factories import ClientFactory, assessment_for, release_for
 
 from .support import Queue, at, move, reminders, send
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
 
 
 def sweep(clock=None, when: str | None = None) -> Queue:
@@ -346,7 +346,14 @@ def due_referrals(world, count: int) -> None:
     )
     Referral.objects.bulk_create(
         [
-            due_referral(world, p, status="requested", reminder_due_at=at("2031-05-06 09:00"))
+            due_referral(
+                world,
+                p,
+                status="requested",
+                # The deadline and the reminder clock on it, as referral_send sets them.
+                ack_due_at=at("2031-05-06 09:00"),
+                reminder_due_at=at("2031-05-06 09:00"),
+            )
             for p in programs
         ]
     )
