@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from consent import policy
+from consent.categories import Category
 from organizations.models import Membership, Organization, User
 from organizations.roles import Role
 
@@ -146,15 +148,22 @@ def client_lead_navigator_assign(
     client: Client,
     membership: Membership,
     actor: User,
+    organization: Organization | None = None,
     handover_note: str = "",
     request: HttpRequest | None = None,
 ) -> LeadNavigatorAssignment:
     """Make `membership` the client's lead navigator, handing over from the current one.
 
+    The acting `organization` (default: the new lead's own) appoints one of its own active
+    navigators, `actor` acting for it, and only if the consent policy lets it see the
+    client's demographics: sight of the client's referrals alone, say, does not make an
+    organization the client's coordinator (ValidationError otherwise).
+
     One transaction with the client row locked, so two people assigning at once are
     serialized (the database's one-current-lead constraint is the last line). The
     previous lead navigator is emailed after commit; a handover needs a note.
     """
+    acting = organization or membership.organization
     client = Client.objects.select_for_update().get(pk=client.pk)
     if (
         not membership.is_active
@@ -162,6 +171,18 @@ def client_lead_navigator_assign(
         or membership.organization.network_id != client.network_id
     ):
         raise ValidationError("Only an active navigator of the network can be lead navigator.")
+    # Another organization's member (an API key's service user included) is never ours to
+    # appoint, and the person appointing must act for the organization they appoint from.
+    if (
+        membership.organization_id != acting.pk
+        or not acting.memberships.filter(user=actor, is_active=True).exists()
+    ):
+        raise ValidationError("Choose one of your own organization's navigators.")
+    if not policy.may_see(acting, Category.DEMOGRAPHICS, client):
+        raise ValidationError(
+            "Your organization may not see this client's demographics, so it cannot "
+            "change their lead navigator."
+        )
     current = client.lead_assignments.filter(ended_at__isnull=True).first()
     if current is not None and current.membership_id == membership.pk:
         return current

@@ -1,5 +1,6 @@
 """`/fhir/r4/Subscription`: create (POST), search (GET), read, delete and `$status`, for
-the caller's own organization (an API key's, or a signed-in person's). Errors are
+the caller's own organization (an API key's, or a signed-in person's). Reading is every
+role's; creating and deleting are an org admin's, as for webhooks. Errors are
 OperationOutcomes."""
 
 from __future__ import annotations
@@ -41,14 +42,30 @@ class FhirJSONRenderer(JSONRenderer):
     format = "fhir"
 
 
+# A subscription sends the organization's referral events to an endpoint outside Linkage,
+# as a webhook does: setting one up, changing or ending it is an org admin's, like webhooks
+# (interop/webhooks/views.py); reading them is everyone's.
+WRITE_CAPABILITY = Capability.MANAGE_MEMBERS
+READ_CAPABILITY = Capability.VIEW_CLIENTS
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class FhirView(APIView):
     """Authentication, permission and throttling as on /api/v1/; answers in FHIR JSON."""
 
     permission_classes = [HasCapability]
-    required_capability = Capability.VIEW_CLIENTS
     renderer_classes = [FhirJSONRenderer, JSONRenderer]
     parser_classes: list = []  # the body is read as FHIR JSON by the view itself
     schema = None  # not part of the REST API's OpenAPI schema (FHIR has its own)
+
+    def capability_for(self, request) -> Capability:
+        """What the request's method needs (as the FHIR facade's views declare it)."""
+        return WRITE_CAPABILITY if request.method in WRITE_METHODS else READ_CAPABILITY
+
+    @property
+    def required_capability(self) -> Capability:
+        # HasCapability reads this per request: one answer per method.
+        return self.capability_for(self.request)
 
     def handle_exception(self, exc):
         if isinstance(exc, FhirError):
@@ -63,7 +80,8 @@ class FhirView(APIView):
 
     def subscription(self, subscription_id: str) -> Subscription:
         found = None
-        if subscription_id.isdigit() and len(subscription_id) < 19:
+        # ASCII digits: str.isdigit also takes "²", which int() refuses.
+        if subscription_id.isascii() and subscription_id.isdigit() and len(subscription_id) < 19:
             found = (
                 Subscription.objects.visible_to(self.request.organization)
                 .filter(pk=int(subscription_id))
@@ -92,7 +110,8 @@ CAPABILITY = {
         "Subscriptions R5 backport on R4: the SDOH Clinical Care IG's Task topic "
         f"({topic.TOPIC_URL}), rest-hook channel, application/fhir+json, id-only or empty "
         "content; filters Task?owner= / Task?requester= (the caller's own organization) and "
-        "status=. Active at once (no handshake). Subscriptions cannot be updated."
+        "status=. Active at once (no handshake). Subscriptions cannot be updated. Creating "
+        "or deleting one takes an org admin's key, as webhooks do."
     ),
     "interaction": [
         {"code": "create"},

@@ -5,6 +5,7 @@ from django.urls import path
 
 from config.urls import urlpatterns as real_patterns
 from organizations.models import Partnership
+from organizations.roles import Capability
 
 
 def leaky_detail(request, partnership_id):
@@ -23,6 +24,16 @@ def leaky_referral_list(request):
     return HttpResponse(", ".join(Referral.objects.values_list("reason", flat=True)))
 
 
+def leaky_key_list(request):
+    # Declares the org admin's capability (as member_required would) but never checks it.
+    from api.models import ApiKey
+
+    return HttpResponse(", ".join(ApiKey.objects.values_list("name", flat=True)))
+
+
+leaky_key_list.required_capability = Capability.MANAGE_MEMBERS
+
+
 def unprobed(request, widget_id):
     return HttpResponse("nothing")
 
@@ -32,5 +43,6 @@ urlpatterns = [
     *real_patterns,
     path("broken/partnerships/<int:partnership_id>/", leaky_detail, name="broken_detail"),
     path("broken/partnerships/", leaky_list, name="broken_list"),
+    path("broken/keys/", leaky_key_list, name="broken_key_list"),
     path("broken/widgets/<int:widget_id>/", unprobed, name="broken_unprobed"),
 ]

@@ -142,27 +142,64 @@ def admin_probes(victim) -> dict:
     }
 
 
-def sentinels(victim) -> list[str]:
-    """Strings that appear only in the victim tenant's data."""
-    users = [
+# Strings only the victim HCO's admins see: its API key's label, its webhook's and FHIR
+# subscription's endpoints (made by the probes above when a route needs them).
+ADMIN_ONLY = ["Victim EHR", "ehr.victim.invalid"]
+
+
+def _client_strings(victim) -> list[str]:
+    client = victim.client
+    return [client.given_name, client.family_name, client.email, _referral_note(victim)]
+
+
+def _users(victim) -> list:
+    return [
         victim.backbone_admin,
         victim.hco_admin,
         victim.hco_navigator,
         victim.hco_staff,
         victim.cbo_staff,
     ]
-    client = victim.client
+
+
+def sentinels(victim) -> list[str]:
+    """Strings that appear only in the victim tenant's data: what no member of another
+    network may see anywhere."""
+    users = _users(victim)
     return [
-        client.given_name,
-        client.family_name,
-        client.email,
+        *_client_strings(victim),
         victim.network.name,
         victim.backbone.name,
         victim.hco.name,
         victim.cbo.name,
         victim.partnership.name,
         _program_name(victim),
-        _referral_note(victim),
+        *ADMIN_ONLY,
         *(u.email for u in users),
         *(u.last_name for u in users),
+    ]
+
+
+def same_network_sentinels(victim) -> list[str]:
+    """What an organization of the victim's own network that is party to none of its
+    referrals and named in no release must not see: everything but the network's shared
+    directory (the network, its organizations and their listed programs)."""
+    users = _users(victim)
+    return [
+        *_client_strings(victim),
+        victim.partnership.name,
+        *ADMIN_ONLY,
+        *(u.email for u in users),
+        *(u.last_name for u in users),
+    ]
+
+
+def wrong_role_sentinels(victim, persona) -> list[str]:
+    """What a route a member's role does not allow must not show that member: the client's
+    record and the admin-only settings, and the other members' addresses (a staff list).
+    Names of organizations are not secrets to their own members."""
+    return [
+        *_client_strings(victim),
+        *ADMIN_ONLY,
+        *(u.email for u in _users(victim) if u.pk != persona.pk),
     ]

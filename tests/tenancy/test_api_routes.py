@@ -1,4 +1,6 @@
-"""Every API route, requested with the API key of a foreign organization.
+"""Every API route, requested with the API key of an outsider: an organization of another
+network, one of the victim's own network party to none of its referrals, and the victim
+organization's own key in a role that lacks what the route needs.
 
 Routes come from the URL configuration (tests/tenancy/harness.py), so an API route added
 later is probed without editing this file; object ids come from the same probes as the
@@ -13,49 +15,21 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
-from tests.tenancy.harness import DENIED, build_url, iter_routes
-from tests.tenancy.probes import page_probes, sentinels
+from tests.tenancy.harness import (
+    SAME_NETWORK,
+    WRONG_ROLE,
+    Outsider,
+    iter_routes,
+    probe_api_routes,
+)
+from tests.tenancy.probes import (
+    page_probes,
+    same_network_sentinels,
+    sentinels,
+    wrong_role_sentinels,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-# The REST API and the FHIR interface take the same keys.
-KEY_ROUTES = ("api/v1/", "fhir/r4/")
-
-
-def probe_api_routes(api: APIClient, *, probes, secrets, urlconf=None) -> list[str]:
-    """GET and POST (and, on FHIR instance routes, PUT) every /api/v1/ and /fhir/r4/ route
-    with the key behind `api`; return what leaked."""
-    findings = []
-    for route in iter_routes(urlconf):
-        if not route.template.startswith(KEY_ROUTES):
-            continue
-        missing = [k for k in route.kwargs if k not in probes]
-        if missing:
-            findings.append(f"{route.label}: no probe for {missing}")
-            continue
-        url = build_url(route, {k: probes[k]() for k in route.kwargs})
-        methods = ["get", "post"]
-        if route.template.startswith("fhir/r4/") and route.kwargs:
-            methods.append("put")
-        for method in methods:
-            if method == "get":
-                response = api.get(url)
-            else:
-                response = getattr(api, method)(url, {}, format="json")
-            status = response.status_code
-            body = response.content.decode(errors="replace")
-            where = f"{method.upper()} {url} -> {status}"
-            if status >= 500:
-                findings.append(f"{where}: server error")
-            if status == 401:
-                findings.append(f"{where}: the key was not accepted")
-            leaked = [s for s in secrets if s in body]
-            if leaked:
-                findings.append(f"{where}: shows foreign data {leaked}")
-            if route.kwargs and status not in DENIED:
-                findings.append(f"{where}: object route not denied")
-    return findings
 
 
 @pytest.fixture(autouse=True)
@@ -68,11 +42,15 @@ def _sweep_unthrottled(settings):
     }
 
 
-def _foreign_api(org, role) -> APIClient:
-    _key, raw = api_key_create(organization=org, role=role, name="Foreign EHR")
+def _api_with_key(org, role):
+    key, raw = api_key_create(organization=org, role=role, name="Outsider EHR")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return api
+    return api, key
+
+
+def _foreign_api(org, role) -> APIClient:
+    return _api_with_key(org, role)[0]
 
 
 @pytest.mark.parametrize(
@@ -81,6 +59,32 @@ def _foreign_api(org, role) -> APIClient:
 def test_no_api_route_shows_another_tenant_anything(tenant, foreign_tenant, org_attr, role):
     api = _foreign_api(getattr(foreign_tenant, org_attr), role)
     findings = probe_api_routes(api, probes=page_probes(tenant), secrets=sentinels(tenant))
+    assert not findings, "\n".join(findings)
+
+
+@pytest.mark.parametrize("role", ["org_admin", "navigator", "staff"])
+def test_no_api_route_shows_a_neighbour_in_the_network_anything(tenant, neighbour, role):
+    api = _foreign_api(neighbour.organization, role)
+    findings = probe_api_routes(
+        api,
+        probes=page_probes(tenant),
+        secrets=same_network_sentinels(tenant),
+        outsider=Outsider(SAME_NETWORK),
+    )
+    assert not findings, "\n".join(findings)
+
+
+@pytest.mark.parametrize(
+    ("org_attr", "role"), [("hco", "staff"), ("hco", "navigator"), ("backbone", "navigator")]
+)
+def test_no_api_route_serves_a_key_whose_role_lacks_its_capability(tenant, org_attr, role):
+    api, key = _api_with_key(getattr(tenant, org_attr), role)
+    findings = probe_api_routes(
+        api,
+        probes=page_probes(tenant),
+        secrets=wrong_role_sentinels(tenant, key.user),
+        outsider=Outsider(WRONG_ROLE, key.membership),
+    )
     assert not findings, "\n".join(findings)
 
 
@@ -115,3 +119,16 @@ def test_walk_reports_a_leaking_api_route(tenant, foreign_tenant):
     text = "\n".join(findings)
     assert f"GET /api/v1/broken/{tenant.client.pk}/ -> 200: shows foreign data" in text
     assert "object route not denied" in text
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_walk_reports_a_leaking_api_route_to_a_neighbour(tenant, neighbour):
+    api = _foreign_api(neighbour.organization, "staff")
+    findings = probe_api_routes(
+        api,
+        probes=page_probes(tenant),
+        secrets=same_network_sentinels(tenant),
+        outsider=Outsider(SAME_NETWORK),
+    )
+    text = "\n".join(findings)
+    assert f"GET /api/v1/broken/{tenant.client.pk}/ -> 200: shows foreign data" in text

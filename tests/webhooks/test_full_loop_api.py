@@ -72,7 +72,8 @@ def test_the_loop_closes_by_api_with_signed_webhooks_and_fhir_notifications(
     page = client.get(registered["Location"]).content.decode()
     secret = re.search(r'data-testid="webhook-secret">(whsec_[\w-]+)<', page).group(1)
 
-    ehr = key_client(tenant.hco, Role.NAVIGATOR)
+    # An org admin's key: setting up the FHIR subscription below is an admin's, as webhooks are.
+    ehr = key_client(tenant.hco, Role.ORG_ADMIN)
     cbo = key_client(tenant.cbo, Role.STAFF)
     # The EHR also subscribes over FHIR to the Tasks it requests (id-only notifications).
     subscription = ehr.post(

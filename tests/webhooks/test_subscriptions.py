@@ -30,7 +30,7 @@ def _fresh_throttle_counts():
     cache.clear()
 
 
-def key_client(org, role=Role.NAVIGATOR) -> APIClient:
+def key_client(org, role=Role.ORG_ADMIN) -> APIClient:
     _key, raw = api_key_create(organization=org, role=role, name="EHR FHIR client")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
