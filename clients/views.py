@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
+from audit.selectors import client_disclosures_for, has_full_accounting
 from audit.services import audit_read, audit_record
 from config.spreadsheets import csv_cell
 from consent.categories import Category
@@ -279,8 +280,9 @@ def client_edit(request, client_id: int):
 @member_required(Capability.ASSIGN_LEAD_NAVIGATOR)
 @require_POST
 def client_lead_navigator(request, client_id: int):
-    """Make one of the organization's navigators the client's lead navigator."""
-    client = get_visible_or_404(Client, request.organization, pk=client_id)
+    """Make one of the organization's navigators the client's lead navigator: only an
+    organization that sees the client's demographics (404 otherwise, as for editing)."""
+    client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
     current = selectors.client_current_assignment(client)
     form = LeadNavigatorForm(
         request.POST,
@@ -294,6 +296,7 @@ def client_lead_navigator(request, client_id: int):
                 client=client,
                 membership=membership,
                 actor=request.user,
+                organization=request.organization,
                 handover_note=form.cleaned_data["handover_note"],
                 request=request,
             )
@@ -352,11 +355,23 @@ def _event_row(event: AuditEvent) -> list[str]:
 
 @member_required(Capability.VIEW_ACCESS_LOG)
 def client_disclosures(request, client_id: int):
-    """The client's accounting of disclosures: every audited access to the client by any
-    organization. Viewing (or downloading) it is audited too."""
+    """The client's accounting of disclosures (page, `?format=csv`, `?format=print`): in
+    full for the privacy role of the organization holding the record, which prints it for
+    the client; any other organization reads only its own people's accesses
+    (audit.selectors.client_disclosures_for). Viewing, downloading or printing it is
+    audited too."""
     client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
-    events = selectors.client_disclosures(client.pk)
-    if request.GET.get("format") == "csv":
+    membership = request.membership
+    events = client_disclosures_for(
+        client_id=client.pk,
+        record_holder_id=client.created_by_organization_id,
+        membership=membership,
+    )
+    full = has_full_accounting(
+        record_holder_id=client.created_by_organization_id, membership=membership
+    )
+    output = request.GET.get("format")
+    if output == "csv":
         audit_record(
             request=request,
             action=AuditEvent.Action.EXPORT,
@@ -376,13 +391,22 @@ def client_disclosures(request, client_id: int):
             f'attachment; filename="client-{client.pk}-disclosures.csv"'
         )
         return response
+    printing = output == "print"
     audit_record(
         request=request,
-        action=AuditEvent.Action.VIEW,
+        action=AuditEvent.Action.PRINT if printing else AuditEvent.Action.VIEW,
         object_type="client_disclosures",
         object_ids=[client.pk],
         client_ids=[client.pk],
         detail={"categories": [Category.DEMOGRAPHICS.value]},
     )
+    if printing:
+        return render(
+            request,
+            "clients/disclosures_print.html",
+            {"client": client, "events": events, "full": full, "printed_at": timezone.now()},
+        )
     page = Paginator(events, DISCLOSURES_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "clients/disclosures.html", {"client": client, "page": page})
+    return render(
+        request, "clients/disclosures.html", {"client": client, "page": page, "full": full}
+    )

@@ -71,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.request_id.RequestIdMiddleware",
+    # Early, so that every answer below it (lockouts, 2FA redirects, errors) gets the headers.
+    "config.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -156,6 +159,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And this many failures from one address across accounts lock the address (password
+# spraying): Linkage's own rule, applied by organizations.lockout.LockoutHandler.
+AXES_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_HANDLER = "organizations.lockout.LockoutHandler"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
@@ -177,6 +184,26 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts and styles only from Linkage's own static
+# files, no inline <script>, event handler attribute or style attribute (tests/config/
+# test_headers.py checks the templates). htmx's own indicator <style> is turned off in
+# base.html's htmx-config; its CSS is in static/css/linkage.css. The Swagger page is public,
+# carries no client data, and is drf-spectacular's with its inline script: left without one.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("es", "Español")]
@@ -325,6 +352,10 @@ DEFAULT_EXCEPTION_REPORTER = "config.error_reports.PHISafeExceptionReporter"
 # (referral outcomes, release categories...). Set it once to an address the network
 # controls; integrations store these system URLs, so it must not change afterwards.
 FHIR_CANONICAL_BASE = env.str("FHIR_CANONICAL_BASE", default="https://linkage.invalid/fhir")
+# The largest FHIR request body read (bytes); a larger one is refused with 413 before it is
+# read. Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB unless set) caps request bodies too,
+# so raising this past it needs that raised as well.
+FHIR_MAX_BODY_BYTES = env.int("FHIR_MAX_BODY_BYTES", default=2_621_440)
 
 # Outbound webhooks and FHIR subscriptions (interop/webhooks, interop/subscriptions).
 # Targets on loopback, private, link-local, multicast or reserved addresses are refused

@@ -17,6 +17,9 @@ from tests.factories import (
     release_for,
 )
 
+# `--dated-runs`: the `calendar` tests again at fixed awkward moments (tests/dated.py).
+pytest_plugins = ["tests.dated"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
@@ -138,6 +141,39 @@ def foreign_tenant(db) -> Tenant:
     return build_tenant("Zanzibarish")
 
 
+@dataclass
+class Neighbour:
+    """An organization of a tenant's own network that is party to none of its referrals and
+    named in no release: it shares the directory, nothing else."""
+
+    organization: Organization
+    admin: User
+    navigator: User
+    staff: User
+
+
+def build_neighbour(tenant: Tenant, label: str = "Quillfeather") -> Neighbour:
+    org = OrganizationFactory(
+        network=tenant.network,
+        name=f"{label} Shelter",
+        kind=Organization.Kind.CBO,
+        sub_kind="nonprofit",
+    )
+    slug = label.lower()
+    # Names of their own: the factory's "PersonN" would contain a victim's "PersonM".
+    return Neighbour(
+        organization=org,
+        admin=member(org, Role.ORG_ADMIN, email=f"admin@{slug}.test", last_name=f"{label}-A"),
+        navigator=member(org, Role.NAVIGATOR, email=f"nav@{slug}.test", last_name=f"{label}-N"),
+        staff=member(org, Role.STAFF, email=f"staff@{slug}.test", last_name=f"{label}-S"),
+    )
+
+
+@pytest.fixture
+def neighbour(tenant) -> Neighbour:
+    return build_neighbour(tenant)
+
+
 def verified_login(client, user: User) -> None:
     """Sign in through the real form and, for users with a device, the second factor."""
     from django_otp import user_has_device
@@ -168,3 +204,44 @@ def login(client):
         return c
 
     return _login
+
+
+# The tenancy harness's probe count (tests/tenancy/harness.py PROBES) and the consent
+# matrix's face checks (tests/consent/matrix.py FACE_CHECKS), one summary line each per
+# session. Under xdist each worker hands its counts to the controller, which adds them up.
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from tests.consent.matrix import FACE_CHECKS
+        from tests.tenancy.harness import PROBES
+
+        workeroutput["tenancy_probes"] = dict(PROBES)
+        workeroutput["consent_faces"] = dict(FACE_CHECKS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from tests.consent.matrix import FACE_CHECKS
+    from tests.tenancy.harness import PROBES
+
+    output = getattr(node, "workeroutput", {})
+    PROBES.update(output.get("tenancy_probes", {}))
+    FACE_CHECKS.update(output.get("consent_faces", {}))
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.consent.matrix import FACE_CHECKS
+    from tests.tenancy.harness import FOREIGN_NETWORK, PROBES, SAME_NETWORK, WRONG_ROLE
+
+    if getattr(terminalreporter.config, "workeroutput", None) is not None:
+        return
+    if PROBES:
+        terminalreporter.write_line(
+            f"tenancy: {sum(PROBES.values())} probes (foreign network {PROBES[FOREIGN_NETWORK]}, "
+            f"same network {PROBES[SAME_NETWORK]}, wrong role {PROBES[WRONG_ROLE]})"
+        )
+    if FACE_CHECKS:
+        terminalreporter.write_line(
+            f"consent matrix: {FACE_CHECKS['cells']} cells (recipient x release state), "
+            f"{FACE_CHECKS['faces']} face checks (pages, print, REST, FHIR, payloads, emails)"
+        )
