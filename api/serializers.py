@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from assessments.models import Assessment
 from clients.models import Client
+from consent import policy
 from consent.categories import Category
 from consent.models import Release
 from organizations.models import Organization, Program
@@ -175,12 +176,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_is_active(self, release) -> bool:
-        now = timezone.now()
-        return (
-            release.revoked_at is None
-            and release.effective_at <= now
-            and (release.expires_at is None or release.expires_at > now)
-        )
+        return policy.release_in_force(release)
 
 
 class ReleaseCreateSerializer(serializers.Serializer):
@@ -235,7 +231,22 @@ class ActivitySerializer(ConceptSerializer):
     )
 
 
+class ReferralListSerializer(serializers.ListSerializer):
+    """A page of referrals: the consent policy's answers for the whole page at once."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        organization = self.context.get("organization")
+        if organization is not None:
+            self.child.context["sights"] = policy.referral_sights(organization, items)
+        return [self.child.to_representation(item) for item in items]
+
+
 class ReferralSerializer(serializers.ModelSerializer):
+    """A referral as the caller's organization may see it: status and dates always; what
+    another organization recorded only as `consent.policy` allows (blanked, and named in
+    `withheld`). Needs `context={"organization": ...}`."""
+
     client = serializers.PrimaryKeyRelatedField(read_only=True)
     program = serializers.PrimaryKeyRelatedField(read_only=True)
     sender_organization = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
@@ -267,9 +278,16 @@ class ReferralSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Routed by the backbone: the referral this one fulfils (FHIR Task.partOf).",
     )
+    withheld = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Fields blanked because the consent policy does not let your organization "
+        "see them (another organization recorded them and no release in force names you).",
+    )
 
     class Meta:
         model = Referral
+        list_serializer_class = ReferralListSerializer
         fields = [
             "id",
             "client",
@@ -294,12 +312,26 @@ class ReferralSerializer(serializers.ModelSerializer):
             "sent_at",
             "accepted_at",
             "part_of",
+            "withheld",
         ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(SDOHCategory.choices)))
     def get_needs(self, referral) -> list[str]:
         return sorted(n.code for n in referral.needs.all())
+
+    def to_representation(self, referral):
+        sight = self.context.get("sights", {}).get(referral.pk)
+        if sight is None:
+            organization = self.context.get("organization")
+            if organization is None:
+                raise ValueError("ReferralSerializer needs the viewing organization")
+            sight = policy.referral_sight(organization, referral)
+        referral.withheld = []  # the field's source; filled in below from the redaction
+        values = super().to_representation(referral)
+        shown = policy.redact_referral_fields(sight, values)
+        shown["withheld"] = sorted(k for k in values if values[k] != shown[k])
+        return shown
 
 
 class ReferralCreateSerializer(serializers.Serializer):

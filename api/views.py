@@ -38,12 +38,14 @@ from referrals.workflow import MOVES
 
 from . import filters, serializers
 from .idempotency import IdempotentPostMixin
+from .parsers import JSONParser
 from .permissions import HasCapability
 
 ID = "[0-9]+"
 
 
 class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+    parser_classes = [JSONParser]
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW_CLIENTS
     capabilities: dict = {}
@@ -304,7 +306,12 @@ class ReferralViewSet(mixins.ListModelMixin, ApiViewSet):
     filterset_class = filters.ReferralFilter
 
     def get_queryset(self):
-        return Referral.objects.visible_to(self.organization).prefetch_related("needs")
+        # The client comes along: the consent policy's answers need its creator.
+        return (
+            Referral.objects.visible_to(self.organization)
+            .select_related("client")
+            .prefetch_related("needs")
+        )
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -315,14 +322,22 @@ class ReferralViewSet(mixins.ListModelMixin, ApiViewSet):
             categories=[Category.REFERRALS],
             action=AuditEvent.Action.LIST,
         )
-        return self.get_paginated_response(serializers.ReferralSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            serializers.ReferralSerializer(
+                page, many=True, context={"organization": self.organization}
+            ).data
+        )
 
     def retrieve(self, request, referral_id: int):
         referral = get_object_or_404(self.get_queryset(), pk=referral_id)
         audit_read(
             request, object_type="referral", objects=[referral], categories=[Category.REFERRALS]
         )
-        return Response(serializers.ReferralSerializer(referral).data)
+        return Response(
+            serializers.ReferralSerializer(
+                referral, context={"organization": request.organization}
+            ).data
+        )
 
     @extend_schema(
         request=serializers.ReferralCreateSerializer,
@@ -351,7 +366,12 @@ class ReferralViewSet(mixins.ListModelMixin, ApiViewSet):
             **data,
         )
         referral = self.get_queryset().get(pk=referral.pk)
-        return Response(serializers.ReferralSerializer(referral).data, status=201)
+        return Response(
+            serializers.ReferralSerializer(
+                referral, context={"organization": request.organization}
+            ).data,
+            status=201,
+        )
 
     @extend_schema(methods=["GET"], responses={200: serializers.ReferralNoteSerializer(many=True)})
     @extend_schema(
@@ -373,7 +393,9 @@ class ReferralViewSet(mixins.ListModelMixin, ApiViewSet):
                 body=incoming.validated_data["body"],
             )
             return Response(serializers.ReferralNoteSerializer(note).data, status=201)
-        notes = list(referral.notes.order_by("created_at", "id"))
+        # The other party's notes only as the consent policy lets the caller see them.
+        sight = policy.referral_sight(self.organization, referral)
+        notes = policy.visible_entries(sight, referral.notes.order_by("created_at", "id"))
         audit_read(
             request, object_type="referral", objects=[referral], categories=[Category.REFERRALS]
         )
@@ -383,6 +405,7 @@ class ReferralViewSet(mixins.ListModelMixin, ApiViewSet):
 class ReferralMoveView(IdempotentPostMixin, APIView):
     """One move of the referral state machine (POST /referrals/{id}/{move}/)."""
 
+    parser_classes = [JSONParser]
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW_CLIENTS
     move = ""
@@ -406,7 +429,11 @@ class ReferralMoveView(IdempotentPostMixin, APIView):
             organization=request.organization,
             **incoming.validated_data,
         )
-        return Response(serializers.ReferralSerializer(referrals.get(pk=referral_id)).data)
+        return Response(
+            serializers.ReferralSerializer(
+                referrals.get(pk=referral_id), context={"organization": request.organization}
+            ).data
+        )
 
     def get_view_description(self, html=False):
         move = MOVES[self.move]

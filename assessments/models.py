@@ -55,10 +55,7 @@ class AssessmentQuerySet(models.QuerySet):
     def visible_to(self, org) -> AssessmentQuerySet:
         """The administering organization sees its assessments; another organization sees
         them only when the consent policy lets it see the client's social needs."""
-        from clients.models import Client
-
-        shared = Client.objects.filter(policy.client_q(org, Category.SOCIAL_NEEDS)).values("pk")
-        return self.filter(Q(organization_id=org.pk) | Q(client_id__in=shared))
+        return self.filter(policy.recorded_q(org, Category.SOCIAL_NEEDS))
 
     def completed(self) -> AssessmentQuerySet:
         return self.filter(status=Assessment.Status.COMPLETED)

@@ -38,9 +38,18 @@ def days_until_expiry(release: Release, at: datetime | None = None) -> int | Non
     return (timezone.localdate(release.expires_at) - timezone.localdate(at)).days
 
 
-def release_agreement(release: Release) -> dict:
+# Stands for a signer's or witness's name the viewer may not see.
+WITHHELD_NAME = "—"
+
+
+def release_agreement(release: Release, *, shows_names: bool) -> dict:
     """What the client agreed to in this release, in the release's language (for the
-    printed form and the detail page)."""
+    printed form and the detail page). The signer's, representative's and witness's names
+    are the client's demographics: `shows_names` is the consent policy's answer
+    (`policy.release_sight`)."""
+
+    def name(value: str) -> str:
+        return value if shows_names or not value else WITHHELD_NAME
 
     def local_day(moment):
         return timezone.localdate(moment) if moment else None
@@ -57,11 +66,11 @@ def release_agreement(release: Release) -> dict:
         effective=local_day(release.effective_at),
         expires=local_day(release.expires_at),
         signer=release.signer,
-        representative_name=release.representative_name,
-        representative_relationship=release.representative_relationship,
+        representative_name=name(release.representative_name),
+        representative_relationship=name(release.representative_relationship),
         method=release.method,
-        esignature_name=release.esignature_name,
+        esignature_name=name(release.esignature_name),
         signed_on=local_day(release.esignature_signed_at),
-        verbal_witness_name=release.verbal_witness_name,
+        verbal_witness_name=name(release.verbal_witness_name),
         revoked_on=local_day(release.revoked_at),
     )

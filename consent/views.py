@@ -40,9 +40,9 @@ def _release_for(request, release_id: int) -> Release:
 
 
 def _shows_client(request, release: Release) -> bool:
-    """The release names the client; the name is shown only to whom the policy lets see
-    demographics now (a recipient whose access ended still sees the release's terms)."""
-    return policy.may_see(request.organization, Category.DEMOGRAPHICS, release.client)
+    """The release names the client and its signers; the names are shown only to whom the
+    policy lets see them now (a recipient whose access ended still sees the terms)."""
+    return policy.release_sight(request.organization, release).names
 
 
 def _audit_release_read(request, release: Release, shows_client: bool, action: str) -> None:
@@ -146,7 +146,7 @@ def release_print(request, release_id: int):
     release = _release_for(request, release_id)
     shows_client = _shows_client(request, release)
     _audit_release_read(request, release, shows_client, AuditEvent.Action.PRINT)
-    agreement = selectors.release_agreement(release)
+    agreement = selectors.release_agreement(release, shows_names=shows_client)
     return render(
         request,
         "consent/release_print.html",

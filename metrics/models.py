@@ -237,11 +237,12 @@ class OutcomeResultQuerySet(models.QuerySet):
         still see (a release revoked since hides them again). Partners see each other's
         results only as rollups."""
         from clients.models import Client
+        from consent import policy
         from consent.categories import Category
 
         return self.filter(
             organization_id=org.pk,
-            client__in=Client.objects.visible_to(org, Category.HEALTH, at),
+            client__in=Client.objects.filter(policy.record_keeping_q(org, Category.HEALTH, at)),
         )
 
     def counted(self) -> OutcomeResultQuerySet:

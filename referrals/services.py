@@ -89,13 +89,19 @@ def _carried(referral: Referral) -> tuple[Category, ...]:
 
 
 def _require_carried_consent(
-    client, receiver: Organization, at: datetime, categories=CARRIED_CATEGORIES
+    client,
+    receiver: Organization,
+    at: datetime,
+    categories=CARRIED_CATEGORIES,
+    *,
+    sender_id: int | None = None,
 ):
+    if sender_id == receiver.pk:
+        # A referral to one of the sender's own programs discloses nothing to anyone.
+        return None
     missing = [c for c in categories if not policy.may_see(receiver, c, client, at)]
     if missing:
         raise ConsentMissing(receiver, missing)
-    if client.created_by_organization_id == receiver.pk:
-        return None
     return (
         policy.covering_releases(receiver, Category.REFERRALS, at)
         .filter(client_id=client.pk)
@@ -207,7 +213,7 @@ def referral_send(
     existing = _open_duplicate(client, program)
     if existing is not None:
         raise DuplicateReferral(existing)
-    release = _require_carried_consent(client, receiver, now)
+    release = _require_carried_consent(client, receiver, now, sender_id=sender_organization.pk)
     referral = Referral(
         network_id=client.network_id,
         client=client,
@@ -428,7 +434,11 @@ def referral_transition(
     release = None
     if chosen.name in NEEDS_CONSENT:
         release = _require_carried_consent(
-            referral.client, referral.receiver_organization, now, _carried(referral)
+            referral.client,
+            referral.receiver_organization,
+            now,
+            _carried(referral),
+            sender_id=referral.sender_organization_id,
         )
     before = referral.status
     referral.status = chosen.target
@@ -741,7 +751,9 @@ def referrals_hold_for_release(release_id: int, *, reason: str = RELEASE_REVOKED
     ).select_related("receiver_organization", "client")
     for referral in candidates:
         receiver = referral.receiver_organization
-        if all(policy.may_see(receiver, c, referral.client) for c in _carried(referral)):
+        if referral.sender_organization_id == receiver.pk or all(
+            policy.may_see(receiver, c, referral.client) for c in _carried(referral)
+        ):
             continue
         try:
             referral_transition(

@@ -124,7 +124,7 @@ def release_for(client, *, organization, recipients=(), categories=("demographic
         captured_by=captured_by,
         purpose=Release.Purpose.CARE_COORDINATION,
         method=Release.Method.ESIGNATURE,
-        esignature_name="Typed Name",
+        esignature_name=fields.pop("esignature_name", "Typed Name"),
         esignature_confirmed=True,
         esignature_signed_at=now,
         staff_present=captured_by,

@@ -18,7 +18,6 @@ from assessments.models import Assessment
 from audit.models import AuditEvent
 from audit.services import audit_read
 from clients.models import Client
-from clients.selectors import client_ids_visible
 from consent import policy
 from consent.categories import Category
 from consent.models import Release
@@ -92,28 +91,11 @@ def _referrals(caller: Caller) -> QuerySet[Referral]:
 
 def _sights(referrals: list[Referral], caller: Caller) -> dict[int, render.Sight]:
     """The consent policy's answer per referral, for a whole page in a fixed number of
-    queries (one scoped client query per category, whatever the page's length)."""
-    org = caller.organization
+    queries (one per category, whatever the page's length)."""
     key = ("sights", tuple(r.pk for r in referrals))
-    if key in caller.memo:  # asked for the audit, asked again to render
-        return caller.memo[key]
-    client_ids = {r.client_id for r in referrals}
-    visible = {
-        category: client_ids_visible(org, client_ids, category) if client_ids else set()
-        for category in (Category.DEMOGRAPHICS, Category.SOCIAL_NEEDS, Category.REFERRALS)
-    }
-    out = {}
-    for referral in referrals:
-        is_author = org.pk == referral.sender_organization_id or (
-            org.pk == referral.receiver_organization_id and referral.sender_organization_id is None
-        )
-        out[referral.pk] = render.Sight(
-            demographics=referral.client_id in visible[Category.DEMOGRAPHICS],
-            needs=is_author or referral.client_id in visible[Category.SOCIAL_NEEDS],
-            details=is_author or referral.client_id in visible[Category.REFERRALS],
-        )
-    caller.memo[key] = out
-    return out
+    if key not in caller.memo:  # asked for the audit, asked again to render
+        caller.memo[key] = policy.referral_sights(caller.organization, referrals)
+    return caller.memo[key]
 
 
 def _audit_referrals(referrals: list[Referral], caller: Caller, *, action=AuditEvent.Action.LIST):
@@ -152,8 +134,9 @@ def read_service_request(caller: Caller, pk: int) -> dict:
 
 def read_procedure(caller: Caller, pk: int) -> dict:
     referral, sight = _one_referral(caller, pk, "Procedure")
-    # The resulting activity is a referral outcome: shown to those who see referral details.
-    if referral.status != Status.COMPLETED or not sight.details:
+    # The resulting activity is what the receiver recorded: shown to the receiver, and to
+    # those who see referral details.
+    if referral.status != Status.COMPLETED or not sight.receiver_record:
         raise not_found("Procedure", pk)
     audit_read(
         caller.request, object_type="referral", objects=[referral], categories=sight.categories
@@ -404,10 +387,7 @@ def read_questionnaire_response(caller: Caller, pk: int) -> dict:
         .first()
     )
     # Another organization's screening: only with a release covering social needs.
-    if assessment is None or not (
-        assessment.organization_id == org.pk
-        or policy.may_see(org, Category.SOCIAL_NEEDS, assessment.client)
-    ):
+    if assessment is None or not policy.may_see_assessment(org, assessment):
         raise not_found("QuestionnaireResponse", f"assessment-{pk}")
     audit_read(
         caller.request,

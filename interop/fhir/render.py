@@ -17,7 +17,6 @@ resources carry no names and show what the parties see.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from clients.models import Client
@@ -69,47 +68,19 @@ def _prune(resource: dict) -> dict:
 # --- what a viewer may see of a referral ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sight:
-    """What the viewing organization may see of a referral's client data."""
-
-    demographics: bool
-    needs: bool
-    details: bool
-
-    @property
-    def categories(self) -> list[str]:
-        """The categories shown (for the audit trail)."""
-        shown = [Category.REFERRALS.value] if self.details else []
-        if self.demographics:
-            shown.append(Category.DEMOGRAPHICS.value)
-        if self.needs:
-            shown.append(Category.SOCIAL_NEEDS.value)
-        return sorted(shown)
-
-    @property
-    def redacted(self) -> bool:
-        return not (self.needs and self.details)
+# One answer to "what may this organization see of this referral": the consent policy's.
+Sight = policy.ReferralSight
 
 
-PARTY_SIGHT = Sight(demographics=False, needs=True, details=True)
+# A party that must not get names (no viewer given): status, needs and details.
+PARTY_SIGHT = Sight(None, True, False, True, True, True)
 
 
 def referral_sight(referral: Referral, viewer: Organization | None) -> Sight:
-    """The consent policy's answer for `viewer` and this referral's client (the rules of
-    the referral page: the referral's author sees its needs and details; anything else
-    needs a release covering the category)."""
+    """The consent policy's answer for `viewer` and this referral."""
     if viewer is None:
         return PARTY_SIGHT
-    categories = policy.visible_categories(viewer, referral.client)
-    is_author = viewer.pk == referral.sender_organization_id or (
-        viewer.pk == referral.receiver_organization_id and referral.sender_organization_id is None
-    )
-    return Sight(
-        demographics=Category.DEMOGRAPHICS in categories,
-        needs=is_author or Category.SOCIAL_NEEDS in categories,
-        details=is_author or Category.REFERRALS in categories,
-    )
+    return policy.referral_sight(viewer, referral)
 
 
 def _patient_ref(referral: Referral, sight: Sight) -> dict:
@@ -159,7 +130,7 @@ def _status_reason(referral: Referral, sight: Sight, free_text: bool) -> dict | 
     """Task.statusReason: why the referral is where it is — a declined one's reason as a
     code of Linkage's decline-reason system, and the explanation as the text (free text:
     shown with referral details only, and left out of codes-only payloads)."""
-    if not sight.details:
+    if not sight.receiver_record:
         return None
     out: dict = {}
     if referral.status == Status.REJECTED and referral.decline_reason:
@@ -171,7 +142,7 @@ def _status_reason(referral: Referral, sight: Sight, free_text: bool) -> dict | 
                 "display": label,
             }
         ]
-    if free_text and referral.status_reason:
+    if free_text and sight.details and referral.status_reason:
         out["text"] = referral.status_reason
     return out or None
 
@@ -237,7 +208,7 @@ def task_resource(
     parent = _part_of_id(referral)
     if parent:
         resource["partOf"] = [ref("Task", parent)]
-    if referral.status == Status.COMPLETED and sight.details:
+    if referral.status == Status.COMPLETED and sight.receiver_record:
         resource["output"] = [
             {
                 "type": {"coding": [codes.resulting_activity()]},

@@ -23,14 +23,13 @@ details); the Task never names the client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.urls import reverse
 
 from consent import policy
-from consent.categories import Category
 from organizations.models import Organization
 from referrals.models import Referral
 
@@ -50,19 +49,11 @@ class Event:
     note_organization_id: int | None = None
 
 
-def may_see_details(referral: Referral, organization: Organization) -> bool:
-    """The rule of the referral page: the referral's author sees its details; anyone else
-    needs a release covering referral details."""
-    is_author = organization.pk == referral.sender_organization_id or (
-        referral.sender_organization_id is None
-        and organization.pk == referral.receiver_organization_id
-    )
-    return is_author or policy.may_see(organization, Category.REFERRALS, referral.client)
-
-
 def webhook_payload(event: Event, *, organization: Organization, include_task: bool) -> dict:
     referral = event.referral
-    details = may_see_details(referral, organization)
+    sight = policy.referral_sight(organization, referral)
+    # The coded outcome and decline reason are what the receiver recorded.
+    details = sight.receiver_record
     body: dict = {
         "id": event.key,
         "type": event.type,
@@ -94,25 +85,26 @@ def webhook_payload(event: Event, *, organization: Organization, include_task: b
             "organization": event.note_organization_id,
             "created_at": _instant(event.occurred_at),
         }
-    if include_task and details:
-        task = fhir_task(referral, organization)
+    if include_task and sight.details:
+        task = fhir_task(referral, organization, sight)
         if task is not None:
             body["fhir_task"] = task
     return body
 
 
-def fhir_task(referral: Referral, organization: Organization) -> dict | None:
+def fhir_task(
+    referral: Referral, organization: Organization, sight: policy.ReferralSight | None = None
+) -> dict | None:
     """The referral's FHIR Task as the FHIR facade renders it, without the client's name
-    (a webhook body may be logged by the receiving side's proxies). None if the facade
-    has no Task renderer (then the event goes without it)."""
+    and without free text (statusReason's text): a webhook body may be logged by the
+    receiving side's proxies, so it carries codes only. None if the facade has no Task
+    renderer (then the event goes without it)."""
     try:
-        from interop.fhir.render import Sight, referral_sight, task_resource
+        from interop.fhir.render import task_resource
     except ImportError:
         return None
-    sight = referral_sight(referral, organization)
-    return task_resource(
-        referral, sight=Sight(demographics=False, needs=sight.needs, details=sight.details)
-    )
+    sight = sight or policy.referral_sight(organization, referral)
+    return task_resource(referral, sight=replace(sight, demographics=False), free_text=False)
 
 
 def absolute(path: str) -> str:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from consent import policy
 from consent.categories import Category
 from organizations.models import Membership, Organization, Partnership, User
 from organizations.roles import Capability, Role
@@ -223,7 +224,7 @@ def _resolve_clients(organization: Organization, rows: list[OutcomeRow]):
             ids.add(_client_number(r.client_number))
     visible = {c.pk: c for c in Client.objects.visible_to(organization).filter(pk__in=ids)}
     health = set(
-        Client.objects.visible_to(organization, Category.HEALTH)
+        Client.objects.filter(policy.record_keeping_q(organization, Category.HEALTH))
         .filter(pk__in=ids)
         .values_list("pk", flat=True)
     )

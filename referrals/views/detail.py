@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_read
+from consent import policy
 from consent.categories import Category
-from consent.policy import visible_categories
 from organizations.roles import Capability
 from organizations.tenancy import member_required
 
@@ -60,14 +60,12 @@ def render_detail(
     of the referral, with the client categories the page showed."""
     org = request.organization
     client = referral.client
-    categories = visible_categories(org, client)
+    sight = policy.referral_sight(org, referral)
     is_sender = referral.sender_organization_id == org.pk
     is_receiver = referral.receiver_organization_id == org.pk
-    # Who put the referral on record: the sender, or the receiver that logged it.
-    is_author = is_sender or (is_receiver and referral.sender_organization_id is None)
-    shows_demographics = Category.DEMOGRAPHICS in categories
-    shows_needs = is_author or Category.SOCIAL_NEEDS in categories
-    shows_details = is_author or Category.REFERRALS in categories
+    shows_demographics = sight.demographics
+    shows_needs = sight.needs
+    shows_details = sight.details
     is_open = referral.is_open
 
     moves = []
@@ -93,12 +91,14 @@ def render_detail(
     # The backbone's routing: the routed referrals fulfilling this one (with their
     # progress), or the one this routed referral fulfils, as far as the viewer may see.
     routing = selectors.referral_routing(referral, org)
-    shown = {Category.REFERRALS.value}
-    if shows_demographics:
-        shown.add(Category.DEMOGRAPHICS.value)
-    if shows_needs:
-        shown.add(Category.SOCIAL_NEEDS.value)
+    shown = {Category.REFERRALS.value, *sight.categories}
     audit_read(request, object_type="referral", objects=[referral], categories=sorted(shown))
+    events = list(selectors.referral_timeline(referral))
+    for event in events:
+        # Status and dates are both parties'; a reason is shown as its recorder allows.
+        event.shows_reason = sight.shows_entry(event.organization_id)
+    all_notes = list(selectors.referral_notes(referral))
+    notes = policy.visible_entries(sight, all_notes)
     audit_read(
         request,
         object_type="referral",
@@ -111,14 +111,16 @@ def render_detail(
         "shows_demographics": shows_demographics,
         "shows_needs": shows_needs,
         "shows_details": shows_details,
+        "sight": sight,
         "is_sender": is_sender,
         "is_receiver": is_receiver,
         "is_open": is_open,
         "moves": moves,
         "conflict": conflict,
         "error": error,
-        "events": list(selectors.referral_timeline(referral)),
-        "notes": list(selectors.referral_notes(referral)),
+        "events": events,
+        "notes": notes,
+        "withheld_notes": len(all_notes) - len(notes),
         "note_form": note_form or NoteForm(),
         "contact_form": (contact_form or ContactForm()) if is_receiver and is_open else None,
         "assign_form": (

@@ -171,8 +171,10 @@ def test_referral_list_query_count_is_constant(tenant, hco_api):
 
     few = count()
     # The request's savepoint; the key and its last use; the page of referrals; their
-    # needs (one prefetch); the audit event and its client rows (in their own savepoint).
-    assert few <= 11
+    # needs (one prefetch); the consent policy's answers for the page (is the organization
+    # an active partner; the releases reaching it); the audit event and its client rows
+    # (in their own savepoint).
+    assert few <= 13
     for _ in range(4):
         client = ClientFactory(created_by_organization=tenant.hco, created_by=tenant.hco_navigator)
         release_for(

@@ -38,6 +38,14 @@ def test_a_referral_routed_through_the_backbone(new_context, tenant):
         recipients=[tenant.backbone],
         categories=("demographics", "social_needs", "referrals"),
     )
+    # And the food bank's release of referral details to the clinic: where the backbone
+    # routed the referral is others' record, shown to the clinic only as a release allows.
+    release_for(
+        tenant.client,
+        organization=tenant.cbo,
+        recipients=[tenant.hco],
+        categories=("referrals",),
+    )
     navigator = member(tenant.backbone, Role.NAVIGATOR, email="hub.navigator@browser.test")
 
     # The clinic's coordinator sends to the hub: it does not know which pantry fits.

@@ -3,6 +3,7 @@ type by state of a release, and what the viewer should see."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,6 +15,10 @@ from organizations.models import Organization
 from tests.factories import ClientFactory, OrganizationFactory, PartnershipFactory, release_for
 
 CATEGORIES = list(Category)
+# What the faces matrix (test_faces_matrix.py) checked in this process: "cells" (recipient
+# type x release state) and "faces" (pages, REST, FHIR, payloads, emails per cell); the
+# session's summary line adds the workers' counts up (tests/conftest.py).
+FACE_CHECKS: Counter = Counter()
 # named: the viewer is named; all_partners_partner: "all partners" and the viewer is party
 # to an active partnership; all_partners_outsider: "all partners", the viewer is in the
 # network but in no partnership; not_named: another organization is named (the viewer is an

@@ -9,6 +9,7 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assessments.models import Assessment
 from clients.models import Client
 from consent import policy
 from consent.categories import Category
@@ -22,7 +23,7 @@ from tests.consent.matrix import (
     expected_visible,
     impossible,
 )
-from tests.factories import ClientFactory, OrganizationFactory, release_for
+from tests.factories import ClientFactory, OrganizationFactory, assessment_for, release_for
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,13 @@ def test_policy_matrix(tenant, category, recipient_type, state):
     for other in CATEGORIES:
         if other != category:
             assert not policy.may_see(case.viewer, other, case.client)
-    # The organization that created the record always sees its own record.
-    assert policy.may_see(tenant.hco, category, case.client)
+    # The organization that created the record sees the demographics it recorded; what
+    # else is recorded about the client is others' to release (provenance).
+    # (The clinic is an active partner: an "all partners" release in force names it too.)
+    creator_sees = category == Category.DEMOGRAPHICS or (
+        state == "active" and recipient_type.startswith("all_partners")
+    )
+    assert policy.may_see(tenant.hco, category, case.client) is creator_sees
 
 
 def test_sud_with_all_partners_is_refused_by_the_database_even_beside_named_recipients(tenant):
@@ -64,10 +70,30 @@ def test_sud_with_all_partners_is_refused_by_the_database_even_beside_named_reci
         )
 
 
-def test_creator_sees_every_category_without_any_release(tenant):
+def test_creating_the_record_grants_its_demographics_not_what_others_recorded(tenant):
     client = ClientFactory(created_by_organization=tenant.cbo, created_by=tenant.cbo_staff)
-    assert policy.visible_categories(tenant.cbo, client) == set(Category)
+    assert policy.visible_categories(tenant.cbo, client) == {Category.DEMOGRAPHICS}
     assert policy.visible_categories(tenant.hco, client) == set()
+    assert not Client.objects.visible_to(tenant.cbo, Category.SOCIAL_NEEDS).filter(pk=client.pk)
+    # The creator's own assessment is its own; another's needs a release naming it.
+    own = assessment_for(client, organization=tenant.cbo, actor=tenant.cbo_staff)
+    # The clinic screens the client under a release of the demographics to it.
+    release_for(
+        client, organization=tenant.cbo, recipients=[tenant.hco], captured_by=tenant.cbo_staff
+    )
+    other = assessment_for(client, organization=tenant.hco, actor=tenant.hco_navigator)
+    assert policy.may_see_assessment(tenant.cbo, own)
+    assert not policy.may_see_assessment(tenant.cbo, other)
+    assert set(Assessment.objects.visible_to(tenant.cbo).filter(client=client)) == {own}
+    release_for(
+        client,
+        organization=tenant.hco,
+        recipients=[tenant.cbo],
+        categories=("social_needs",),
+        captured_by=tenant.hco_navigator,
+    )
+    assert policy.may_see_assessment(tenant.cbo, other)
+    assert set(Assessment.objects.visible_to(tenant.cbo).filter(client=client)) == {own, other}
 
 
 def test_release_stops_at_the_expiry_moment(tenant):

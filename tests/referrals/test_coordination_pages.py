@@ -130,8 +130,22 @@ def test_only_the_backbone_gets_the_step(client, login, tenant):
     assert not Referral.objects.filter(part_of=whole).exists()
 
 
-def test_the_clinic_sees_the_routed_referrals_progress_on_its_own(client, login, tenant):
+def test_the_clinic_sees_the_routed_referrals_progress_under_a_release_naming_it(
+    client, login, tenant
+):
+    """The routed referral is the backbone's and the program's record: the clinic that sent
+    the whole sees its program and progress when a release names the clinic for referral
+    details (creating the client's record grants no such sight: provenance)."""
+    from tests.factories import release_for
+
     h = hub(tenant)
+    release_for(
+        tenant.client,
+        organization=tenant.backbone,
+        recipients=[tenant.hco],
+        categories=("referrals",),
+        captured_by=h.navigator,
+    )
     whole = send_to_hub(h)
     part = route(h, whole)
     cbo = login(h.cbo_user, HttpClient())

@@ -16,6 +16,7 @@ from referrals.services import (
     referral_transition,
 )
 from referrals.tasks import deliver_notification_email
+from tests.factories import release_for
 
 from .workflow_support import NEEDS, make_lead_navigator, parties, send
 
@@ -84,10 +85,8 @@ def test_emails_wait_for_the_commit(tenant, p, django_capture_on_commit_callback
     assert len(mail.outbox) == 3
 
 
-def test_a_logged_inbound_referral_does_not_tell_the_person_who_logged_it(
-    tenant, p, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
+def _log_inbound(tenant, p, capture):
+    with capture(execute=True):
         referral_log_inbound(
             client=tenant.client,
             program=p.program,
@@ -97,6 +96,29 @@ def test_a_logged_inbound_referral_does_not_tell_the_person_who_logged_it(
             external_sender="Eastside Pediatrics",
             needs=NEEDS,
         )
+
+
+def test_a_lead_navigator_elsewhere_hears_of_a_logged_referral_only_under_a_release(
+    tenant, p, django_capture_on_commit_callbacks
+):
+    """The food bank recorded the logged referral: the clinic's lead navigator (its
+    organization created the record) is not told of it without a release naming the clinic
+    for referral details (provenance)."""
+    _log_inbound(tenant, p, django_capture_on_commit_callbacks)
+    assert set(told("referral_created")) == {p.receiver_colleague.pk}
+
+
+def test_a_logged_inbound_referral_does_not_tell_the_person_who_logged_it(
+    tenant, p, django_capture_on_commit_callbacks
+):
+    release_for(
+        tenant.client,
+        organization=tenant.cbo,
+        recipients=[tenant.hco],
+        categories=("referrals",),
+        captured_by=tenant.cbo_staff,
+    )
+    _log_inbound(tenant, p, django_capture_on_commit_callbacks)
     people = told("referral_created")
     assert set(people) == {p.receiver_colleague.pk, p.lead.pk}
     assert "from Eastside Pediatrics" in people[p.lead.pk][0]

@@ -53,10 +53,21 @@ def network_referrals(tenant):
     return {"first": first, "onward": onward, "shelter": shelter}
 
 
-def test_the_creator_of_the_record_sees_every_referral_of_the_client(
+def test_the_creator_of_the_record_sees_others_referrals_only_under_a_release(
     client, login, tenant, network_referrals
 ):
+    """Creating the record grants no sight of referrals others made (provenance): the
+    clinic sees the one it sent; with a release naming it for referral details, all."""
     login(tenant.hco_navigator)
+    response = client.get(f"/clients/{tenant.client.pk}/")
+    assert profile_rows(response) == {network_referrals["first"].pk}
+    release_for(
+        tenant.client,
+        organization=tenant.cbo,
+        recipients=[tenant.hco],
+        categories=("referrals",),
+        captured_by=tenant.cbo_staff,
+    )
     response = client.get(f"/clients/{tenant.client.pk}/")
     assert profile_rows(response) == {network_referrals["first"].pk, network_referrals["onward"].pk}
     body = body_of(response)
