@@ -69,7 +69,7 @@ def test_last_used_time_is_recorded(tenant, make_key, bearer):
 def test_role_limits_the_key(tenant, make_key, bearer, monkeypatch):
     """A key holds its role's capabilities, no more: with creating clients reserved to
     member managers, a staff key is refused (nothing written) and an admin key is not."""
-    from api.views import ClientViewSet
+    from api.views.clients import ClientViewSet
     from clients.models import Client
     from organizations.roles import Capability
 

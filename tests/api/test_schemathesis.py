@@ -52,7 +52,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.models import ApiKey
-from api.serializers import USER_MOVES
+from api.serializers.referrals import USER_MOVES
 from api.services import api_key_create, api_key_revoke
 from organizations.roles import Role
 from referrals.models import Notification

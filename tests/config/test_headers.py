@@ -98,7 +98,7 @@ def test_pages_api_and_fhir_answers_are_never_stored(tenant, login):
 
 def test_a_view_that_said_no_store_keeps_its_wording(tenant, login):
     c = login(tenant.hco_admin)
-    # The API key page names its own "no-store" already (api/pages.py).
+    # The API key page names its own "no-store" already (api/views/keys.py).
     assert c.get("/api/keys/")["Cache-Control"] == "no-store"
     # The signed-out sign-in page is dynamic too (its CSRF token).
     anonymous = APIClient()

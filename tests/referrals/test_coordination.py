@@ -16,7 +16,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from api.serializers import ReferralSerializer
+from api.serializers.referrals import ReferralSerializer
 from audit.models import AuditEvent
 from referrals import selectors
 from referrals.coordination import may_route

@@ -1,0 +1,188 @@
+"""Referrals, their moves and their note thread, redacted by the consent policy."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from consent import policy
+from organizations.sdoh import SDOHCategory
+from referrals.models import Referral, ReferralNote
+from referrals.workflow import MOVES, Status
+
+
+class ConceptSerializer(serializers.Serializer):
+    """A coded concept (FHIR CodeableConcept's coding and words): a system and code, or
+    words alone."""
+
+    system = serializers.CharField(read_only=True, help_text="The code system's URI.")
+    code = serializers.CharField(read_only=True)
+    display = serializers.CharField(read_only=True, help_text="The concept in words.")
+
+
+class ActivitySerializer(ConceptSerializer):
+    performed = serializers.CharField(
+        read_only=True,
+        help_text="When it was done: a date (YYYY-MM-DD) or a moment (ISO 8601), or empty.",
+    )
+
+
+class ReferralListSerializer(serializers.ListSerializer):
+    """A page of referrals: the consent policy's answers for the whole page at once."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        organization = self.context.get("organization")
+        if organization is not None:
+            self.child.context["sights"] = policy.referral_sights(organization, items)
+        return [self.child.to_representation(item) for item in items]
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    """A referral as the caller's organization may see it: status and dates always; what
+    another organization recorded only as `consent.policy` allows (blanked, and named in
+    `withheld`). Needs `context={"organization": ...}`."""
+
+    client = serializers.PrimaryKeyRelatedField(read_only=True)
+    program = serializers.PrimaryKeyRelatedField(read_only=True)
+    sender_organization = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    receiver_organization = serializers.PrimaryKeyRelatedField(read_only=True)
+    needs = serializers.SerializerMethodField()
+    outcome = serializers.ChoiceField(
+        choices=Referral.Outcome.choices, allow_blank=True, read_only=True
+    )
+    decline_reason = serializers.ChoiceField(
+        choices=Referral.DeclineReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the receiver declined (status rejected); status_reason explains it.",
+    )
+    requested_service = ConceptSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The service requested, as the sending system coded it (FHIR "
+        "ServiceRequest.code); null: the program's service.",
+    )
+    resulting_activity = ActivitySerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="What was done, once completed (the FHIR Procedure's code and date), when "
+        "the receiver's system said so.",
+    )
+    part_of = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="Routed by the backbone: the referral this one fulfils (FHIR Task.partOf).",
+    )
+    withheld = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Fields blanked because the consent policy does not let your organization "
+        "see them (another organization recorded them and no release in force names you).",
+    )
+
+    class Meta:
+        model = Referral
+        list_serializer_class = ReferralListSerializer
+        fields = [
+            "id",
+            "client",
+            "program",
+            "sender_organization",
+            "receiver_organization",
+            "source",
+            "status",
+            "business_status",
+            "status_reason",
+            "decline_reason",
+            "outcome",
+            "outcome_note",
+            "resulting_activity",
+            "urgency",
+            "do_not_contact",
+            "reason",
+            "requested_service",
+            "needs",
+            "created_at",
+            "updated_at",
+            "sent_at",
+            "accepted_at",
+            "part_of",
+            "withheld",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(SDOHCategory.choices)))
+    def get_needs(self, referral) -> list[str]:
+        return sorted(n.code for n in referral.needs.all())
+
+    def to_representation(self, referral):
+        sight = self.context.get("sights", {}).get(referral.pk)
+        if sight is None:
+            organization = self.context.get("organization")
+            if organization is None:
+                raise ValueError("ReferralSerializer needs the viewing organization")
+            sight = policy.referral_sight(organization, referral)
+        referral.withheld = []  # the field's source; filled in below from the redaction
+        values = super().to_representation(referral)
+        shown = policy.redact_referral_fields(sight, values)
+        shown["withheld"] = sorted(k for k in values if values[k] != shown[k])
+        return shown
+
+
+class ReferralCreateSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    program = serializers.IntegerField()
+    needs = serializers.ListField(
+        child=serializers.ChoiceField(choices=SDOHCategory.choices),
+        allow_empty=False,
+        help_text="SDOH categories (Gravity Project value set codes).",
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    urgency = serializers.ChoiceField(choices=Referral.Urgency.choices, default="routine")
+    do_not_contact = serializers.BooleanField(default=False)
+
+
+# Inline: a named enum of the same statuses would collide with the referral's `status`.
+@extend_schema_field({"type": "string", "enum": Status.values, "nullable": True})
+class ExpectedStatusField(serializers.ChoiceField):
+    pass
+
+
+class ReferralMoveSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    outcome = serializers.ChoiceField(
+        choices=Referral.Outcome.choices, required=False, allow_blank=True, default=""
+    )
+    outcome_note = serializers.CharField(required=False, allow_blank=True, default="")
+    expected_status = ExpectedStatusField(
+        choices=Status.choices,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The status you last saw; refused with 409 if it changed meanwhile.",
+    )
+
+
+class ReferralRejectSerializer(ReferralMoveSerializer):
+    """Declining: why, as a code (the measures count declines by it), with `reason` as
+    the explanation (required for "other")."""
+
+    decline_reason = serializers.ChoiceField(
+        choices=Referral.DeclineReason.choices,
+        required=False,
+        default=Referral.DeclineReason.OTHER,
+        help_text="Why the referral is declined. Absent: other (then `reason` says why).",
+    )
+
+
+class ReferralNoteSerializer(serializers.ModelSerializer):
+    organization = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = ReferralNote
+        fields = ["id", "organization", "body", "created_at"]
+        read_only_fields = ["id", "organization", "created_at"]
+
+
+USER_MOVES = [name for name, move in MOVES.items() if move.side != "system"]

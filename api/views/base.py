@@ -1,0 +1,25 @@
+"""What every API view set shares: JSON in, capability checks, idempotent POSTs."""
+
+from __future__ import annotations
+
+from rest_framework import viewsets
+
+from organizations.roles import Capability
+
+from ..idempotency import IdempotentPostMixin
+from ..parsers import JSONParser
+from ..permissions import HasCapability
+
+ID = "[0-9]+"
+
+
+class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+    parser_classes = [JSONParser]
+    permission_classes = [HasCapability]
+    required_capability = Capability.VIEW_CLIENTS
+    capabilities: dict = {}
+    lookup_value_regex = ID
+
+    @property
+    def organization(self):
+        return self.request.organization
