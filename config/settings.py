@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "metrics",
     "api",
     "interop",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -174,6 +174,26 @@ def neighbour(tenant) -> Neighbour:
     return build_neighbour(tenant)
 
 
+@pytest.fixture(scope="session")
+def demo_snapshot(django_db_setup, django_db_blocker):
+    """The database right after `seed_demo`, taken once per session (per xdist worker)."""
+    from tests import demo_snapshot as snapshot
+
+    with django_db_blocker.unblock():
+        return snapshot.build()
+
+
+@pytest.fixture
+def demo_network(db, demo_snapshot):
+    """The demo network loaded, as `seed_demo` leaves it, for tests that read it (in the
+    test's transaction: what the test changes does not outlive it)."""
+    from tests import demo_snapshot as snapshot
+
+    snapshot.restore(demo_snapshot)
+    yield
+    snapshot.forget()
+
+
 def verified_login(client, user: User) -> None:
     """Sign in through the real form and, for users with a device, the second factor."""
     from django_otp import user_has_device

@@ -4,15 +4,13 @@ drawn from its table, switching partnership and period, and a CSV matching the t
 from __future__ import annotations
 
 import csv
-import io
 import re
 
 import pytest
-from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from organizations import demo
+from demo import network as demo
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import totp_now
 
@@ -29,9 +27,8 @@ def _table(page, key: str) -> list[list[str]]:
 
 
 def test_backbone_admin_dashboard_on_the_demo_network(
-    new_context, django_capture_on_commit_callbacks
+    demo_network, new_context, django_capture_on_commit_callbacks
 ):
-    call_command("seed_demo", force=True, stdout=io.StringIO())
     page = new_context().new_page()
     sign_in(page, ADMIN, demo.DEMO_PASSWORD)
     device = TOTPDevice.objects.get(user__email=ADMIN)

@@ -11,9 +11,8 @@ from organizations.models import Organization, Program
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_lists_programs_for_every_cbo_once(settings):
+def test_seed_demo_lists_programs_for_every_cbo_once(settings, demo_network):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=io.StringIO())
     for cbo in Organization.objects.filter(kind=Organization.Kind.CBO):
         assert 1 <= cbo.programs.count() <= 3, cbo.name
         for program in cbo.programs.all():

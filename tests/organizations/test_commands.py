@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from organizations import demo
+from demo import network as demo
 from organizations.models import Membership, Network, Organization, Partnership, User
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from organizations import demo
+from demo import network as demo
 from organizations.directory_services import ProgramData, program_create
 from organizations.models import Organization, Partnership, PartnershipDocument, Program
 from organizations.services import (

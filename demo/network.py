@@ -1,4 +1,6 @@
-"""The demo network: who is in it and how to sign in as them (README lists the same)."""
+"""The demo network: who is in it and how to sign in as them (README lists the same).
+
+Data only; `manage.py seed_demo` loads it through the services."""
 
 from __future__ import annotations
 
