@@ -10,7 +10,6 @@ from clients.models import Client
 from consent import policy
 from consent.categories import Category
 from organizations.models import Organization
-from organizations.sdoh import SDOHCategory
 
 from .engine import DomainStatus
 from .models import Assessment, Instrument
@@ -77,10 +76,6 @@ def answered_steps(assessment: Assessment) -> list[AnsweredStep]:
             rows.append(AnsweredQuestion(question.label, labels, bool(answer and answer.declined)))
         out.append(AnsweredStep(step.title, rows))
     return out
-
-
-def need_labels(assessment: Assessment) -> list[str]:
-    return [SDOHCategory(n.category).label for n in assessment.needs.all()]
 
 
 @dataclass(frozen=True)

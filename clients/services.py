@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -13,13 +15,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_read, audit_record
 from consent import policy
 from consent.categories import Category
 from organizations.models import Membership, Organization, User
 from organizations.roles import Role
 
 from .models import Client, ClientIdentifier, LeadNavigatorAssignment
+from .selectors import Match
 from .validation import clean_client_values
 
 LEAD_ROLES = frozenset({Role.NAVIGATOR, Role.ORG_ADMIN})
@@ -256,3 +259,44 @@ def lead_navigator_replaced_notify(
         [user.email],
     )
     return True
+
+
+@dataclass(frozen=True)
+class ShownDuplicates:
+    """Possible duplicates split by what the organization may see of them."""
+
+    visible: list[Match]  # shown as records (with a link or a Patient reference)
+    hidden: list[Match]  # only "a record may exist"
+    lead_organizations: list[str]  # the hidden records' lead navigators' organizations
+
+
+def show_possible_duplicates(
+    request: HttpRequest, matches: Sequence[Match], visible_ids: Collection[int]
+) -> ShownDuplicates:
+    """Audit what a duplicate check tells its caller, the same on every face (the client
+    pages, FHIR Patient create): the records it may see are a search of them; the others
+    are a disclosure, since saying a record exists tells something about its client."""
+    visible = [m for m in matches if m.client.pk in visible_ids]
+    hidden = [m for m in matches if m.client.pk not in visible_ids]
+    audit_read(
+        request,
+        object_type="client",
+        objects=[m.client for m in visible],
+        client_id_attr="pk",
+        categories=[Category.DEMOGRAPHICS],
+        action=AuditEvent.Action.SEARCH,
+    )
+    if hidden:
+        hidden_ids = [m.client.pk for m in hidden]
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.DISCLOSE,
+            object_type="client",
+            object_ids=hidden_ids,
+            client_ids=hidden_ids,
+            detail={"disclosed": "possible_duplicate_exists"},
+        )
+    leads = sorted(
+        {m.client.lead_navigator.organization.name for m in hidden if m.client.lead_navigator}
+    )
+    return ShownDuplicates(visible=visible, hidden=hidden, lead_organizations=leads)

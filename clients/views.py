@@ -98,33 +98,11 @@ def _present_matches(request, matches) -> tuple[list, list[dict]]:
     visible_ids = selectors.client_ids_visible(
         org, [m.client.pk for m in matches], Category.DEMOGRAPHICS
     )
-    visible = [m for m in matches if m.client.pk in visible_ids]
-    hidden = [m for m in matches if m.client.pk not in visible_ids]
-    audit_read(
-        request,
-        object_type="client",
-        objects=[m.client for m in visible],
-        client_id_attr="pk",
-        categories=[Category.DEMOGRAPHICS],
-        action=AuditEvent.Action.SEARCH,
-    )
+    shown = services.show_possible_duplicates(request, matches, visible_ids)
+    visible, hidden = shown.visible, shown.hidden
     notices: list[dict] = []
     if hidden:
-        # Telling someone a record exists is itself a disclosure: the client's accounting
-        # shows it.
-        hidden_ids = [m.client.pk for m in hidden]
-        audit_record(
-            request=request,
-            action=AuditEvent.Action.DISCLOSE,
-            object_type="client",
-            object_ids=hidden_ids,
-            client_ids=hidden_ids,
-            detail={"disclosed": "possible_duplicate_exists"},
-        )
-        lead_orgs = sorted(
-            {m.client.lead_navigator.organization.name for m in hidden if m.client.lead_navigator}
-        )
-        notices = [{"lead_organization": name} for name in lead_orgs]
+        notices = [{"lead_organization": name} for name in shown.lead_organizations]
         if any(m.client.lead_navigator is None for m in hidden):
             backbone = org.network.backbone
             notices.append(

@@ -48,12 +48,6 @@ class User(AbstractUser):
             .order_by("organization__name")
         )
 
-    @property
-    def can_receive_email(self) -> bool:
-        """Active, with an address that can receive mail. Integration (API key) accounts use
-        the reserved `.invalid` domain (RFC 2606), where mail can never arrive."""
-        return bool(self.is_active and self.email and not self.email.endswith(".invalid"))
-
     def requires_two_factor(self) -> bool:
         """Org admins and backbone admins must sign in with a second factor."""
         return (

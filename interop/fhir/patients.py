@@ -29,11 +29,15 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from audit.models import AuditEvent
-from audit.services import audit_read, audit_record
+from audit.services import audit_read
 from clients.models import Client, ClientIdentifier
 from clients.selectors import client_ids_visible, client_possible_duplicates
-from clients.services import DuplicateIdentifierError, client_create, client_identifier_add
+from clients.services import (
+    DuplicateIdentifierError,
+    client_create,
+    client_identifier_add,
+    show_possible_duplicates,
+)
 from consent.categories import Category
 
 from . import codes
@@ -214,17 +218,8 @@ def _digest(matches) -> str:
 
 
 def _refuse(patient, caller: Caller, matches, visible_ids, digest) -> FhirError:
-    request = caller.request
-    visible = [m for m in matches if m.client.pk in visible_ids]
-    hidden = [m for m in matches if m.client.pk not in visible_ids]
-    audit_read(
-        request,
-        object_type="client",
-        objects=[m.client for m in visible],
-        client_id_attr="pk",
-        categories=[Category.DEMOGRAPHICS],
-        action=AuditEvent.Action.SEARCH,
-    )
+    shown = show_possible_duplicates(caller.request, matches, visible_ids)
+    visible, hidden = shown.visible, shown.hidden
     issues = [
         Issue(
             f"Possible existing record: Patient/{m.client.pk} ({m.reason.lower()}).",
@@ -235,21 +230,10 @@ def _refuse(patient, caller: Caller, matches, visible_ids, digest) -> FhirError:
         for m in visible
     ]
     if hidden:
-        # Saying that a record exists is itself a disclosure: the clients' accounting shows it.
-        ids = [m.client.pk for m in hidden]
-        audit_record(
-            request=request,
-            action=AuditEvent.Action.DISCLOSE,
-            object_type="client",
-            object_ids=ids,
-            client_ids=ids,
-            detail={"disclosed": "possible_duplicate_exists"},
-        )
-        leads = sorted(
-            {m.client.lead_navigator.organization.name for m in hidden if m.client.lead_navigator}
-        )
         backbone = caller.organization.network.backbone
-        who = ", ".join(leads) or (backbone.name if backbone else "the network's backbone")
+        who = ", ".join(shown.lead_organizations) or (
+            backbone.name if backbone else "the network's backbone"
+        )
         issues.append(
             Issue(
                 "A record for this person may exist that your organization may not see; "
