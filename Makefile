@@ -48,6 +48,7 @@ chromium:
 test: $(BIN)/.installed static chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	@# The calendar-sensitive tests again, each started at fixed awkward moments (a Friday
@@ -58,6 +59,7 @@ test: $(BIN)/.installed static chromium
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format .

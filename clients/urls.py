@@ -1,12 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import release_views, views
 
 urlpatterns = [
     path("clients/", views.client_search, name="client_search"),
     path("clients/new/", views.client_create, name="client_create"),
     path("clients/<int:client_id>/", views.client_profile, name="client_profile"),
     path("clients/<int:client_id>/edit/", views.client_edit, name="client_edit"),
+    path(
+        "clients/<int:client_id>/releases/new/",
+        release_views.release_create,
+        name="release_create",
+    ),
     path(
         "clients/<int:client_id>/lead-navigator/",
         views.client_lead_navigator,

@@ -3,7 +3,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("clients/<int:client_id>/releases/new/", views.release_create, name="release_create"),
     path("releases/<int:release_id>/", views.release_detail, name="release_detail"),
     path("releases/<int:release_id>/print/", views.release_print, name="release_print"),
     path(
