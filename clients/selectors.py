@@ -7,7 +7,6 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from audit.models import AuditEvent
 from consent.categories import Category
 from organizations.models import Network, Organization
 
@@ -196,14 +195,4 @@ def client_current_assignment(client: Client) -> LeadNavigatorAssignment | None:
         client.lead_assignments.filter(ended_at__isnull=True)
         .select_related("membership__user", "membership__organization")
         .first()
-    )
-
-
-def client_disclosures(client_id: int) -> QuerySet[AuditEvent]:
-    """Every audit event about the client, by any organization: its accounting of
-    disclosures (HIPAA, 45 CFR 164.528, and more: reads by the organizations themselves)."""
-    return (
-        AuditEvent.objects.about_client(client_id)
-        .select_related("organization", "actor")
-        .order_by("-occurred_at", "-id")
     )

@@ -154,8 +154,7 @@ def client_q(
 ) -> Q:
     """A filter on Client rows: the clients `org` may see (`category`, or any category when
     None) at `at`. For `Client.objects.filter(client_q(org))`."""
-    covered = covering_releases(org, category, at).filter(client_id=OuterRef("pk"))
-    released = Q(Exists(covered.values("pk")))
+    released = released_q(org, category, at, client_field="pk")
     if category is None or Category(category) in RECORDED_BY_CREATOR:
         return Q(created_by_organization_id=org.pk) | released
     return released
@@ -166,13 +165,12 @@ def record_keeping_q(org: Organization, category: Category | str, at: datetime |
     (an outcome measure's health results): those whose record it created, and those a
     release in force lets it see that category of. A release revoked since hides the
     records again from all but the record's creator."""
-    covered = covering_releases(org, category, at).filter(client_id=OuterRef("pk"))
-    return Q(created_by_organization_id=org.pk) | Q(Exists(covered.values("pk")))
+    return Q(created_by_organization_id=org.pk) | released_q(org, category, at, client_field="pk")
 
 
 def released_q(
     org: Organization,
-    category: Category | str,
+    category: Category | str | None,
     at: datetime | None = None,
     *,
     client_field: str = "client_id",
@@ -302,8 +300,6 @@ def referral_sights(
         categories = set(released[referral.client_id])
         if org is not None and referral.client.created_by_organization_id == org.pk:
             categories |= RECORDED_BY_CREATOR
-        if org is not None and referral.client.network_id != org.network_id:
-            categories = set()
         out[referral.pk] = referral_sight(org, referral, at, categories=categories)
     return out
 
@@ -322,10 +318,9 @@ def redact_referral_fields(sight: ReferralSight, values: dict[str, Any]) -> dict
         hidden |= {"outcome_note", "resulting_activity", "outcome", "decline_reason"}
     out = dict(values)
     for key in hidden & set(out):
+        # Blank as the field's type blanks: a list empty, text empty, an object null.
         current = out[key]
-        out[key] = [] if isinstance(current, list) else (None if current is None else "")
-        if key in {"requested_service", "resulting_activity"}:
-            out[key] = None
+        out[key] = [] if isinstance(current, list) else "" if isinstance(current, str) else None
     return out
 
 
