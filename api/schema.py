@@ -10,8 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import MAX_KEY_LENGTH
+from apikeys.idempotency import HEADER as IDEMPOTENCY_HEADER
+from apikeys.idempotency import MAX_KEY_LENGTH
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -22,9 +22,9 @@ from audit.services import audit_read
 from clients.models import Client
 from consent import policy
 from consent.categories import Category
-from organizations.directory_selectors import suggest_programs
+from directory.capacity import CapacityState
+from directory.selectors import suggest_programs
 from organizations.roles import Capability
-from organizations.sdoh import CapacityState
 from organizations.tenancy import member_required
 
 from . import fhir, selectors, services

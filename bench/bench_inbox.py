@@ -75,7 +75,8 @@ def _build_world() -> dict:
     from clients.models import Client
     from clients.normalize import normalize_name
     from consent.models import Release
-    from organizations.models import Membership, Network, Organization, Program, User
+    from directory.models import Program
+    from organizations.models import Membership, Network, Organization, User
 
     now = timezone.now()
     network = Network.objects.create(name="Bench Network", slug="bench-network")

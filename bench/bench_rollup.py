@@ -151,14 +151,8 @@ def _build_world() -> dict:
     from assessments.models import Assessment, Instrument, Need
     from clients.models import Client
     from clients.normalize import normalize_name
-    from organizations.models import (
-        Membership,
-        Network,
-        Organization,
-        Partnership,
-        Program,
-        User,
-    )
+    from directory.models import Program
+    from organizations.models import Membership, Network, Organization, Partnership, User
     from referrals.models import Referral, ReferralEvent, ReferralNeed
 
     now = timezone.now()

@@ -66,7 +66,8 @@ def _build_world() -> dict:
     from django.utils import timezone
 
     from clients.models import Client
-    from organizations.models import Membership, Network, Organization, Program, User
+    from directory.models import Program
+    from organizations.models import Membership, Network, Organization, User
 
     network = Network.objects.create(name="Bench Network", slug="bench-network")
     backbone = Organization.objects.create(

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "config.apps.ConfigConfig",
     "audit",
     "organizations",
+    "apikeys",
+    "directory",
     "consent",
     "clients",
     "assessments",
@@ -291,7 +293,7 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     # Bearer first: an unauthenticated request is then told (401) how to authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.BearerKeyAuthentication",
+        "apikeys.authentication.BearerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -300,7 +302,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "api.schema.LinkageAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env.str("API_THROTTLE_RATE", default="120/min")},
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
 }

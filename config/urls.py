@@ -38,6 +38,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include(account_patterns)),
     path("", include("organizations.urls")),
+    path("", include("directory.urls")),
     path("", include("clients.urls")),
     path("", include("consent.urls")),
     path("", include("assessments.urls")),

@@ -132,7 +132,7 @@ class _View:
 
 
 @require_GET
-@member_required(Capability.VIEW_ACCESS_LOG)
+@member_required(Capability.VIEW_MEASURES)
 def dashboard(request):
     """Network (backbone admins) or organization (org admins) measures, with pickers."""
     view = _View(request)
@@ -140,7 +140,7 @@ def dashboard(request):
 
 
 @require_GET
-@member_required(Capability.VIEW_ACCESS_LOG)
+@member_required(Capability.VIEW_MEASURES)
 def export_csv(request):
     """One table of the dashboard (or of a review page) as CSV: the very strings shown."""
     partnership = None
@@ -166,7 +166,7 @@ def export_csv(request):
 
 
 @require_POST
-@member_required(Capability.VIEW_ACCESS_LOG)
+@member_required(Capability.VIEW_MEASURES)
 def refresh(request):
     """Recompute the network's rollups now (in the background); the page shows progress."""
     run = services.rollup_run_request(
@@ -179,7 +179,7 @@ def refresh(request):
 
 
 @require_GET
-@member_required(Capability.VIEW_ACCESS_LOG)
+@member_required(Capability.VIEW_MEASURES)
 def refresh_status(request):
     """The progress of the network's pending recomputation (polled by the dashboard)."""
     network_id = request.organization.network_id
@@ -192,7 +192,7 @@ def refresh_status(request):
 
 
 @require_GET
-@member_required(Capability.VIEW_ACCESS_LOG)
+@member_required(Capability.VIEW_MEASURES)
 def partnership_review(request, partnership_id: int):
     """A printable review of one partnership's measures for one period."""
     partnership = get_visible_or_404(Partnership, request.organization, pk=partnership_id)
@@ -204,7 +204,7 @@ def partnership_review(request, partnership_id: int):
 
 
 @require_POST
-@member_required(Capability.VIEW_ACCESS_LOG)
+@member_required(Capability.VIEW_MEASURES)
 def partnership_target(request, partnership_id: int):
     """Record the partnership's target population and monthly cost."""
     partnership = get_visible_or_404(Partnership, request.organization, pk=partnership_id)
@@ -224,7 +224,7 @@ def partnership_target(request, partnership_id: int):
 
 
 @require_GET
-@member_required(Capability.VIEW_ACCESS_LOG)
+@member_required(Capability.VIEW_MEASURES)
 def stalled(request):
     """Open referrals past due that the organization is a party to (no client details:
     each links to the referral, whose page follows the consent policy)."""

@@ -23,31 +23,3 @@ class TokenForm(forms.Form):
         if not token.isdigit():
             raise forms.ValidationError("The code is digits only.")
         return token
-
-
-class PartnershipProgramsForm(forms.Form):
-    """The programs a partnership covers, chosen among its organizations' programs."""
-
-    programs = forms.ModelMultipleChoiceField(
-        queryset=None,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Programs this partnership covers",
-        error_messages={
-            "invalid_choice": "Choose programs of the partnership's own organizations.",
-        },
-    )
-
-    def __init__(self, *args, partnership, **kwargs):
-        from .models import Program
-
-        super().__init__(*args, **kwargs)
-        field = self.fields["programs"]
-        field.queryset = (
-            Program.objects.filter(organization__in=partnership.organizations.all())
-            .select_related("organization")
-            .order_by("organization__name", "name")
-        )
-        field.label_from_instance = lambda p: f"{p.name} ({p.organization.name})"
-        if not self.is_bound:
-            self.initial["programs"] = list(partnership.programs.values_list("pk", flat=True))

@@ -29,6 +29,8 @@ class Capability(StrEnum):
     ASSIGN_LEAD_NAVIGATOR = "assign_lead_navigator"
     # An organization's own access log and a client's accounting of disclosures.
     VIEW_ACCESS_LOG = "view_access_log"
+    # The measures: dashboard, CSV exports, refresh, partnership review, stalled referrals.
+    VIEW_MEASURES = "view_measures"
     MANAGE_PROGRAMS = "manage_programs"
 
 
@@ -52,6 +54,7 @@ _BY_ROLE: dict[str, frozenset[Capability]] = {
         Capability.MANAGE_MEMBERS,
         Capability.ASSIGN_LEAD_NAVIGATOR,
         Capability.VIEW_ACCESS_LOG,
+        Capability.VIEW_MEASURES,
         Capability.MANAGE_PROGRAMS,
     },
 }

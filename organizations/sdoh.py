@@ -1,7 +1,7 @@
 """Codes from the HL7 SDOH Clinical Care IG (Gravity Project), STU 3, used across Linkage.
 
-SDOH categories: value set SDOHCC-ValueSetSDOHCategory; capacity statuses: value set
-SDOHCC-ValueSetCapacityStatus. Both draw on the IG's temporary code system below. The code
+SDOH categories: value set SDOHCC-ValueSetSDOHCategory, drawn from the IG's temporary code
+system below (the directory's capacity statuses, `directory.capacity`, use it too). The code
 values are the IG's exactly, so they travel unchanged into FHIR, HSDS exports and reports.
 """
 
@@ -42,31 +42,3 @@ class SDOHCategory(models.TextChoices):
     INCARCERATION_STATUS = "incarceration-status", "Incarceration Status"
     LANGUAGE_ACCESS = "language-access", "Language Access"
     PROTECTIVE_FACTOR = "protective-factor", "Protective Factor"
-
-
-class CapacityState(models.TextChoices):
-    """A program's capacity as people read it (open / waitlist / closed); the values are the
-    IG's capacity status codes. `additional-assessment-required` is not a state a program
-    is in, so Linkage does not use it."""
-
-    OPEN = "capacity", "Open"
-    WAITLIST = "waitlist", "Waitlist"
-    CLOSED = "no-capacity", "Closed"
-
-
-def capacity_state(
-    *, accepting: bool, manual_waitlist: bool, capacity: int | None, open_referrals: int
-) -> CapacityState:
-    """The capacity state of a program.
-
-    Not accepting referrals: closed. Program staff put it on the waitlist by hand: waitlist.
-    A capacity is set and the program holds that many open referrals (or more): waitlist,
-    new referrals queue. Otherwise open.
-    """
-    if not accepting:
-        return CapacityState.CLOSED
-    if manual_waitlist:
-        return CapacityState.WAITLIST
-    if capacity is not None and open_referrals >= capacity:
-        return CapacityState.WAITLIST
-    return CapacityState.OPEN

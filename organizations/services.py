@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from .models import Membership, Network, Organization, Partnership, Program, User
+from .models import Membership, Network, Organization, Partnership, User
 from .roles import Role
 
 
@@ -181,24 +181,3 @@ def partnership_may_manage(*, partnership: Partnership, organization: Organizati
     if organization.network_id != partnership.network_id:
         return False
     return organization.is_backbone or partnership.organizations.filter(pk=organization.pk).exists()
-
-
-@transaction.atomic
-def partnership_programs_set(
-    *, partnership: Partnership, programs: list[Program], organization: Organization
-) -> list[Program]:
-    """Set the programs (services) the partnership covers. Each must be a program of one of
-    the partnership's organizations; anything else is refused and nothing changes."""
-    if not partnership_may_manage(partnership=partnership, organization=organization):
-        raise ValidationError("Only the partnership's organizations or the backbone may do this.")
-    members = set(partnership.organizations.values_list("pk", flat=True))
-    foreign = [p.name for p in programs if p.organization_id not in members]
-    if foreign:
-        raise ValidationError(
-            "These programs are not run by an organization of the partnership: "
-            + ", ".join(sorted(foreign))
-            + "."
-        )
-    Partnership.objects.select_for_update().filter(pk=partnership.pk).first()
-    partnership.programs.set(programs)
-    return list(partnership.programs.order_by("name"))

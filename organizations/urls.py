@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from .views import auth, pages
 
@@ -7,12 +7,6 @@ urlpatterns = [
     path("organization/switch/", pages.switch_organization, name="switch_organization"),
     path("network/organizations/", pages.network_organizations, name="network_organizations"),
     path("partnerships/", pages.partnership_list, name="partnership_list"),
-    path("partnerships/<int:partnership_id>/", pages.partnership_detail, name="partnership_detail"),
-    path(
-        "partnerships/<int:partnership_id>/programs/",
-        pages.partnership_programs,
-        name="partnership_programs",
-    ),
     path("organization/members/", pages.member_list, name="member_list"),
     path("health/", pages.health, name="health"),
     path("account/login/", auth.SignInView.as_view(), name="login"),
@@ -20,5 +14,4 @@ urlpatterns = [
     path("account/two-factor/verify/", auth.two_factor_verify, name="two_factor_verify"),
     path("account/two-factor/setup/", auth.two_factor_setup, name="two_factor_setup"),
     path("account/two-factor/disable/", auth.two_factor_disable, name="two_factor_disable"),
-    path("", include("organizations.directory_urls")),
 ]

@@ -7,8 +7,12 @@ class ReferralsConfig(AppConfig):
 
     def ready(self) -> None:
         from consent.signals import release_ended
+        from directory.capacity import count_open_referrals_with
 
         from .receivers import on_release_ended
+        from .selectors import with_open_referrals
 
         # consent sits above referrals and cannot call it; it announces, referrals acts.
         release_ended.connect(on_release_ended, dispatch_uid="referrals_hold_for_release")
+        # The directory shows capacity but sits below referrals: it asks through this seam.
+        count_open_referrals_with(with_open_referrals)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from organizations.models import Program
-from organizations.sdoh import CapacityState, SDOHCategory
+from directory.capacity import CapacityState
+from directory.models import Program
+from organizations.sdoh import SDOHCategory
 
 from .models import Referral, ReferralEvent
 from .selectors import ListFilters

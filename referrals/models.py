@@ -142,7 +142,7 @@ class Referral(models.Model):
         "organizations.Organization", on_delete=models.PROTECT, related_name="referrals_received"
     )
     program = models.ForeignKey(
-        "organizations.Program", on_delete=models.PROTECT, related_name="referrals"
+        "directory.Program", on_delete=models.PROTECT, related_name="referrals"
     )
     reason = models.TextField("note for the receiver", blank=True)
     # The service requested, coded by the sending system (FHIR ServiceRequest.code):

@@ -16,25 +16,31 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from assessments.models import Assessment
 from clients.models import Client
 from clients.selectors import client_ids_visible, client_search
 from consent import policy
 from consent.categories import Category
-from organizations.directory_selectors import with_open_referrals
-from organizations.models import Membership, Organization, Program, User
+from directory.models import Program
+from directory.selectors import Suggestion, suggest_programs
+from organizations.models import Membership, Organization, User
 
 # Overdue is one rule, defined with the model (referrals.models.OVERDUE_DEADLINES) and
 # shared with the backbone's stalled list, the measures and the reminder sweep.
 from .models import Notification, Referral, ReferralEvent, ReferralNote, overdue_q
-from .workflow import OPEN, TERMINAL, Status
+from .transitions import allowed_moves, open_part
+from .workflow import OPEN, ROUTABLE, TERMINAL, Move, Status
 
 INBOX = "inbox"
 SENT = "sent"
@@ -290,6 +296,99 @@ def assignable_staff(organization: Organization) -> QuerySet[User]:
     )
 
 
+@dataclass
+class ReferralPage:
+    """What one referral's page shows the viewing organization (the consent policy's
+    `sight` decides which parts of the client's record), and what it may do there."""
+
+    sight: policy.ReferralSight
+    is_sender: bool
+    is_receiver: bool
+    moves: list[Move]  # the moves it may make now (none on a closed referral)
+    staff: QuerySet[User] | None  # whom it may assign the referral to (receiver, open)
+    parent: Referral | None
+    onward: list[Referral]
+    routing: Routing
+    events: list[ReferralEvent]  # each with `shows_reason`
+    notes: list[ReferralNote]
+    withheld_notes: int
+    may_route: bool
+    may_refer_onward: bool
+
+    @property
+    def shown_categories(self) -> list[str]:
+        """The client categories the page shows (for the audit trail)."""
+        return sorted({Category.REFERRALS.value, *self.sight.categories})
+
+
+def referral_page(referral: Referral, organization: Organization) -> ReferralPage:
+    """Everything the referral's page shows `organization` (a party to it), as far as the
+    consent policy lets it see the client: the timeline and notes thread (another
+    party's entries only with the referral's details), the chain and the routing around
+    it, and the actions open to it."""
+    sight = policy.referral_sight(organization, referral)
+    is_receiver = referral.receiver_organization_id == organization.pk
+    is_open = referral.is_open
+    events = list(referral_timeline(referral))
+    for event in events:
+        # Status and dates are both parties'; a reason is shown as its recorder allows.
+        event.shows_reason = sight.shows_entry(event.organization_id)
+    all_notes = list(referral_notes(referral))
+    notes = policy.visible_entries(sight, all_notes)
+    parent, onward = referral_chain(referral, organization)
+    return ReferralPage(
+        sight=sight,
+        is_sender=referral.sender_organization_id == organization.pk,
+        is_receiver=is_receiver,
+        moves=allowed_moves(referral, organization) if is_open else [],
+        staff=assignable_staff(organization) if is_receiver and is_open else None,
+        parent=parent,
+        onward=onward,
+        # The backbone's routing: the routed referrals fulfilling this one (with their
+        # progress), or the one this routed referral fulfils, as far as it may see.
+        routing=referral_routing(referral, organization),
+        events=events,
+        notes=notes,
+        withheld_notes=len(all_notes) - len(notes),
+        may_route=is_open and may_route(referral, organization),
+        may_refer_onward=is_receiver and sight.demographics,
+    )
+
+
+def onward_refusal(referral: Referral, organization: Organization) -> str:
+    """Why `organization` may not refer the client of `referral` onward ("" when it may:
+    it received the referral and may still see who the client is). referral_send checks
+    again when it sends."""
+    if referral.receiver_organization_id != organization.pk:
+        return "Only the receiving organization refers a client onward."
+    if not policy.may_see(organization, Category.DEMOGRAPHICS, referral.client):
+        return (
+            "Your organization may not see this client's details any more (no active release "
+            "names it), so it cannot refer them onward."
+        )
+    return ""
+
+
+def referral_assessments(
+    *, organization: Organization, client: Client, wanted: str = "", latest: int = 5
+) -> tuple[list[Assessment], Assessment | None]:
+    """The client's `latest` completed assessments the organization may see (a new
+    referral may start from one), and the one asked for by id (`wanted`: one of those or
+    an older one; None when there is none it may see)."""
+    visible = Assessment.objects.visible_to(organization).completed().filter(client=client)
+    assessments = list(
+        visible.select_related("instrument")
+        .prefetch_related("needs")
+        .order_by("-completed_at", "-id")[:latest]
+    )
+    chosen = None
+    if wanted:
+        chosen = next((a for a in assessments if str(a.pk) == wanted), None)
+        if chosen is None and str(wanted).isdigit():
+            chosen = visible.filter(pk=int(wanted)).prefetch_related("needs").first()
+    return assessments, chosen
+
+
 def programs_to_refer_to(organization: Organization) -> QuerySet[Program]:
     """The network's directory as the organization sees it, with each program's capacity
     state computable (`capacity_state`)."""
@@ -363,7 +462,89 @@ def referral_routing(referral: Referral, organization: Organization) -> Routing:
     return routing
 
 
+def may_route(referral: Referral, organization: Organization) -> bool:
+    """Whether `organization` may route `referral` now (for the page's button): it is the
+    network's backbone and received it, it is open in a routable status, and nothing
+    routed is open for it. coordination.referral_route checks again under the lock."""
+    return (
+        organization.is_backbone
+        and referral.receiver_organization_id == organization.pk
+        and referral.part_of_id is None
+        and referral.status in ROUTABLE
+        and open_part(referral) is None
+    )
+
+
+@dataclass
+class RoutePage:
+    """What the backbone's "assign to a program" page shows beside its form."""
+
+    client: Client
+    shows_demographics: bool
+    suggestions: list[Suggestion]
+    routing: Routing
+
+    @property
+    def shown_categories(self) -> list[str]:
+        """The client categories the page shows (for the audit trail)."""
+        shown = [Category.REFERRALS.value, Category.SOCIAL_NEEDS.value]
+        if self.shows_demographics:
+            shown.append(Category.DEMOGRAPHICS.value)
+        return shown
+
+
+def route_page(referral: Referral, organization: Organization, *, suggestions: int) -> RoutePage:
+    """For the backbone routing `referral`: up to `suggestions` programs of other
+    organizations for its needs (near the client and in their language only when the
+    backbone may see who the client is), and the routings made before."""
+    client = referral.client
+    shows_demographics = policy.may_see(organization, Category.DEMOGRAPHICS, client)
+    found = suggest_programs(
+        network=client.network,
+        needs=[n.code for n in referral.needs.all()],
+        zip_code=client.zip_code if shows_demographics else "",
+        language=client.preferred_language if shows_demographics else "",
+        # One more than shown: the backbone's own program, if suggested, is left out.
+        limit=suggestions + 1,
+    )
+    return RoutePage(
+        client=client,
+        shows_demographics=shows_demographics,
+        suggestions=[s for s in found if s.program.organization_id != organization.pk][
+            :suggestions
+        ],
+        routing=referral_routing(referral, organization),
+    )
+
+
 def programs_to_route_to(organization: Organization) -> QuerySet[Program]:
     """The programs the backbone may route a referral to: its network's directory as it
     sees it (every program), but not its own, with capacity computable."""
     return programs_to_refer_to(organization).exclude(organization_id=organization.pk)
+
+
+# The statuses that hold a place in a program: sent and not yet closed, waitlisted ones
+# included (a place that opens goes to the waitlist first). A draft is not sent yet.
+HOLDS_A_PLACE = OPEN - {Status.DRAFT}
+
+
+def with_open_referrals(programs: QuerySet[Program]) -> QuerySet[Program]:
+    """Annotate `open_referrals`, the number of referrals each program holds open, which
+    `Program.capacity_state` compares with its capacity. The directory reaches this through
+    `directory.capacity.with_capacity` (registered in `referrals.apps`).
+
+    A correlated subquery (one query in all, no GROUP BY on the programs, so it composes with
+    any filter or join of the caller).
+    """
+    counted = (
+        Referral.objects.filter(program=OuterRef("pk"), status__in=HOLDS_A_PLACE)
+        .order_by()
+        .values("program")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return programs.annotate(
+        open_referrals=Coalesce(
+            Subquery(counted, output_field=IntegerField()), Value(0, output_field=IntegerField())
+        )
+    )

@@ -17,8 +17,9 @@ from tests.factories import (
     release_for,
 )
 
-# `--dated-runs`: the `calendar` tests again at fixed awkward moments (tests/dated.py).
-pytest_plugins = ["tests.dated"]
+# `--dated-runs`: the `calendar` tests again at fixed awkward moments (tests/dated.py);
+# real Celery workers' fixtures and helpers (tests/workers.py).
+pytest_plugins = ["tests.dated", "tests.workers"]
 
 
 @pytest.fixture(autouse=True)

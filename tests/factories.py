@@ -208,7 +208,7 @@ class ProgramFactory(factory.django.DjangoModelFactory):
     `categories=[...]`, `zip_codes=[...]`, `languages=[("es", "Spanish")]`)."""
 
     class Meta:
-        model = "organizations.Program"
+        model = "directory.Program"
         skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
@@ -238,7 +238,7 @@ class HsdsImportFactory(factory.django.DjangoModelFactory):
     """A finished HSDS import run by `organization` (pass it; the network follows)."""
 
     class Meta:
-        model = "organizations.HsdsImport"
+        model = "directory.HsdsImport"
 
     organization = factory.SubFactory(OrganizationFactory)
     network = factory.SelfAttribute("organization.network")
@@ -263,7 +263,7 @@ class HsdsImportFactory(factory.django.DjangoModelFactory):
 
 def referral_program(tenant):
     """The tenant's CBO's food pantry program (one per tenant, made on first use)."""
-    from organizations.models import Program
+    from directory.models import Program
 
     name = f"{tenant.cbo.name} Pantry"
     return Program.objects.filter(organization=tenant.cbo, name=name).first() or ProgramFactory(

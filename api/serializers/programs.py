@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from organizations.models import Program
+from directory.models import Program
 
 
 class ProgramSerializer(serializers.ModelSerializer):

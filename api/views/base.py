@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rest_framework import viewsets
 
+from apikeys.idempotency import IdempotentPostMixin
+from apikeys.permissions import HasCapability
 from organizations.roles import Capability
 
-from ..idempotency import IdempotentPostMixin
 from ..parsers import JSONParser
-from ..permissions import HasCapability
 
 ID = "[0-9]+"
 

@@ -12,12 +12,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create, api_key_revoke
 from organizations.roles import Capability
 from organizations.tenancy import get_visible_or_404, member_required
 
 from ..forms import ApiKeyForm
-from ..models import ApiKey
-from ..services import api_key_create, api_key_revoke
 
 NEW_KEY_SESSION_KEY = "api_new_key"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins
 
-from organizations.models import Program
+from directory.models import Program
 from organizations.roles import Capability
 
 from .. import filters

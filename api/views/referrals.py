@@ -11,21 +11,21 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apikeys.idempotency import IdempotentPostMixin
+from apikeys.permissions import HasCapability
 from audit.models import AuditEvent
 from audit.services import audit_read
 from clients.models import Client
 from consent import policy
 from consent.categories import Category
-from organizations.models import Program
+from directory.models import Program
 from organizations.roles import Capability
 from referrals.models import Referral
 from referrals.services import referral_note_add, referral_send, referral_transition
 from referrals.workflow import MOVES
 
 from .. import filters
-from ..idempotency import IdempotentPostMixin
 from ..parsers import JSONParser
-from ..permissions import HasCapability
 from ..serializers.referrals import (
     ReferralCreateSerializer,
     ReferralMoveSerializer,

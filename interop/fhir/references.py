@@ -14,7 +14,8 @@ from typing import Any
 from assessments.models import Assessment
 from clients.models import Client
 from consent.categories import Category
-from organizations.models import Organization, Program, User
+from directory.models import Program
+from organizations.models import Organization, User
 from referrals.models import Referral
 
 from .errors import invalid

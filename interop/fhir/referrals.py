@@ -33,7 +33,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 
-from organizations.models import Organization, Program
+from directory.models import Program
+from organizations.models import Organization
 from referrals.concepts import Activity, Concept
 from referrals.models import Referral
 from referrals.services import (

@@ -21,10 +21,11 @@ from clients.models import Client
 from consent import policy
 from consent.categories import Category
 from consent.models import Release
-from organizations.directory_selectors import with_open_referrals
-from organizations.models import Organization, Program
+from directory.models import Program
+from organizations.models import Organization
 from organizations.roles import Capability
 from referrals.models import Referral
+from referrals.selectors import with_open_referrals
 from referrals.workflow import Status
 
 from . import codes, render

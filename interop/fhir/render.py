@@ -23,8 +23,9 @@ from clients.models import Client
 from consent import policy
 from consent.categories import Category
 from consent.models import Release
-from organizations.models import Organization, Program
-from organizations.sdoh import CapacityState
+from directory.capacity import CapacityState
+from directory.models import Program
+from organizations.models import Organization
 from referrals.concepts import Concept
 from referrals.models import Referral
 from referrals.workflow import Status

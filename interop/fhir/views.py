@@ -28,9 +28,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
-from api.authentication import BearerKeyAuthentication
-from api.idempotency import IdempotentPostMixin
-from api.throttling import ApiKeyRateThrottle
+from apikeys.authentication import BearerKeyAuthentication
+from apikeys.idempotency import IdempotentPostMixin
+from apikeys.throttling import ApiKeyRateThrottle
 from assessments.models import Assessment
 from clients.models import Client
 from consent.models import Release

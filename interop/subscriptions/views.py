@@ -12,8 +12,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
-from api.idempotency import IdempotentPostMixin
-from api.permissions import HasCapability
+from apikeys.idempotency import IdempotentPostMixin
+from apikeys.permissions import HasCapability
 from interop.fhir.errors import FhirError, Issue, not_found, operation_outcome
 from interop.fhir.validation import parse_json
 from organizations.roles import Capability

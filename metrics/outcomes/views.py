@@ -52,7 +52,7 @@ class _Page:
         self.can_record = services.outcome_may_record(
             partnership=self.partnership, membership=membership
         )
-        self.can_review = membership.has(Capability.VIEW_ACCESS_LOG)
+        self.can_review = membership.has(Capability.VIEW_MEASURES)
         if not (self.can_define or self.can_record or membership.has(Capability.VIEW_PARTNERSHIPS)):
             raise PermissionDenied("Your role does not allow this.")
 

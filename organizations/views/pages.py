@@ -1,19 +1,19 @@
-"""The organization pages: dashboard, switcher, network, partnerships, members."""
+"""The organization pages: dashboard, switcher, network, partnership list, members.
+
+A partnership's own page shows the programs it covers, so it lives with the directory."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import selectors, services
-from ..forms import PartnershipProgramsForm
+from .. import selectors
 from ..middleware import ACTIVE_ORGANIZATION_SESSION_KEY
 from ..models import Heartbeat
 from ..roles import Capability
@@ -65,64 +65,6 @@ def partnership_list(request):
     partnerships = selectors.partnerships_for(request.organization, request.user)
     page = Paginator(partnerships, 25).get_page(request.GET.get("page"))
     return render(request, "organizations/partnership_list.html", {"page": page})
-
-
-def _partnership_page(request, partnership, *, status: int = 200, form=None):
-    org = request.organization
-    manage = request.membership.has(Capability.MANAGE_PROGRAMS) and services.partnership_may_manage(
-        partnership=partnership, organization=org
-    )
-    if manage and form is None:
-        form = PartnershipProgramsForm(partnership=partnership)
-    return render(
-        request,
-        "organizations/partnership_detail.html",
-        {
-            "partnership": partnership,
-            "parties": partnership.organizations.order_by("name"),
-            "documents": partnership.documents.all(),
-            "programs": partnership.programs.select_related("organization").order_by(
-                "organization__name", "name"
-            ),
-            "programs_form": form if manage else None,
-        },
-        status=status,
-    )
-
-
-@member_required(Capability.VIEW_PARTNERSHIPS)
-def partnership_detail(request, partnership_id: int):
-    partnership = get_object_or_404(
-        selectors.partnerships_for(request.organization, request.user), pk=partnership_id
-    )
-    return _partnership_page(request, partnership)
-
-
-@member_required(Capability.MANAGE_PROGRAMS)
-@require_POST
-def partnership_programs(request, partnership_id: int):
-    """Set the programs the partnership covers (its organizations' admins, the backbone's)."""
-    partnership = get_object_or_404(
-        selectors.partnerships_for(request.organization, request.user), pk=partnership_id
-    )
-    if not services.partnership_may_manage(
-        partnership=partnership, organization=request.organization
-    ):
-        raise PermissionDenied("Only the partnership's organizations or the backbone may do this.")
-    form = PartnershipProgramsForm(request.POST, partnership=partnership)
-    if not form.is_valid():
-        return _partnership_page(request, partnership, status=400, form=form)
-    try:
-        services.partnership_programs_set(
-            partnership=partnership,
-            programs=list(form.cleaned_data["programs"]),
-            organization=request.organization,
-        )
-    except ValidationError as error:
-        form.add_error(None, error)
-        return _partnership_page(request, partnership, status=400, form=form)
-    messages.success(request, "The programs this partnership covers are saved.")
-    return redirect("partnership_detail", partnership_id=partnership.pk)
 
 
 @member_required(Capability.VIEW_MEMBERS)

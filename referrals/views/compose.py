@@ -9,24 +9,22 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from assessments.models import Assessment
 from audit.models import AuditEvent
 from audit.services import audit_read
 from clients.forms import ClientSearchForm
 from clients.models import Client
 from clients.selectors import client_search
-from consent import policy
 from consent.categories import Category
-from organizations.directory_selectors import suggest_programs
+from directory.capacity import CapacityState
+from directory.selectors import suggest_programs
 from organizations.roles import Capability
-from organizations.sdoh import CapacityState
 from organizations.tenancy import member_required
 
 from .. import selectors, services
 from ..forms import LogInboundForm, ReferralForm
 from ..models import Referral
 from .detail import referral_or_404, render_detail
-from .errors import add_errors
+from .errors import add_duplicate, add_errors
 
 SUGGESTIONS = 8
 CLIENT_RESULTS = 25
@@ -59,26 +57,11 @@ def referral_new(request, client_id: int):
     """A new referral for the client; `?assessment=<id>` starts from that assessment's
     needs."""
     client = _client_with_demographics(request, client_id)
-    assessments = list(
-        Assessment.objects.visible_to(request.organization)
-        .completed()
-        .filter(client=client)
-        .select_related("instrument")
-        .prefetch_related("needs")
-        .order_by("-completed_at", "-id")[:5]
+    assessments, assessment = selectors.referral_assessments(
+        organization=request.organization,
+        client=client,
+        wanted=request.GET.get("assessment") or request.POST.get("assessment") or "",
     )
-    assessment = None
-    wanted = request.GET.get("assessment") or request.POST.get("assessment")
-    if wanted:
-        assessment = next((a for a in assessments if str(a.pk) == wanted), None)
-        if assessment is None and str(wanted).isdigit():
-            assessment = (
-                Assessment.objects.visible_to(request.organization)
-                .completed()
-                .filter(client=client, pk=int(wanted))
-                .prefetch_related("needs")
-                .first()
-            )
     initial_needs = assessment.need_codes if assessment else []
     return _compose(
         request,
@@ -96,17 +79,11 @@ def referral_onward(request, referral_id: int):
     """The receiver refers the client on to another program; the chain is kept
     (`referred_from`)."""
     referral = referral_or_404(request, referral_id)
-    # Refusals answer with the referral's page and the reason (403), not a redirect that
-    # would look like success to a script or to htmx.
-    if referral.receiver_organization_id != request.organization.pk:
-        messages.error(request, "Only the receiving organization refers a client onward.")
-        return render_detail(request, referral, status=403)
-    if not policy.may_see(request.organization, Category.DEMOGRAPHICS, referral.client):
-        messages.error(
-            request,
-            "Your organization may not see this client's details any more (no active release "
-            "names it), so it cannot refer them onward.",
-        )
+    refusal = selectors.onward_refusal(referral, request.organization)
+    if refusal:
+        # Refusals answer with the referral's page and the reason (403), not a redirect
+        # that would look like success to a script or to htmx.
+        messages.error(request, refusal)
         return render_detail(request, referral, status=403)
     return _compose(
         request,
@@ -142,11 +119,7 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
                     referred_from=referred_from,
                 )
             except services.DuplicateReferral as error:
-                # A double-clicked send lands here: the first click's referral is the one.
-                existing = error.existing
-                if org.pk in (existing.sender_organization_id, existing.receiver_organization_id):
-                    duplicate = existing
-                form.add_error(None, error)
+                duplicate = add_duplicate(form, error, org)
             except services.ConsentMissing as error:
                 consent_error = " ".join(error.messages)
             except ValidationError as error:
@@ -273,10 +246,7 @@ def referral_log_inbound(request):
                     received_at=data["received_at"],
                 )
             except services.DuplicateReferral as error:
-                existing = error.existing
-                if org.pk in (existing.sender_organization_id, existing.receiver_organization_id):
-                    duplicate = existing
-                form.add_error(None, error)
+                duplicate = add_duplicate(form, error, org)
             except ValidationError as error:
                 add_errors(form, error)
             else:

@@ -10,12 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_read
-from consent import policy
 from consent.categories import Category
 from organizations.roles import Capability
 from organizations.tenancy import member_required
 
-from .. import coordination, selectors, services
+from .. import selectors, services
 from ..forms import AssignForm, ContactForm, MoveForm, NoteForm
 from ..models import Referral
 from ..workflow import MOVES
@@ -58,81 +57,64 @@ def render_detail(
 ):
     """The detail page (also after a refused action, with its errors). Audited as one read
     of the referral, with the client categories the page showed."""
-    org = request.organization
-    client = referral.client
-    sight = policy.referral_sight(org, referral)
-    is_sender = referral.sender_organization_id == org.pk
-    is_receiver = referral.receiver_organization_id == org.pk
-    shows_demographics = sight.demographics
-    shows_needs = sight.needs
-    shows_details = sight.details
-    is_open = referral.is_open
-
-    moves = []
-    if is_open:
-        for move in services.allowed_moves(referral, org):
-            if failed_move == move.name and move_form is not None:
-                form = move_form
-            else:
-                form = MoveForm(
-                    initial={"move": move.name, "expected_status": referral.status},
-                    auto_id=f"id_{move.name}_%s",
-                )
-            moves.append(
-                {
-                    "move": move,
-                    "form": form,
-                    "destructive": move.name in DESTRUCTIVE,
-                    "open": failed_move == move.name,
-                }
-            )
-    staff = selectors.assignable_staff(org) if is_receiver and is_open else None
-    parent, onward = selectors.referral_chain(referral, org)
-    # The backbone's routing: the routed referrals fulfilling this one (with their
-    # progress), or the one this routed referral fulfils, as far as the viewer may see.
-    routing = selectors.referral_routing(referral, org)
-    shown = {Category.REFERRALS.value, *sight.categories}
-    audit_read(request, object_type="referral", objects=[referral], categories=sorted(shown))
-    events = list(selectors.referral_timeline(referral))
-    for event in events:
-        # Status and dates are both parties'; a reason is shown as its recorder allows.
-        event.shows_reason = sight.shows_entry(event.organization_id)
-    all_notes = list(selectors.referral_notes(referral))
-    notes = policy.visible_entries(sight, all_notes)
+    page = selectors.referral_page(referral, request.organization)
+    audit_read(
+        request, object_type="referral", objects=[referral], categories=page.shown_categories
+    )
     audit_read(
         request,
         object_type="referral",
-        objects=routing.parts or [],
+        objects=page.routing.parts or [],
         categories=[Category.REFERRALS.value],
     )
+    moves = [
+        {
+            "move": move,
+            "form": (
+                move_form
+                if failed_move == move.name and move_form is not None
+                else MoveForm(
+                    initial={"move": move.name, "expected_status": referral.status},
+                    auto_id=f"id_{move.name}_%s",
+                )
+            ),
+            "destructive": move.name in DESTRUCTIVE,
+            "open": failed_move == move.name,
+        }
+        for move in page.moves
+    ]
+    is_open = referral.is_open
     context = {
         "referral": referral,
-        "client": client,
-        "shows_demographics": shows_demographics,
-        "shows_needs": shows_needs,
-        "shows_details": shows_details,
-        "sight": sight,
-        "is_sender": is_sender,
-        "is_receiver": is_receiver,
+        "client": referral.client,
+        "shows_demographics": page.sight.demographics,
+        "shows_needs": page.sight.needs,
+        "shows_details": page.sight.details,
+        "sight": page.sight,
+        "is_sender": page.is_sender,
+        "is_receiver": page.is_receiver,
         "is_open": is_open,
         "moves": moves,
         "conflict": conflict,
         "error": error,
-        "events": events,
-        "notes": notes,
-        "withheld_notes": len(all_notes) - len(notes),
+        "events": page.events,
+        "notes": page.notes,
+        "withheld_notes": page.withheld_notes,
         "note_form": note_form or NoteForm(),
-        "contact_form": (contact_form or ContactForm()) if is_receiver and is_open else None,
+        "contact_form": ((contact_form or ContactForm()) if page.is_receiver and is_open else None),
         "assign_form": (
-            (assign_form or AssignForm(staff=staff, initial={"assignee": referral.assigned_to_id}))
-            if staff is not None
+            (
+                assign_form
+                or AssignForm(staff=page.staff, initial={"assignee": referral.assigned_to_id})
+            )
+            if page.staff is not None
             else None
         ),
-        "parent": parent,
-        "onward": onward,
-        "routing": routing,
-        "may_route": is_open and coordination.may_route(referral, org),
-        "may_refer_onward": is_receiver and shows_demographics,
+        "parent": page.parent,
+        "onward": page.onward,
+        "routing": page.routing,
+        "may_route": page.may_route,
+        "may_refer_onward": page.may_refer_onward,
         "outcome_choices": MoveForm.base_fields["outcome"].choices,
     }
     return render(request, "referrals/detail.html", context, status=status)

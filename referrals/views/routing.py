@@ -12,17 +12,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from audit.services import audit_read
-from consent import policy
-from consent.categories import Category
-from organizations.directory_selectors import suggest_programs
+from directory.capacity import CapacityState
 from organizations.roles import Capability
-from organizations.sdoh import CapacityState
 from organizations.tenancy import member_required
 
 from .. import coordination, selectors, services
 from ..forms import RouteForm
 from .detail import referral_or_404, render_detail
-from .errors import add_errors
+from .errors import add_duplicate, add_errors
 
 SUGGESTIONS = 8
 
@@ -38,7 +35,7 @@ def referral_route(request, referral_id: int):
     if not (org.is_backbone and referral.receiver_organization_id == org.pk):
         messages.error(request, "Only the network's backbone routes the referrals it received.")
         return render_detail(request, referral, status=403)
-    if request.method == "GET" and not coordination.may_route(referral, org):
+    if request.method == "GET" and not selectors.may_route(referral, org):
         # A POST goes on to the service, which says who routed it where meanwhile.
         messages.error(
             request,
@@ -55,7 +52,7 @@ def referral_route(request, referral_id: int):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                part = services.referral_route(
+                part = coordination.referral_route(
                     referral=referral,
                     program=data["program"],
                     actor=request.user,
@@ -71,10 +68,7 @@ def referral_route(request, referral_id: int):
             except services.ConsentMissing as error:
                 consent_error = " ".join(error.messages)
             except services.DuplicateReferral as error:
-                existing = error.existing
-                if org.pk in (existing.sender_organization_id, existing.receiver_organization_id):
-                    duplicate = existing
-                form.add_error(None, error)
+                duplicate = add_duplicate(form, error, org)
             except PermissionDenied as error:
                 form.add_error(None, str(error) or "You may not route this referral.")
             except ValidationError as error:
@@ -92,47 +86,33 @@ def referral_route(request, referral_id: int):
             programs=programs,
             initial={"reason": referral.reason, "expected_status": referral.status},
         )
-    client = referral.client
-    shows_demographics = policy.may_see(org, Category.DEMOGRAPHICS, client)
-    needs = [n.code for n in referral.needs.all()]
-    suggestions = [
-        s
-        for s in suggest_programs(
-            network=client.network,
-            needs=needs,
-            zip_code=client.zip_code if shows_demographics else "",
-            language=client.preferred_language if shows_demographics else "",
-            limit=SUGGESTIONS + 1,
-        )
-        if s.program.organization_id != org.pk
-    ][:SUGGESTIONS]
-    routing = selectors.referral_routing(referral, org)
-    shown = [Category.REFERRALS.value, Category.SOCIAL_NEEDS.value]
-    if shows_demographics:
-        shown.append(Category.DEMOGRAPHICS.value)
+    page = selectors.route_page(referral, org, suggestions=SUGGESTIONS)
     audit_read(
-        request, object_type="referral", objects=[referral, *routing.parts], categories=shown
+        request,
+        object_type="referral",
+        objects=[referral, *page.routing.parts],
+        categories=page.shown_categories,
     )
     return render(
         request,
         "referrals/route.html",
         {
             "referral": referral,
-            "client": client,
-            "shows_demographics": shows_demographics,
+            "client": page.client,
+            "shows_demographics": page.shows_demographics,
             "form": form,
-            "suggestions": suggestions,
+            "suggestions": page.suggestions,
             "directory": list(programs),
             "closed_state": CapacityState.CLOSED,
             "chosen_program": form.chosen_program_id,
             "chosen_in_suggestions": any(
-                str(s.program.pk) == form.chosen_program_id for s in suggestions
+                str(s.program.pk) == form.chosen_program_id for s in page.suggestions
             ),
-            "earlier": routing.parts,
+            "earlier": page.routing.parts,
             "consent_error": consent_error,
             "duplicate": duplicate,
             "may_capture_release": request.membership.has(Capability.CAPTURE_RELEASES)
-            and shows_demographics,
+            and page.shows_demographics,
         },
         status=status,
     )

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from organizations.roles import Role
 
 

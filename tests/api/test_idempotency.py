@@ -2,7 +2,7 @@
 
 import pytest
 
-from api.models import IdempotencyRecord
+from apikeys.models import IdempotencyRecord
 from clients.models import Client
 
 pytestmark = pytest.mark.django_db

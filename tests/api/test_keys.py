@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from api.models import ApiKey
-from api.services import api_key_revoke
+from apikeys.models import ApiKey
+from apikeys.services import api_key_revoke
 from audit.models import AuditEvent
 from organizations.roles import Role
 

@@ -51,9 +51,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.models import ApiKey
 from api.serializers.referrals import USER_MOVES
-from api.services import api_key_create, api_key_revoke
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create, api_key_revoke
 from organizations.roles import Role
 from referrals.models import Notification
 from referrals.services import referral_note_add, referral_transition

@@ -14,7 +14,8 @@ from django.urls import reverse
 from assessments.models import Answer, Assessment
 from audit.models import AuditEvent
 from consent.models import Release
-from organizations.models import Organization, Program, ProgramCategory
+from directory.models import Program, ProgramCategory
+from organizations.models import Organization
 from organizations.roles import Role
 from tests.factories import (
     AHC_NEGATIVE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from api.models import ApiKey
+from apikeys.models import ApiKey
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import PASSWORD, give_totp, totp_now
 

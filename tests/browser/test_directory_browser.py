@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from organizations.models import HsdsImport
+from directory.models import HsdsImport
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import PASSWORD, HsdsImportFactory, ProgramFactory, give_totp, totp_now
 
@@ -86,7 +86,7 @@ def test_import_progress_updates_by_itself_until_done(page, tenant):
 
 
 def test_an_org_admin_adds_a_program_from_a_phone(page, tenant):
-    from organizations.models import Program
+    from directory.models import Program
     from tests.factories import member
 
     admin = member(tenant.cbo, "org_admin", email="cbo-admin@browser.test")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from assessments.models import Assessment
-from organizations.models import Program, ProgramCategory
+from directory.models import Program, ProgramCategory
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import PASSWORD, instrument
 

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from clients.models import LeadNavigatorAssignment
 from clients.services import client_lead_navigator_assign
 from consent import policy

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from rest_framework.test import APIClient
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from config.middleware import NoStoreMiddleware
 from organizations.roles import Role
 from tests.factories import referral_for

@@ -22,7 +22,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from consent.models import Release
 from interop.webhooks.payloads import Event, webhook_payload
 from organizations.roles import Role

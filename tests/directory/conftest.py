@@ -47,7 +47,7 @@ def read_csv(text: str) -> list[dict]:
 def run_import():
     """`run_import(network=..., organization=..., payload=...)`: start and run an import as
     the worker would, returning the finished HsdsImport."""
-    from organizations.directory_services import hsds_import_run, hsds_import_start
+    from directory.services import hsds_import_run, hsds_import_start
 
     def _run(*, network, organization, payload: bytes, actor=None, file_name="data.zip"):
         started = hsds_import_start(

@@ -2,8 +2,9 @@
 
 import pytest
 
-from organizations.directory_selectors import directory_programs
-from organizations.sdoh import CapacityState, SDOHCategory, capacity_state
+from directory.capacity import CapacityState, capacity_state
+from directory.selectors import directory_programs
+from organizations.sdoh import SDOHCategory
 from tests.factories import ProgramFactory
 
 

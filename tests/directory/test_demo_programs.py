@@ -5,8 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from organizations.directory_selectors import directory_programs
-from organizations.models import Organization, Program
+from directory.models import Program
+from directory.selectors import directory_programs
+from organizations.models import Organization
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ import json
 import pytest
 from django.core.management import call_command
 
-from organizations.directory_selectors import directory_programs
-from organizations.directory_services import ProgramData, program_create, program_snapshot
-from organizations.models import Organization, Program
+from directory.models import Program
+from directory.selectors import directory_programs
+from directory.services import ProgramData, program_create, program_snapshot
+from organizations.models import Organization
 from tests.directory.conftest import read_csv, unzip
 from tests.factories import NetworkFactory, ProgramFactory
 
@@ -175,7 +176,7 @@ def test_round_trip_export_then_import_into_an_empty_network_reproduces_the_prog
 
 
 def _export_bytes(programs) -> bytes:
-    from organizations.hsds import export_dataset
+    from directory.hsds import export_dataset
 
     return export_dataset(programs, title="copy")
 

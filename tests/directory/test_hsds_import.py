@@ -4,7 +4,8 @@ re-import by HSDS id, the importer's scope, and files that are not HSDS at all."
 import pytest
 from django.core.exceptions import ValidationError
 
-from organizations.models import HsdsImport, Organization, Program
+from directory.models import HsdsImport, Program
+from organizations.models import Organization
 from tests.directory.conftest import csv_text, example_zip, zip_of
 
 pytestmark = pytest.mark.django_db
@@ -276,7 +277,7 @@ def test_imported_programs_are_audited_with_the_importer(tenant, run_import):
 
 
 def test_running_an_import_twice_applies_it_once(tenant):
-    from organizations.directory_services import hsds_import_run, hsds_import_start
+    from directory.services import hsds_import_run, hsds_import_start
 
     started = hsds_import_start(
         network=tenant.network,

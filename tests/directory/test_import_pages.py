@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
-from organizations.models import HsdsImport, Program
+from directory.models import HsdsImport, Program
 from organizations.roles import Role
 from tests.directory.conftest import example_zip
 from tests.factories import HsdsImportFactory, member
@@ -23,7 +23,7 @@ def upload(client, payload: bytes, name="directory.zip"):
 def test_upload_queues_the_task_with_the_id_and_the_status_page_reports(
     client, login, tenant, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from organizations import tasks
+    from directory import tasks
 
     sent = []
     monkeypatch.setattr(tasks.hsds_import_task, "delay", lambda *args: sent.append(args))

@@ -4,7 +4,8 @@ Another organization's admin gets 404, staff get 403, a foreign network sees not
 import pytest
 
 from audit.models import AuditEvent
-from organizations.models import Organization, Program
+from directory.models import Program
+from organizations.models import Organization
 from organizations.roles import Role
 from tests.factories import ProgramFactory, member
 

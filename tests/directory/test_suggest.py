@@ -2,7 +2,7 @@
 
 import pytest
 
-from organizations.directory_selectors import Suggestion, suggest_programs
+from directory.selectors import Suggestion, suggest_programs
 from tests.factories import NetworkFactory, OrganizationFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db

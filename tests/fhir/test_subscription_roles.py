@@ -10,7 +10,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from interop.models import Subscription
 from interop.subscriptions import topic
 from organizations.roles import Role

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from config.spreadsheets import csv_cell
-from organizations.models import Program
+from directory.models import Program
 from tests.directory.conftest import read_csv, unzip
 from tests.factories import NetworkFactory, ProgramFactory
 

@@ -10,10 +10,14 @@ from html import unescape
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
+from metrics import urls as metrics_urls
 from metrics.models import Rollup, RollupRun
 from metrics.tasks import rollup_nightly
+from organizations import roles
 from organizations.models import Organization
+from organizations.roles import Capability, Role
 from referrals.models import Referral
 from tests.factories import OrganizationFactory, PartnershipFactory
 from tests.metrics.helpers import clients, referrals, rollup
@@ -148,6 +152,63 @@ def test_org_admin_sees_own_organization_and_not_other_partnerships(tenant, logi
 def test_staff_cannot_open_measures(tenant, login):
     c = login(tenant.hco_staff)
     assert c.get("/measures/").status_code == 403
+
+
+def test_every_measures_view_declares_the_measures_capability():
+    # The outcomes pages declare none: they decide in their body (define, record, review).
+    declared = {
+        p.name: p.callback.required_capability
+        for p in metrics_urls.urlpatterns
+        if getattr(p.callback, "required_capability", None) is not None
+    }
+    assert set(declared) == {
+        "metrics_dashboard",
+        "metrics_export",
+        "metrics_stalled",
+        "metrics_refresh",
+        "metrics_refresh_status",
+        "metrics_partnership_review",
+        "metrics_partnership_target",
+    }
+    assert set(declared.values()) == {Capability.VIEW_MEASURES}
+
+
+def test_the_measures_and_the_access_log_are_granted_apart(tenant, login, monkeypatch):
+    """Today the same roles hold both; take one away and only its pages close. Were the
+    measures gated by the access log's capability again, this would fail."""
+    referrals(tenant, clients(tenant, 2))
+    rollup(tenant)
+    pk = tenant.partnership.pk
+    pages = [
+        "/measures/",
+        "/measures/stalled/",
+        "/measures/refresh/status/",
+        "/measures/export.csv?table=summary&kind=month&period=2026-03-01",
+        f"/measures/partnerships/{pk}/review/",
+    ]
+    posts = ["/measures/refresh/", f"/measures/partnerships/{pk}/targets/"]
+    measures_link = 'href="/measures/"'
+    access_log_link = f'href="{reverse("access_log")}"'
+    review_link = f'href="/measures/partnerships/{pk}/review/"'
+    outcomes = f"/measures/partnerships/{pk}/outcomes/"
+    admin = roles._BY_ROLE[Role.ORG_ADMIN]
+    c = login(tenant.hco_admin)
+
+    monkeypatch.setitem(roles._BY_ROLE, Role.ORG_ADMIN, admin - {Capability.VIEW_ACCESS_LOG})
+    assert [c.get(url).status_code for url in pages] == [200] * len(pages)
+    assert c.get(reverse("access_log")).status_code == 403
+    html = c.get("/measures/").content.decode()
+    assert measures_link in html and access_log_link not in html
+    assert review_link in c.get(outcomes).content.decode()
+
+    monkeypatch.setitem(roles._BY_ROLE, Role.ORG_ADMIN, admin - {Capability.VIEW_MEASURES})
+    assert [c.get(url).status_code for url in pages] == [403] * len(pages)
+    assert [c.post(url).status_code for url in posts] == [403] * len(posts)
+    response = c.get(reverse("access_log"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert access_log_link in html and measures_link not in html
+    assert review_link not in c.get(outcomes).content.decode()
 
 
 def test_foreign_backbone_sees_nothing_of_another_network(tenant, foreign_tenant, login):

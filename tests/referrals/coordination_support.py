@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from organizations.models import Organization, Program, User
+from directory.models import Program
+from organizations.models import Organization, User
 from organizations.roles import Role
+from referrals.coordination import referral_route
 from referrals.models import Referral
-from referrals.services import referral_route, referral_send
+from referrals.services import referral_send
 from tests.conftest import Tenant
 from tests.factories import OrganizationFactory, ProgramFactory, member, release_for
 

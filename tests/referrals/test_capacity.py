@@ -6,15 +6,11 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from organizations.directory_selectors import (
-    OPEN_REFERRAL_STATUSES,
-    DirectoryFilters,
-    directory_search,
-    with_open_referrals,
-)
-from organizations.models import Program
-from organizations.sdoh import CapacityState
+from directory.capacity import CapacityState, with_capacity
+from directory.models import Program
+from directory.selectors import DirectoryFilters, directory_search
 from referrals.models import Notification, Referral
+from referrals.selectors import HOLDS_A_PLACE, with_open_referrals
 from referrals.services import referral_transition
 from referrals.workflow import OPEN
 from tests.factories import ClientFactory, ProgramFactory, release_for
@@ -40,9 +36,13 @@ def another_client(tenant):
     return client
 
 
-def test_the_counted_statuses_are_the_sent_open_ones():
-    # organizations cannot import referrals: its literals must follow the workflow.
-    assert set(OPEN_REFERRAL_STATUSES) == set(OPEN) - {"draft"}
+def test_the_counted_statuses_are_the_sent_open_ones(tenant):
+    assert set(HOLDS_A_PLACE) == set(OPEN) - {"draft"}
+    # The directory, below referrals, counts through the seam referrals registers.
+    p = parties(tenant, capacity=1)
+    send(p)
+    seen = with_capacity(Program.objects.filter(pk=p.program.pk)).get()
+    assert (seen.open_referrals, seen.capacity_state) == (1, CapacityState.WAITLIST)
 
 
 def test_a_program_with_capacity_n_and_n_open_referrals_is_waitlisted(tenant):

@@ -19,8 +19,8 @@ from django.utils import timezone
 from api.serializers.referrals import ReferralSerializer
 from audit.models import AuditEvent
 from referrals import selectors
-from referrals.coordination import may_route
 from referrals.models import Notification, Referral, ReferralEvent
+from referrals.selectors import may_route
 from referrals.services import (
     ConsentMissing,
     DuplicateReferral,
@@ -409,7 +409,7 @@ def test_only_the_backbone_routes_what_it_received(tenant):
 
 
 def route_as(h, referral, user, org, program=None):
-    from referrals.services import referral_route
+    from referrals.coordination import referral_route
 
     return referral_route(
         referral=referral, program=program or h.pantry, actor=user, organization=org
@@ -440,7 +440,7 @@ def test_routing_refusals(tenant):
     assert duplicate.value.existing == direct
     # A stale page: the status the user saw is no longer current.
     with pytest.raises(TransitionConflict):
-        from referrals.services import referral_route
+        from referrals.coordination import referral_route
 
         referral_route(
             referral=whole,

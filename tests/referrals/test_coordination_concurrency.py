@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
+from referrals.coordination import referral_route
 from referrals.models import Referral, ReferralEvent
-from referrals.services import TransitionConflict, referral_route, referral_transition
+from referrals.services import TransitionConflict, referral_transition
 
 from .coordination_support import fresh, hub, route, send_to_hub
 from .workflow_support import run_together

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from organizations.models import Membership, Organization, Program, User
+from directory.models import Program
+from organizations.models import Membership, Organization, User
 from organizations.roles import Role
 from referrals.models import Referral, ReferralEvent
 from referrals.services import referral_send

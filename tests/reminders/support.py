@@ -8,7 +8,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from organizations.models import Organization, Program, User
+from directory.models import Program
+from organizations.models import Organization, User
 from organizations.roles import Role
 from referrals.models import Referral, Reminder
 from referrals.services import referral_send, referral_transition

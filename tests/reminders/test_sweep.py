@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from consent.services import release_revoke
-from organizations.models import Membership, Program
+from directory.models import Program
+from organizations.models import Membership
 from referrals.models import Referral, Reminder, ReminderRules
 from referrals.reminders.sweep import reminders_sweep
 from referrals.services import referral_assign, referral_record_contact

@@ -9,10 +9,10 @@ filesystem transport by default) — and a private Redis server that the test st
   reminder's email goes out once.
 
 Time: the clock starts at a fixed Monday morning and runs on, in this process and in the
-workers alike (tests/reminders/worker_settings.py), so the acknowledgements fall due on
-Wednesday, inside the sweep's three-day email retry window, whatever the real date. Due
-moments are reached by passing the sweep a later `now`; waiting on the worker processes is
-polling the database or a marker file against a deadline.
+workers alike (tests/workers.py, tests/reminders/worker_settings.py), so the
+acknowledgements fall due on Wednesday, inside the sweep's three-day email retry window,
+whatever the real date. Due moments are reached by passing the sweep a later `now`; waiting
+on the worker processes is polling the database or a marker file against a deadline.
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
-import uuid
 from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
@@ -42,13 +40,11 @@ from referrals.models import Notification, Referral, Reminder
 from referrals.reminders import delivery
 from referrals.reminders.sweep import reminders_sweep
 from referrals.services import referral_assign
-from tests.config import test_celery_worker as real_worker
 from tests.factories import ProgramFactory
+from tests.workers import logs, start_worker, stop, wait_for
 
 from .mailsink import sent_messages
 from .support import build_world, send
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -69,61 +65,12 @@ def clock():
         yield traveller
 
 
-@pytest.fixture
-def queue():
-    """A private queue: tasks the test (and its sweeps) queue go to the workers it starts."""
-    name = f"reminders-{uuid.uuid4().hex[:8]}"
-    saved = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = name
-    yield name
-    celery_app.conf.task_default_queue = saved
-
-
-@pytest.fixture
-def sink(tmp_path, settings) -> Path:
-    """Where every email goes, from the workers and from this process alike."""
-    path = tmp_path / "mail"
-    path.mkdir()
-    settings.EMAIL_BACKEND = "tests.reminders.mailsink.EmailBackend"
-    settings.MAILSINK_DIR = str(path)
-    return path
+# `queue` (a private queue) and `sink` (where every email goes): tests/workers.py.
 
 
 @pytest.fixture
 def world(tenant):
     return build_world(tenant)
-
-
-def start_worker(tmp_path: Path, queue: str, sink: Path, name: str, *args, **env):
-    full_env = {
-        **os.environ,
-        "DATABASE_URL": real_worker.database_url(),
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "DJANGO_SETTINGS_MODULE": "tests.reminders.worker_settings",
-        "MAILSINK_DIR": str(sink),
-        "PYTHONUNBUFFERED": "1",  # the log is read while the worker runs
-        # The worker's clock: the same distance from real time as this process's.
-        "TEST_CLOCK_OFFSET_SECONDS": str(
-            timezone.now().timestamp() - time_machine.escape_hatch.time.time()
-        ),
-        **env,
-    }
-    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue),
-            *("-n", f"{name}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle"),
-            *args,
-        ],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def logs(tmp_path: Path) -> str:
-    return "\n".join(p.read_text()[-3000:] for p in sorted(tmp_path.glob("*.log")))
 
 
 def emails_by_notification(sink: Path) -> Counter:
@@ -200,10 +147,10 @@ def test_concurrent_sweeps_and_deliveries_deliver_each_reminder_once(world, queu
             thread.join(timeout=180)
         errors = [e for _, found in started for e in found]
         assert not errors, errors
-        done = real_worker.wait_for(all_delivered, timeout=120)
+        done = wait_for(all_delivered, timeout=120)
         assert done, logs(tmp_path)
     finally:
-        real_worker.stop(*workers)
+        stop(*workers)
 
     reminders = list(Reminder.objects.all())
     assert len(reminders) == 12  # one per referral: the key made every repeat nothing
@@ -243,7 +190,7 @@ def redis_server(port: int, tmp_path: Path) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    assert real_worker.wait_for(lambda: _answers(port), timeout=20), "redis did not start"
+    assert wait_for(lambda: _answers(port), timeout=20), "redis did not start"
     return server
 
 
@@ -314,11 +261,11 @@ def test_with_the_broker_down_referrals_save_and_the_next_sweep_delivers_once(
             server = redis_server(port, tmp_path)  # back, empty: every queued message is gone
             result = reminders_sweep(now=due_moment(referrals))
             assert result.queued == 3 and result.emails_queued == 6
-            done = real_worker.wait_for(all_delivered, timeout=120)
+            done = wait_for(all_delivered, timeout=120)
             assert done, logs(tmp_path)
     finally:
         if worker is not None:
-            real_worker.stop(worker)
+            stop(worker)
         server.kill()
         server.wait(timeout=20)
 
@@ -351,7 +298,7 @@ def test_a_worker_killed_while_sending_leaves_the_email_to_be_sent_once(
     try:
         now = due_moment([referral])
         reminders_sweep(now=now)
-        entered = real_worker.wait_for(lambda: any(gate.glob("entered-*")), timeout=60)
+        entered = wait_for(lambda: any(gate.glob("entered-*")), timeout=60)
         assert entered, logs(tmp_path)
         # In the app already; the email is being sent, under the notification's row lock.
         notification = Notification.objects.get(reminder__isnull=False)
@@ -365,10 +312,10 @@ def test_a_worker_killed_while_sending_leaves_the_email_to_be_sent_once(
         # the notification's email, never recorded as sent, is queued again.
         result = reminders_sweep(now=now + timedelta(minutes=10))
         assert result.queued == 0 and result.emails_queued == 1
-        done = real_worker.wait_for(all_delivered, timeout=120)
+        done = wait_for(all_delivered, timeout=120)
         assert done, logs(tmp_path)
     finally:
-        real_worker.stop(*(w for w in (stuck, second) if w is not None and w.poll() is None))
+        stop(*(w for w in (stuck, second) if w is not None and w.poll() is None))
 
     assert Notification.objects.filter(reminder__isnull=False).count() == 1
     assert emails_by_notification(sink) == Counter({notification.pk: 1})

@@ -26,7 +26,7 @@ def leaky_referral_list(request):
 
 def leaky_key_list(request):
     # Declares the org admin's capability (as member_required would) but never checks it.
-    from api.models import ApiKey
+    from apikeys.models import ApiKey
 
     return HttpResponse(", ".join(ApiKey.objects.values_list("name", flat=True)))
 

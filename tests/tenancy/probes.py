@@ -19,7 +19,7 @@ from tests.factories import HsdsImportFactory, ProgramFactory, assessment_for, r
 def victim_program(victim):
     """The victim CBO's program, made once, before any route is requested, so list pages
     (the directory search) could show it if they leaked."""
-    from organizations.models import Program
+    from directory.models import Program
 
     program = Program.objects.filter(organization=victim.cbo, name=_program_name(victim)).first()
     return program or ProgramFactory(organization=victim.cbo, name=_program_name(victim))
@@ -92,7 +92,7 @@ def _notification_of(victim) -> int:
 
 
 def _api_key_of(victim) -> int:
-    from api.services import api_key_create
+    from apikeys.services import api_key_create
 
     return api_key_create(organization=victim.hco, role="staff", name="Victim EHR")[0].pk
 

@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 import pytest
 
-from config.celery import app as celery_app
 from interop.webhooks.services import webhook_endpoint_create
 
 from .receiver import Receiver
@@ -62,31 +58,10 @@ def flow(tenant, django_capture_on_commit_callbacks):
 
 
 # --- for the tests with real workers (tests/webhooks/workers.py) ---------------------------
+# `queue` and `sink` come from tests/workers.py.
 
 
 @pytest.fixture
-def queue():
-    """A private queue: what this test queues goes to the workers it starts."""
-    name = f"webhooks-{uuid.uuid4().hex[:8]}"
-    saved = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = name
-    yield name
-    celery_app.conf.task_default_queue = saved
-
-
-@pytest.fixture
-def sink(tmp_path, settings) -> Path:
-    path = tmp_path / "mail"
-    path.mkdir()
-    settings.EMAIL_BACKEND = "tests.reminders.mailsink.EmailBackend"
-    settings.MAILSINK_DIR = str(path)
-    return path
-
-
-@pytest.fixture
-def outbound(settings):
+def outbound(loopback_allowed):
     """This process's settings as the workers' (the fan-out and registration run here)."""
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-    settings.WEBHOOK_REQUIRE_HTTPS = False
-    settings.SITE_URL = "https://linkage.test"
-    return settings
+    return loopback_allowed

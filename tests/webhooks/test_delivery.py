@@ -309,7 +309,7 @@ def test_an_endpoint_failing_long_enough_is_disabled_and_its_admins_told(
     settings.WEBHOOK_RETRY_MAX_DELAY_SECONDS = 86400
     receiver.default_status = 500
     second_admin = member(tenant.hco, Role.ORG_ADMIN, email="second-admin@webhooks.test")
-    from api.services import api_key_create
+    from apikeys.services import api_key_create
 
     api_key_create(organization=tenant.hco, role=Role.ORG_ADMIN, name="EHR key")
     with time_machine.travel(START, tick=False) as clock:

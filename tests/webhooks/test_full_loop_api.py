@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from interop.models import Delivery
 from interop.subscriptions import topic
 from organizations.roles import Role

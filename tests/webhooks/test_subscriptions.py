@@ -12,7 +12,7 @@ from django.core.cache import cache
 from fhir.resources.R4B.bundle import Bundle
 from rest_framework.test import APIClient
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from audit.models import AuditEvent
 from interop.models import Delivery, Subscription
 from interop.subscriptions import topic

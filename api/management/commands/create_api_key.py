@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from api.services import api_key_create
+from apikeys.services import api_key_create
 from organizations.models import Organization
 from organizations.roles import Role
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from api.services import idempotency_records_prune
+from apikeys.services import idempotency_records_prune
 
 
 class Command(BaseCommand):

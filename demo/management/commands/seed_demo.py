@@ -7,8 +7,9 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from demo import network as demo
-from organizations.directory_services import ProgramData, program_create
-from organizations.models import Organization, Partnership, PartnershipDocument, Program
+from directory.models import Program
+from directory.services import ProgramData, program_create
+from organizations.models import Organization, Partnership, PartnershipDocument
 from organizations.services import (
     membership_add,
     network_get_or_create,

@@ -7,26 +7,35 @@ again with its errors and the values typed, at 400, and nothing is written.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .directory_forms import DirectorySearchForm, HsdsUploadForm, ProgramForm
-from .directory_selectors import (
+from organizations.roles import Capability
+from organizations.selectors import partnerships_for
+from organizations.services import partnership_may_manage
+from organizations.tenancy import member_required
+
+from .forms import DirectorySearchForm, HsdsUploadForm, PartnershipProgramsForm, ProgramForm
+from .hsds import export_dataset
+from .models import HsdsImport, Program
+from .selectors import (
     directory_language_choices,
     directory_programs,
     directory_search,
 )
-from .directory_services import hsds_import_start, program_close, program_create, program_update
-from .hsds import export_dataset
-from .models import HsdsImport, Program
-from .roles import Capability
+from .services import (
+    hsds_import_start,
+    partnership_programs_set,
+    program_close,
+    program_create,
+    program_update,
+)
 from .tasks import hsds_import_task
-from .tenancy import member_required
 
 INVALID = 400
 PAGE_SIZE = 20
@@ -234,3 +243,59 @@ def hsds_export(request):
         f'attachment; filename="hsds-{scope}-{timezone.localdate():%Y%m%d}.zip"'
     )
     return response
+
+
+def _partnership_page(request, partnership, *, status: int = 200, form=None):
+    org = request.organization
+    manage = request.membership.has(Capability.MANAGE_PROGRAMS) and partnership_may_manage(
+        partnership=partnership, organization=org
+    )
+    if manage and form is None:
+        form = PartnershipProgramsForm(partnership=partnership)
+    return render(
+        request,
+        "directory/partnership_detail.html",
+        {
+            "partnership": partnership,
+            "parties": partnership.organizations.order_by("name"),
+            "documents": partnership.documents.all(),
+            "programs": partnership.programs.select_related("organization").order_by(
+                "organization__name", "name"
+            ),
+            "programs_form": form if manage else None,
+        },
+        status=status,
+    )
+
+
+@member_required(Capability.VIEW_PARTNERSHIPS)
+def partnership_detail(request, partnership_id: int):
+    partnership = get_object_or_404(
+        partnerships_for(request.organization, request.user), pk=partnership_id
+    )
+    return _partnership_page(request, partnership)
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_POST
+def partnership_programs(request, partnership_id: int):
+    """Set the programs the partnership covers (its organizations' admins, the backbone's)."""
+    partnership = get_object_or_404(
+        partnerships_for(request.organization, request.user), pk=partnership_id
+    )
+    if not partnership_may_manage(partnership=partnership, organization=request.organization):
+        raise PermissionDenied("Only the partnership's organizations or the backbone may do this.")
+    form = PartnershipProgramsForm(request.POST, partnership=partnership)
+    if not form.is_valid():
+        return _partnership_page(request, partnership, status=400, form=form)
+    try:
+        partnership_programs_set(
+            partnership=partnership,
+            programs=list(form.cleaned_data["programs"]),
+            organization=request.organization,
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _partnership_page(request, partnership, status=400, form=form)
+    messages.success(request, "The programs this partnership covers are saved.")
+    return redirect("partnership_detail", partnership_id=partnership.pk)

@@ -3,8 +3,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from organizations.directory_services import hsds_import_run, hsds_import_start
-from organizations.models import HsdsImport, Network, Organization
+from directory.models import HsdsImport
+from directory.services import hsds_import_run, hsds_import_start
+from organizations.models import Network, Organization
 
 
 class Command(BaseCommand):

@@ -21,9 +21,10 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 
 from config.spreadsheets import csv_cell
+from organizations.models import Organization
+from organizations.sdoh import CODE_SYSTEM, SDOHCategory
 
-from .models import Organization, Program, ProgramServiceArea
-from .sdoh import CODE_SYSTEM, SDOHCategory
+from .models import Program, ProgramServiceArea
 
 # Table name → file name in the official datapackage (HSDS 3.0).
 OFFICIAL_PATHS = {

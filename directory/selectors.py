@@ -5,19 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from .languages import language_code, language_name
-from .models import (
-    Network,
-    Organization,
-    Program,
-    ProgramCategory,
-    ProgramLanguage,
-    ProgramServiceArea,
-)
-from .sdoh import CapacityState, SDOHCategory, capacity_state
+from organizations.languages import language_code, language_name
+from organizations.models import Network, Organization
+from organizations.sdoh import SDOHCategory
+
+from .capacity import CapacityState, capacity_state, with_capacity
+from .models import Program, ProgramCategory, ProgramLanguage, ProgramServiceArea
 
 __all__ = [
     "DirectoryFilters",
@@ -27,7 +22,7 @@ __all__ = [
     "directory_programs",
     "directory_search",
     "suggest_programs",
-    "with_open_referrals",
+    "with_capacity",
     "zip5",
 ]
 
@@ -40,37 +35,8 @@ def zip5(value: str) -> str:
     return match.group(1) if match else ""
 
 
-# The referral statuses that hold a place in a program: sent and not yet closed, waitlisted
-# ones included (a place that opens goes to the waitlist first). Drafts are not sent yet.
-# Literals, because organizations sits above referrals and cannot import its workflow
-# (tests/referrals/test_capacity.py keeps them equal to referrals.workflow.OPEN - draft).
-OPEN_REFERRAL_STATUSES = ("requested", "accepted", "in-progress", "on-hold")
-
-
-def with_open_referrals(programs: QuerySet[Program]) -> QuerySet[Program]:
-    """Annotate `open_referrals`, the number of referrals each program holds open, which
-    `Program.capacity_state` compares with its capacity.
-
-    A correlated subquery over the reverse relation (one query in all, no GROUP BY on the
-    programs, so it composes with any filter or join of the caller).
-    """
-    referral = Program._meta.get_field("referrals").related_model
-    counted = (
-        referral.objects.filter(program=OuterRef("pk"), status__in=OPEN_REFERRAL_STATUSES)
-        .order_by()
-        .values("program")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return programs.annotate(
-        open_referrals=Coalesce(
-            Subquery(counted, output_field=IntegerField()), Value(0, output_field=IntegerField())
-        )
-    )
-
-
 def _for_listing(programs: QuerySet[Program]) -> QuerySet[Program]:
-    return with_open_referrals(
+    return with_capacity(
         programs.select_related("organization__network").prefetch_related(
             "categories", "service_areas", "languages"
         )

@@ -20,13 +20,15 @@ from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from .directory_selectors import zip5
-from .directory_services import HSDS_SCALAR_FIELDS, ProgramData, program_create, program_update
+from organizations.languages import language_code, language_name
+from organizations.models import Organization
+from organizations.sdoh import SDOHCategory
+from organizations.services import organization_get_or_create
+
 from .hsds import SERVICE_STATUSES, Dataset, HsdsFormatError, read_dataset
-from .languages import language_code, language_name
-from .models import HsdsImport, Organization, Program, ProgramServiceArea
-from .sdoh import SDOHCategory
-from .services import organization_get_or_create
+from .models import HsdsImport, Program, ProgramServiceArea
+from .selectors import zip5
+from .services import HSDS_SCALAR_FIELDS, ProgramData, program_create, program_update
 
 logger = logging.getLogger(__name__)
 

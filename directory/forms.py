@@ -6,11 +6,12 @@ import re
 
 from django import forms
 
-from .directory_selectors import DirectoryFilters, zip5
-from .directory_services import ProgramData
-from .languages import COMMON_LANGUAGES
+from organizations.languages import COMMON_LANGUAGES
+from organizations.sdoh import SDOHCategory
+
 from .models import Program
-from .sdoh import SDOHCategory
+from .selectors import DirectoryFilters, zip5
+from .services import SCALAR_FIELDS, ProgramData
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -132,26 +133,7 @@ class ProgramForm(forms.Form):
     def initial_for(program: Program) -> dict:
         areas = program.service_areas.all()
         return {
-            **{
-                name: getattr(program, name)
-                for name in (
-                    "name",
-                    "description",
-                    "eligibility",
-                    "minimum_age",
-                    "maximum_age",
-                    "fees",
-                    "hours",
-                    "intake",
-                    "phone",
-                    "email",
-                    "website",
-                    "is_listed",
-                    "accepting_referrals",
-                    "manual_waitlist",
-                    "capacity",
-                )
-            },
+            **{name: getattr(program, name) for name in SCALAR_FIELDS},
             "categories": [c.code for c in program.categories.all()],
             "languages": [lang.code for lang in program.languages.all()],
             "zip_codes": ", ".join(a.value for a in areas if a.kind == "zip"),
@@ -226,3 +208,29 @@ class HsdsUploadForm(forms.Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError("The file is larger than 20 MB; split the dataset.")
         return upload
+
+
+class PartnershipProgramsForm(forms.Form):
+    """The programs a partnership covers, chosen among its organizations' programs."""
+
+    programs = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Programs this partnership covers",
+        error_messages={
+            "invalid_choice": "Choose programs of the partnership's own organizations.",
+        },
+    )
+
+    def __init__(self, *args, partnership, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["programs"]
+        field.queryset = (
+            Program.objects.filter(organization__in=partnership.organizations.all())
+            .select_related("organization")
+            .order_by("organization__name", "name")
+        )
+        field.label_from_instance = lambda p: f"{p.name} ({p.organization.name})"
+        if not self.is_bound:
+            self.initial["programs"] = list(partnership.programs.values_list("pk", flat=True))

@@ -68,6 +68,9 @@ class ApiKey(models.Model):
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
+        # The table api/ created before the model moved here (issue 13); renaming it would
+        # only churn the database.
+        db_table = "api_apikey"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -94,6 +97,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        db_table = "api_idempotencyrecord"
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_per_caller")
         ]

@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from organizations.models import Network, Organization, Partnership, User
+from organizations.sdoh import SDOHCategory
+from organizations.services import partnership_may_manage
 
-from .directory_selectors import zip5
-from .models import HsdsImport, Network, Organization, Program, User
-from .sdoh import SDOHCategory
+from .models import HsdsImport, Program
+from .selectors import zip5
 
 # Program columns a person edits; HSDS carries all of them but the last two (HSDS 3.0 has
 # no capacity), so an import leaves a program's waitlist and capacity as its staff set them.
@@ -303,3 +305,24 @@ def hsds_import_run(*, hsds_import: HsdsImport) -> HsdsImport:
     apply_dataset(hsds_import)
     hsds_import.refresh_from_db()
     return hsds_import
+
+
+@transaction.atomic
+def partnership_programs_set(
+    *, partnership: Partnership, programs: list[Program], organization: Organization
+) -> list[Program]:
+    """Set the programs (services) the partnership covers. Each must be a program of one of
+    the partnership's organizations; anything else is refused and nothing changes."""
+    if not partnership_may_manage(partnership=partnership, organization=organization):
+        raise ValidationError("Only the partnership's organizations or the backbone may do this.")
+    members = set(partnership.organizations.values_list("pk", flat=True))
+    foreign = [p.name for p in programs if p.organization_id not in members]
+    if foreign:
+        raise ValidationError(
+            "These programs are not run by an organization of the partnership: "
+            + ", ".join(sorted(foreign))
+            + "."
+        )
+    Partnership.objects.select_for_update().filter(pk=partnership.pk).first()
+    partnership.programs.set(programs)
+    return list(partnership.programs.order_by("name"))

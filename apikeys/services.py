@@ -1,4 +1,5 @@
-"""Creating and revoking API keys."""
+"""Creating and revoking API keys, checking their secrets, and forgetting old idempotency
+records."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ KEY_PREFIX = "lk"
 
 
 def hash_secret(secret: str, salt: str) -> str:
+    """The salted SHA-256 kept for a key's secret."""
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
 
@@ -33,6 +35,7 @@ def split_key(raw: str) -> tuple[str, str] | None:
 
 
 def secret_matches(api_key: ApiKey, secret: str) -> bool:
+    """Whether `secret` is the key's, compared in constant time."""
     return hmac.compare_digest(api_key.secret_hash, hash_secret(secret, api_key.salt))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import directory_views as views
+from . import views
 
 urlpatterns = [
     path("directory/", views.directory, name="directory"),
@@ -15,4 +15,10 @@ urlpatterns = [
     path("directory/import/", views.hsds_import, name="hsds_import"),
     path("directory/import/<int:import_id>/", views.hsds_import_status, name="hsds_import_status"),
     path("directory/export/", views.hsds_export, name="hsds_export"),
+    path("partnerships/<int:partnership_id>/", views.partnership_detail, name="partnership_detail"),
+    path(
+        "partnerships/<int:partnership_id>/programs/",
+        views.partnership_programs,
+        name="partnership_programs",
+    ),
 ]

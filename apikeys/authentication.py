@@ -53,7 +53,7 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
 
 
 class BearerKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "api.authentication.BearerKeyAuthentication"
+    target_class = "apikeys.authentication.BearerKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
