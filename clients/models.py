@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from consent import policy
 
+from .contact import contact_notes
 from .normalize import digits, normalize_name
 
 
@@ -107,6 +108,10 @@ class Client(models.Model):
     given_name_key = models.CharField(max_length=100, editable=False, db_index=True)
     family_name_key = models.CharField(max_length=100, editable=False, db_index=True)
     phone_digits = models.CharField(max_length=15, editable=False, blank=True, db_index=True)
+    # Contact details another system sent that cannot be used as sent (field -> the value as
+    # sent; clients.contact): shown to whoever may see the contact details, so that someone
+    # checks them with the client. A person's correction of the field clears its entry.
+    contact_problems = models.JSONField(default=dict, blank=True, editable=False)
 
     lead_navigator = models.ForeignKey(
         "organizations.Membership",
@@ -132,7 +137,8 @@ class Client(models.Model):
     def save(self, *args, **kwargs):
         self.given_name_key = normalize_name(self.given_name)
         self.family_name_key = normalize_name(self.family_name)
-        self.phone_digits = digits(self.phone)[-10:]
+        # An extension (kept from what a system sent) is not part of the number.
+        self.phone_digits = digits(self.phone.split(" ext. ")[0])[-10:]
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {
                 "given_name_key",
@@ -146,6 +152,11 @@ class Client(models.Model):
     def display_name(self) -> str:
         given = self.preferred_name or self.given_name
         return f"{given} {self.family_name}"
+
+    @property
+    def contact_notes(self) -> list[str]:
+        """What a person reads about contact details that cannot be used as sent."""
+        return contact_notes(self.contact_problems or {})
 
     def age_on(self, day: date) -> int:
         dob = self.date_of_birth
@@ -200,3 +211,69 @@ class LeadNavigatorAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"lead for client {self.client_id} from {self.started_at:%Y-%m-%d}"
+
+
+class PossibleDuplicateQuerySet(models.QuerySet):
+    def visible_to(self, org) -> PossibleDuplicateQuerySet:
+        """The queue entries the organization reviews: those where it leads either record's
+        care coordination (its navigator is the lead navigator) or, for a record without a
+        lead navigator, holds it (created it). What a row shows of each record is still the
+        consent policy's call."""
+        steward = Q()
+        for side in ("client", "match"):
+            steward |= Q(**{f"{side}__lead_navigator__organization": org}) | Q(
+                **{f"{side}__lead_navigator__isnull": True, f"{side}__created_by_organization": org}
+            )
+        return self.filter(steward, client__network_id=org.network_id)
+
+
+class PossibleDuplicate(models.Model):
+    """Two client records that may be one person, queued for the lead navigator to decide.
+
+    Made when a system creates a record although the duplicate check found possible matches
+    under other identifiers (FHIR Patient create): an automated referral does not stall on a
+    human decision. A person who may see both records decides: not the same person
+    (dismissed), or the same person (merged: a separate piece of work, not built yet)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Not the same person"
+        MERGED = "merged", "Merged"
+
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="possible_duplicates"
+    )  # the record created
+    match = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="possible_duplicate_of"
+    )  # the existing record it may be
+    strength = models.CharField(max_length=10)  # clients.selectors.Strength
+    reason = models.CharField(max_length=200)  # which fields matched (no values)
+    created_by_organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey("organizations.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "organizations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_by_organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = PossibleDuplicateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "match"], name="possible_duplicate_pair")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="possible_duplicate_queue")]
+
+    def __str__(self) -> str:
+        return f"possible duplicate: client {self.client_id} / {self.match_id}"

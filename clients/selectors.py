@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from consent.categories import Category
 from organizations.models import Network, Organization
 
-from .models import Client, ClientIdentifier, LeadNavigatorAssignment
+from .models import Client, ClientIdentifier, LeadNavigatorAssignment, PossibleDuplicate
 from .normalize import NICKNAMES, digits, fold, normalize_name
 
 
@@ -195,4 +195,19 @@ def client_current_assignment(client: Client) -> LeadNavigatorAssignment | None:
         client.lead_assignments.filter(ended_at__isnull=True)
         .select_related("membership__user", "membership__organization")
         .first()
+    )
+
+
+def possible_duplicates_open(org: Organization) -> QuerySet[PossibleDuplicate]:
+    """The organization's duplicates queue: open entries about records it leads or holds
+    (PossibleDuplicate.objects.visible_to), newest first."""
+    return (
+        PossibleDuplicate.objects.visible_to(org)
+        .filter(status=PossibleDuplicate.Status.OPEN)
+        .select_related(
+            "client__lead_navigator__organization",
+            "match__lead_navigator__organization",
+            "created_by_organization",
+        )
+        .order_by("-created_at", "-id")
     )

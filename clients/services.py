@@ -21,7 +21,8 @@ from consent.categories import Category
 from organizations.models import Membership, Organization, User
 from organizations.roles import Role
 
-from .models import Client, ClientIdentifier, LeadNavigatorAssignment
+from .contact import SentContact
+from .models import Client, ClientIdentifier, LeadNavigatorAssignment, PossibleDuplicate
 from .selectors import Match
 from .validation import clean_client_values
 
@@ -43,16 +44,25 @@ def client_create(
     actor: User,
     data: dict[str, Any],
     duplicates_overridden: int = 0,
+    contact: SentContact | None = None,
     request: HttpRequest | None = None,
 ) -> Client:
     """Create a client record in the organization's network (the organization is its
     creator and always sees it). `duplicates_overridden`: how many possible matches the
-    user was shown and chose not to use (recorded as a count only)."""
+    user was shown and chose not to use (recorded as a count only). `contact`: contact
+    details as another system sent them (clients.contact.contact_as_sent), stored as
+    given there and flagged where unusable instead of refused; without it every field
+    must pass the browser's rules."""
+    if contact is not None:
+        data = {k: v for k, v in data.items() if k not in contact.values}
     data = clean_client_values(data)
+    if contact is not None:
+        data.update(contact.values)
     client = Client(
         network_id=organization.network_id,
         created_by_organization=organization,
         created_by=actor,
+        contact_problems=dict(contact.problems) if contact is not None else {},
         **data,
     )
     client.full_clean(exclude=DERIVED_FIELDS)
@@ -60,6 +70,9 @@ def client_create(
     detail: dict[str, Any] = {"fields": sorted(k for k, v in data.items() if v not in ("", None))}
     if duplicates_overridden:
         detail["possible_duplicates_overridden"] = duplicates_overridden
+    if client.contact_problems:
+        # Field names only: the values are the client's.
+        detail["contact_problems"] = sorted(client.contact_problems)
     audit_record(
         request=request,
         actor=actor,
@@ -91,8 +104,15 @@ def client_update(
         return []
     for name in changed:
         setattr(client, name, data[name])
+    # A person set the field by the strict rules: what a system sent there is no longer
+    # the record's problem.
+    fixed = [name for name in changed if name in (client.contact_problems or {})]
+    if fixed:
+        client.contact_problems = {
+            k: v for k, v in client.contact_problems.items() if k not in fixed
+        }
     client.full_clean(exclude=DERIVED_FIELDS)
-    client.save(update_fields=changed)
+    client.save(update_fields=[*changed, "contact_problems"] if fixed else changed)
     audit_record(
         request=request,
         actor=actor,
@@ -300,3 +320,97 @@ def show_possible_duplicates(
         {m.client.lead_navigator.organization.name for m in hidden if m.client.lead_navigator}
     )
     return ShownDuplicates(visible=visible, hidden=hidden, lead_organizations=leads)
+
+
+@transaction.atomic
+def possible_duplicates_queue(
+    *,
+    client: Client,
+    matches: Sequence[Match],
+    organization: Organization,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> list[PossibleDuplicate]:
+    """Put the possible matches of a record a system just created in the duplicates queue
+    of their lead navigators (PossibleDuplicateQuerySet.visible_to says whose), instead of
+    refusing the record. What the creating caller is told is `show_possible_duplicates`'
+    business; the queue entries themselves are written here, audited without values."""
+    queued = []
+    for match in matches:
+        if match.client.pk == client.pk:
+            continue
+        entry, created = PossibleDuplicate.objects.get_or_create(
+            client=client,
+            match=match.client,
+            defaults={
+                "strength": match.strength,
+                "reason": match.reason[:200],
+                "created_by_organization": organization,
+                "created_by": actor,
+            },
+        )
+        if created:
+            queued.append(entry)
+    if queued:
+        audit_record(
+            request=request,
+            actor=actor,
+            organization=organization,
+            action=AuditEvent.Action.CREATE,
+            object_type="possible_duplicate",
+            object_ids=[e.pk for e in queued],
+            client_ids=sorted({client.pk, *(e.match_id for e in queued)}),
+            detail={"fields": ["client", "match", "reason"]},
+        )
+    return queued
+
+
+@transaction.atomic
+def possible_duplicate_dismiss(
+    *,
+    duplicate: PossibleDuplicate,
+    organization: Organization,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> PossibleDuplicate:
+    """Close the queue entry as "not the same person". Only an organization that may see the
+    demographics of both records decides (ValidationError otherwise); the entry is locked,
+    so two reviewers at once close it once. Already closed: returned as it is."""
+    duplicate = (
+        PossibleDuplicate.objects.select_for_update()
+        .select_related("client", "match")
+        .get(pk=duplicate.pk)
+    )
+    if duplicate.status != PossibleDuplicate.Status.OPEN:
+        return duplicate
+    if not (
+        policy.may_see(organization, Category.DEMOGRAPHICS, duplicate.client)
+        and policy.may_see(organization, Category.DEMOGRAPHICS, duplicate.match)
+    ):
+        raise ValidationError(
+            "Your organization may not see both records, so it cannot decide whether they "
+            "are the same person."
+        )
+    duplicate.status = PossibleDuplicate.Status.DISMISSED
+    duplicate.resolved_at = timezone.now()
+    duplicate.resolved_by = actor
+    duplicate.resolved_by_organization = organization
+    duplicate.save(
+        update_fields=["status", "resolved_at", "resolved_by", "resolved_by_organization"]
+    )
+    audit_record(
+        request=request,
+        actor=actor,
+        organization=organization,
+        action=AuditEvent.Action.UPDATE,
+        object_type="possible_duplicate",
+        object_ids=[duplicate.pk],
+        client_ids=sorted({duplicate.client_id, duplicate.match_id}),
+        detail={"fields": ["status"], "status": PossibleDuplicate.Status.DISMISSED.value},
+    )
+    return duplicate
+
+
+# Merging (status "merged"): a separate piece of work (issue 14, "Merging duplicate client
+# records") adds `possible_duplicate_merge` here: a navigator who may see both records
+# moves everything to the survivor and closes the entry.

@@ -5,6 +5,12 @@ from . import release_views, views
 urlpatterns = [
     path("clients/", views.client_search, name="client_search"),
     path("clients/new/", views.client_create, name="client_create"),
+    path("clients/duplicates/", views.possible_duplicates, name="possible_duplicates"),
+    path(
+        "clients/duplicates/<int:duplicate_id>/dismiss/",
+        views.possible_duplicate_dismiss,
+        name="possible_duplicate_dismiss",
+    ),
     path("clients/<int:client_id>/", views.client_profile, name="client_profile"),
     path("clients/<int:client_id>/edit/", views.client_edit, name="client_edit"),
     path(

@@ -1,5 +1,5 @@
 """The client pages: search, create (with the duplicate check), profile, edit, lead navigator,
-identifiers and a client's accounting of disclosures.
+identifiers, a client's accounting of disclosures, and the possible-duplicates queue.
 
 A form that fails validation is shown again with its errors, the values typed kept, at 400;
 a refusal because of what is already stored (a possible duplicate person, an identifier the
@@ -37,11 +37,12 @@ from .forms import (
     ClientSearchForm,
     LeadNavigatorForm,
 )
-from .models import Client
+from .models import Client, PossibleDuplicate
 
 INVALID = 400
 CONFLICT = 409
 SEARCH_PAGE_SIZE = 25
+DUPLICATES_PAGE_SIZE = 25
 DISCLOSURES_PAGE_SIZE = 50
 # The record fields the create and edit forms hand to the services.
 RECORD_FIELDS = tuple(ClientForm.Meta.fields)
@@ -388,3 +389,75 @@ def client_disclosures(request, client_id: int):
     return render(
         request, "clients/disclosures.html", {"client": client, "page": page, "full": full}
     )
+
+
+def _record_side(client: Client, visible_ids) -> dict:
+    """One record of a queue row, as far as the organization may see it: the record, or
+    only that it exists and its lead navigator's organization (as the duplicate check
+    says it: the id of a hidden record never reaches the page)."""
+    if client.pk in visible_ids:
+        return {"visible": True, "client": client}
+    lead = client.lead_navigator
+    return {"visible": False, "lead_organization": lead.organization.name if lead else ""}
+
+
+@member_required(Capability.ASSIGN_LEAD_NAVIGATOR)
+def possible_duplicates(request):
+    """The duplicates queue: records a system created although they may be a person already
+    on file, for the navigators and admins of the organizations that lead (or, without a
+    lead navigator, hold) either record. Each record shows as far as the consent policy
+    allows; only an organization that may see both decides. Shown records are audited as
+    the duplicate check audits them (clients.services.show_possible_duplicates)."""
+    org = request.organization
+    page = Paginator(selectors.possible_duplicates_open(org), DUPLICATES_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    entries = list(page.object_list)
+    records = {c.pk: c for e in entries for c in (e.client, e.match)}
+    visible_ids = selectors.client_ids_visible(org, records, Category.DEMOGRAPHICS)
+    services.show_possible_duplicates(
+        request,
+        [selectors.Match(c, selectors.Strength.POSSIBLE, "") for c in records.values()],
+        visible_ids,
+    )
+    rows = []
+    for entry in entries:
+        both = entry.client_id in visible_ids and entry.match_id in visible_ids
+        rows.append(
+            {
+                "entry": entry,
+                "client": _record_side(entry.client, visible_ids),
+                "match": _record_side(entry.match, visible_ids),
+                # Why they may be one person, and who sent the record, describe the hidden
+                # record too: only for an organization that sees both.
+                "may_decide": both,
+            }
+        )
+    return render(request, "clients/duplicates.html", {"page": page, "rows": rows})
+
+
+@member_required(Capability.ASSIGN_LEAD_NAVIGATOR)
+@require_POST
+def possible_duplicate_dismiss(request, duplicate_id: int):
+    """Close a queue entry as "not the same person" (confirmed with a tick). Merging the two
+    records instead is a separate piece of work (status "merged")."""
+    duplicate = get_visible_or_404(PossibleDuplicate, request.organization, pk=duplicate_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(
+            request,
+            "Tick the box to confirm that the two records are different people: nothing was "
+            "changed.",
+        )
+        return redirect("possible_duplicates")
+    try:
+        services.possible_duplicate_dismiss(
+            duplicate=duplicate,
+            organization=request.organization,
+            actor=request.user,
+            request=request,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Marked as two different people: the entry left the queue.")
+    return redirect("possible_duplicates")

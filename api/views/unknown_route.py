@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.urls import Resolver404, resolve
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
@@ -19,16 +18,6 @@ class UnknownRouteView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        raise NotFound(self._message(request.path))
-
-    def _message(self, path: str) -> str:
-        # CommonMiddleware's slash redirect never happens here (this route matches first),
-        # and a redirect would drop a POST body anyway: say what the right path is.
-        if not path.endswith("/"):
-            try:
-                match = resolve(f"{path}/")
-            except Resolver404:
-                match = None
-            if match is not None and match.url_name != UNKNOWN_ROUTE:
-                return f"Not found. API paths end with a slash: {path}/"
-        return "Not found."
+        # A real route asked for without its trailing slash never gets here:
+        # config.middleware.OptionalTrailingSlashMiddleware serves it.
+        raise NotFound("Not found.")

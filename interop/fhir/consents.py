@@ -8,7 +8,8 @@ The mapping (README.md, "FHIR R4"):
   `all-network-partners`;
 - data categories: `provision.class` (or `provision.securityLabel`) codings of
   `<FHIR_CANONICAL_BASE>/CodeSystem/release-category`: demographics, social_needs,
-  referrals, health, behavioral_health, sud (42 CFR Part 2: named recipients only);
+  referrals, health, behavioral_health, sud (42 CFR Part 2: named recipients only); none
+  (as in the IG's own example): what a referral carries, said in a warning;
 - expiry: `provision.period.end` (default: the network's release period from the start);
   effect: `provision.period.start` (default: now);
 - purpose: `provision.purpose` codings of `.../CodeSystem/release-purpose` (default
@@ -32,9 +33,10 @@ from assessments.services import add_months
 from consent.categories import Category
 from consent.models import Release
 from consent.services import release_create, release_revoke
+from referrals.transitions import CARRIED_CATEGORIES
 
 from . import codes
-from .errors import code_invalid, from_service_error, invalid, required
+from .errors import Issue, code_invalid, from_service_error, invalid, required
 from .references import Resolver
 from .referrals import check_update_id
 from .validation import has_coding, moment
@@ -54,9 +56,12 @@ EXPRESSIONS = {
 }
 
 
-def consent_create(*, consent: dict, where: str, resolver: Resolver) -> Release:
+def consent_create(
+    *, consent: dict, where: str, resolver: Resolver, warnings: list[Issue]
+) -> Release:
     """Record the release a Consent describes (FhirError, nothing written, when it is
-    incomplete or refused by consent.services.release_create)."""
+    incomplete or refused by consent.services.release_create). What was assumed for the
+    caller (a default it did not send) is appended to `warnings`."""
     caller = resolver.caller
     expressions = {k: v.replace("Consent", where, 1) for k, v in EXPRESSIONS.items()}
     if consent.get("status") != "active":
@@ -107,7 +112,7 @@ def consent_create(*, consent: dict, where: str, resolver: Resolver) -> Release:
             expression=f"{pwhere}.provision",
         )
     recipients, all_partners = _recipients(provision, pwhere, resolver)
-    categories = _categories(provision, pwhere)
+    categories = _categories(provision, pwhere, warnings)
     purpose = _purpose(provision, pwhere)
     period = provision.get("period") or {}
     effective = (
@@ -175,7 +180,7 @@ def _recipients(provision: dict, where: str, resolver: Resolver):
     return recipients, all_partners
 
 
-def _categories(provision: dict, where: str) -> list[str]:
+def _categories(provision: dict, where: str, warnings: list[Issue]) -> list[str]:
     system = codes.release_category_system()
     found = []
     labelled = [(f"{where}.class[{i}]", c) for i, c in enumerate(provision.get("class") or [])]
@@ -191,10 +196,21 @@ def _categories(provision: dict, where: str) -> list[str]:
             )
         found.append(coding["code"])
     if not found:
-        raise required(
-            f"{where}.class: say which information may be shared (codes of {system}).",
-            expression=f"{where}.class",
+        # The IG's own example names no classes. Such a release covers what a referral
+        # carries and never behavioral health or 42 CFR Part 2 data; the caller is told.
+        carried = [c.value for c in CARRIED_CATEGORIES]
+        warnings.append(
+            Issue(
+                f"{where}.class is absent: the release covers what a referral carries ("
+                + ", ".join(Category(c).label.lower() for c in carried)
+                + "), never health, behavioral health or 42 CFR Part 2 data. Send "
+                f"{where}.class (codes of {system}) to say otherwise.",
+                "incomplete",
+                severity="warning",
+                expression=(f"{where}.class",),
+            )
         )
+        return sorted(carried)
     return sorted(set(found))
 
 

@@ -10,12 +10,26 @@ browser's "new client" page does, with the same duplicate detection
 2. otherwise, when exactly one record across the network is a *likely* match and the
    caller may see its demographics, the Patient is that record;
 3. otherwise, with no possible match at all, a new record is created;
-4. otherwise the request is refused (409, `multiple-matches`): the OperationOutcome names
-   the possible matches the caller may see (Patient/<id>, and why) and says only "a record
-   may exist" for the others, as the page does — and, like the page, records both in the
-   audit trail. The caller then references the right Patient/<id>, or repeats the request
-   with the header `Linkage-Confirm-New-Patient: <token>` (the token in the
-   OperationOutcome, valid for exactly these matches) to create a new record anyway.
+4. otherwise, when the Patient carries identifiers the caller's organization has not
+   used for any client (the possible matches are records "under another identifier"), a
+   new record is created under the sender's identifiers and each possible match is queued
+   for its lead navigator to review (clients.models.PossibleDuplicate): an automated
+   referral does not stall on a human decision. A warning in the response says so, with
+   the same privacy as the refusal below: the matches the caller may see are named, the
+   others are only "a record may exist", and both are recorded in the audit trail;
+5. otherwise (no identifier to create the record under, or an identifier of the caller's
+   that belongs to a record it may no longer see) the request is refused (409,
+   `multiple-matches`): the OperationOutcome names the possible matches the caller may see
+   (Patient/<id>, and why) and says only "a record may exist" for the others, as the page
+   does — and, like the page, records both in the audit trail. The caller then references
+   the right Patient/<id>, or repeats the request with the header
+   `Linkage-Confirm-New-Patient: <token>` (the token in the OperationOutcome, valid for
+   exactly these matches) to create a new record anyway.
+
+Contact details are kept as the EHR sends them (clients.contact): normalized when possible,
+else stored as sent (or left blank where the column cannot hold them) and flagged on the
+record for the people who see its contact details, with a warning in the response; they
+never refuse a Patient.
 
 Every identifier of the Patient is stored as a client identifier of the caller's
 organization (clients.services.client_identifier_add). A matched record's demographics
@@ -24,18 +38,20 @@ are not overwritten from the Patient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from audit.services import audit_read
+from clients.contact import PROBLEMS, SentContact, contact_as_sent
 from clients.models import Client, ClientIdentifier
-from clients.selectors import client_ids_visible, client_possible_duplicates
+from clients.selectors import Match, client_ids_visible, client_possible_duplicates
 from clients.services import (
     DuplicateIdentifierError,
     client_create,
     client_identifier_add,
+    possible_duplicates_queue,
     show_possible_duplicates,
 )
 from consent.categories import Category
@@ -73,6 +89,7 @@ class PatientInput:
     data: dict
     identifiers: list[tuple[str, str]]
     where: str
+    contact: SentContact = field(default_factory=lambda: SentContact(values={}))
 
 
 def _current(items: list[dict], *, prefer: tuple[str, ...] = ()) -> dict | None:
@@ -118,6 +135,10 @@ def patient_input(resource: dict, *, where: str = "Patient") -> PatientInput:
         data["city"] = address.get("city", "")[:100]
         data["state"] = address.get("state", "")
         data["zip_code"] = address.get("postalCode", "")
+    # Kept as sent where it cannot be used (flagged, never refused): before matching, so
+    # that a phone number spelled "+1 312-555-0100" matches the record's.
+    contact = contact_as_sent(data)
+    data.update(contact.values)
     data["preferred_language"] = _language(resource)
     data["race"], data["ethnicity"] = _race_ethnicity(resource)
     identifiers = []
@@ -134,7 +155,7 @@ def patient_input(resource: dict, *, where: str = "Patient") -> PatientInput:
                 expression=f"{where}.identifier[{index}]",
             )
         identifiers.append((system, value))
-    return PatientInput(data=data, identifiers=identifiers, where=where)
+    return PatientInput(data=data, identifiers=identifiers, where=where, contact=contact)
 
 
 def _language(resource: dict) -> str:
@@ -174,12 +195,17 @@ def _race_ethnicity(resource: dict) -> tuple[str, str]:
 class PatientMatch:
     existing: Client | None
     overridden: int = 0  # possible duplicates the caller chose not to use
+    # Rule 4: possible duplicates to queue for review once the record is created, and which
+    # of them the caller may see.
+    queued: list[Match] = field(default_factory=list)
+    visible_ids: set[int] = field(default_factory=set)
 
 
 def match_patient(patient: PatientInput, caller: Caller) -> PatientMatch:
-    """Find the record this Patient is (rules 1 to 4 of the module docstring). Writes
+    """Find the record this Patient is (rules 1 to 5 of the module docstring). Writes
     nothing but the audit of what a refusal disclosed (kept: FhirError.keep_writes)."""
     org = caller.organization
+    identifier_in_use = False
     for system, value in patient.identifiers:
         known = (
             ClientIdentifier.objects.filter(organization=org, system=system, value=value)
@@ -189,7 +215,10 @@ def match_patient(patient: PatientInput, caller: Caller) -> PatientMatch:
         if known is not None:
             if client_ids_visible(org, [known.client_id], Category.DEMOGRAPHICS):
                 return PatientMatch(existing=known.client)
-            break  # the record is no longer shared: treat it like a hidden match below
+            # The record is no longer shared: treat it like a hidden match below, and never
+            # as "another identifier" (the identifier is this organization's, in use).
+            identifier_in_use = True
+            break
     data = patient.data
     matches = client_possible_duplicates(
         network=org.network,
@@ -209,6 +238,8 @@ def match_patient(patient: PatientInput, caller: Caller) -> PatientMatch:
     confirmed = caller.request.headers.get(CONFIRM_HEADER, "")
     if confirmed and constant_time_compare(confirmed, digest):
         return PatientMatch(existing=None, overridden=len(matches))
+    if patient.identifiers and not identifier_in_use:
+        return PatientMatch(existing=None, queued=matches, visible_ids=visible_ids)
     raise _refuse(patient, caller, matches, visible_ids, digest)
 
 
@@ -253,9 +284,64 @@ def _refuse(patient, caller: Caller, matches, visible_ids, digest) -> FhirError:
     return FhirError(409, issues, keep_writes=True)
 
 
-def patient_save(patient: PatientInput, found: PatientMatch, caller: Caller) -> tuple[Client, bool]:
+def _queued(patient: PatientInput, caller: Caller, found: PatientMatch) -> list[Issue]:
+    """Rule 4's warnings: what `_refuse` would have said, as news of the queue."""
+    shown = show_possible_duplicates(caller.request, found.queued, found.visible_ids)
+    where = (patient.where,)
+    issues = [
+        Issue(
+            f"Possible duplicate of Patient/{m.client.pk} ({m.reason.lower()}): the record was "
+            "created under your identifier and the possible match queued for review by the "
+            "lead navigator.",
+            "multiple-matches",
+            severity="warning",
+            expression=where,
+        )
+        for m in shown.visible
+    ]
+    if shown.hidden:
+        who = ", ".join(shown.lead_organizations)
+        issues.append(
+            Issue(
+                "A record for this person may exist that your organization may not see: the "
+                "record was created under your identifier and the possible match queued for "
+                + (f"review by its lead navigator ({who})." if who else "review."),
+                "multiple-matches",
+                severity="warning",
+                expression=where,
+            )
+        )
+    return issues
+
+
+def _contact_warnings(patient: PatientInput) -> list[Issue]:
+    """What was kept of unusable contact details (no values: the caller knows them)."""
+    issues = []
+    for name in patient.contact.problems:
+        element = EXPRESSIONS[name].replace("Patient", patient.where, 1)
+        kept = "kept as sent" if patient.contact.values.get(name) else "not stored"
+        issues.append(
+            Issue(
+                f"{element}: {PROBLEMS[name]}; {kept} and flagged on the client record for "
+                "the receiver to check with the client.",
+                "value",
+                severity="warning",
+                expression=(element,),
+            )
+        )
+    return issues
+
+
+def patient_save(
+    patient: PatientInput,
+    found: PatientMatch,
+    caller: Caller,
+    warnings: list[Issue] | None = None,
+) -> tuple[Client, bool]:
     """Create the record (or take the matched one) and record the Patient's identifiers
-    for the caller's organization. Returns the client and whether it was created."""
+    for the caller's organization; a created record's possible duplicates (rule 4) are
+    queued. Returns the client and whether it was created; what was assumed for the
+    caller (contact details kept as sent, duplicates queued) is added to `warnings`."""
     org, user, request = caller.organization, caller.user, caller.request
     created = found.existing is None
     try:
@@ -265,6 +351,7 @@ def patient_save(patient: PatientInput, found: PatientMatch, caller: Caller) -> 
                 actor=user,
                 data=patient.data,
                 duplicates_overridden=found.overridden,
+                contact=patient.contact,
                 request=request,
             )
         else:
@@ -298,6 +385,15 @@ def patient_save(patient: PatientInput, found: PatientMatch, caller: Caller) -> 
             error,
             expressions={k: v.replace("Patient", patient.where, 1) for k, v in EXPRESSIONS.items()},
         ) from None
+    if created and warnings is not None:
+        warnings.extend(_contact_warnings(patient))
+    if created and found.queued:
+        possible_duplicates_queue(
+            client=client, matches=found.queued, organization=org, actor=user, request=request
+        )
+        issues = _queued(patient, caller, found)
+        if warnings is not None:
+            warnings.extend(issues)
     if not created:
         # The matched record's details go back in the response: a read of client data.
         audit_read(

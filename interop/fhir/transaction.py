@@ -11,7 +11,7 @@ is read only as the resulting activity a Task update's output references.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assessments.models import Assessment
@@ -53,6 +53,7 @@ class Entry:
     result: Any = None  # the domain object written (or matched)
     status: int = 201
     used: bool = False  # a Procedure entry read by a Task update
+    warnings: list[Issue] = field(default_factory=list)  # what was assumed for the caller
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Written:
     kind: str
     obj: Any
     status: int
+    warnings: list[Issue] = field(default_factory=list)
 
 
 def single(
@@ -168,13 +170,16 @@ def _process(entries: list[Entry], caller: Caller) -> list[Written]:
     inputs = [patients.patient_input(e.resource, where=e.where) for e in posted]
     found = [patients.match_patient(i, caller) for i in inputs]
     for entry, data, match in zip(posted, inputs, found, strict=True):
-        entry.result, created = patients.patient_save(data, match, caller)
+        entry.result, created = patients.patient_save(data, match, caller, entry.warnings)
         entry.status = 201 if created else 200
 
     for entry in by_kind.get("Consent", []):
         if entry.method == "POST":
             entry.result = consents.consent_create(
-                consent=entry.resource, where=entry.where, resolver=resolver
+                consent=entry.resource,
+                where=entry.where,
+                resolver=resolver,
+                warnings=entry.warnings,
             )
     for entry in by_kind.get("QuestionnaireResponse", []):
         entry.result = questionnaires.questionnaire_response_create(
@@ -210,7 +215,9 @@ def _process(entries: list[Entry], caller: Caller) -> list[Written]:
                 code="not-supported",
                 expression=entry.where,
             )
-    return [Written(e.kind, e.result, e.status) for e in entries if e.kind != "Procedure"]
+    return [
+        Written(e.kind, e.result, e.status, e.warnings) for e in entries if e.kind != "Procedure"
+    ]
 
 
 def _updated(entry: Entry, resolver: Resolver, model):
@@ -313,5 +320,5 @@ def rows_for(written: list[Written]) -> list[Written]:
             obj = Release.objects.get(pk=obj.pk)
         elif isinstance(obj, Assessment):
             obj = Assessment.objects.select_related("instrument").get(pk=obj.pk)
-        out.append(Written(item.kind, obj, item.status))
+        out.append(Written(item.kind, obj, item.status, item.warnings))
     return out

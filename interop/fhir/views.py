@@ -165,6 +165,42 @@ def _version(obj) -> tuple[str, Any]:
     return render.version_id(moment), moment
 
 
+def preferred_return(request) -> str:
+    """`Prefer: return=minimal | representation | OperationOutcome` (RFC 7240, as FHIR uses
+    it); anything else, or nothing, is the FHIR default: the representation."""
+    for token in request.headers.get("Prefer", "").split(";"):
+        name, _, value = token.strip().partition("=")
+        if name.strip().lower() == "return":
+            value = value.strip().strip('"')
+            if value in ("minimal", "representation", "OperationOutcome"):
+                return value
+    return "representation"
+
+
+def written_response(
+    request, resource: dict, status: int, *, obj, location: str = "", warnings=()
+) -> Response:
+    """The answer to a create or an update, as the client preferred: the resource (default),
+    no body (`return=minimal`), or an OperationOutcome (`return=OperationOutcome`) holding the
+    warnings — what Linkage assumed for the client — or a line saying it was done."""
+    prefer = preferred_return(request)
+    response = fhir_response(resource, status, obj=obj, location=location)
+    if prefer == "minimal":
+        response.data = None
+    elif prefer == "OperationOutcome":
+        done = "Created" if status == 201 else "Updated"
+        issues = list(warnings) or [
+            Issue(
+                f"{done} {resource['resourceType']}/{resource.get('id')}.",
+                "informational",
+                severity="information",
+            )
+        ]
+        response.data = operation_outcome(issues)
+    response["Preference-Applied"] = f"return={prefer}"
+    return response
+
+
 def fhir_response(resource: dict, status: int = 200, *, obj=None, location: str = "") -> Response:
     response = Response(resource, status=status)
     if obj is not None:
@@ -254,16 +290,19 @@ class TransactionView(FhirView):
             resource = registry.render_written(item, caller)
             version, moment = _version(item.obj)
             location = f"{item.kind}/{registry.fhir_id(item)}"
+            answer = {
+                "status": "201 Created" if item.status == 201 else "200 OK",
+                "location": f"{location}/_history/{version}",
+                "etag": f'W/"{version}"',
+                "lastModified": render.instant(moment),
+            }
+            if item.warnings:
+                answer["outcome"] = operation_outcome(item.warnings)
             entries.append(
                 {
                     "fullUrl": f"{caller.base_url}{location}",
                     "resource": resource,
-                    "response": {
-                        "status": "201 Created" if item.status == 201 else "200 OK",
-                        "location": f"{location}/_history/{version}",
-                        "etag": f'W/"{version}"',
-                        "lastModified": render.instant(moment),
-                    },
+                    "response": answer,
                 }
             )
         return fhir_response(
@@ -300,8 +339,13 @@ class TypeView(FhirView):
         )
         item = transaction.rows_for([written])[0]
         location = f"{caller.base_url}{item.kind}/{registry.fhir_id(item)}"
-        return fhir_response(
-            registry.render_written(item, caller), item.status, obj=item.obj, location=location
+        return written_response(
+            request,
+            registry.render_written(item, caller),
+            item.status,
+            obj=item.obj,
+            location=location,
+            warnings=item.warnings,
         )
 
 
@@ -359,7 +403,13 @@ class InstanceView(FhirView):
             if_match=request.headers.get("If-Match"),
         )
         item = transaction.rows_for([written])[0]
-        return fhir_response(registry.render_written(item, caller), 200, obj=item.obj)
+        return written_response(
+            request,
+            registry.render_written(item, caller),
+            200,
+            obj=item.obj,
+            warnings=item.warnings,
+        )
 
 
 @csrf_exempt

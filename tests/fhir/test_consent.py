@@ -98,7 +98,6 @@ def test_all_active_partners_and_part_2(tenant, hco_fhir):
             lambda c: c["provision"]["class"][0].update(code="everything"),
             "Consent.provision.class[0]",
         ),
-        (lambda c: c["provision"].pop("class"), "Consent.provision.class"),
         (lambda c: c.pop("sourceAttachment"), "Consent.sourceAttachment"),
         (
             lambda c: c["sourceAttachment"].update(contentType="text/plain"),
@@ -142,3 +141,57 @@ def test_revocation_is_status_inactive(
     assert Referral.objects.get(pk=ids["Task"]).status == "on-hold"
     task = cbo_fhir.get(f"Task/{ids['Task']}").json()
     assert task["status"] == "on-hold" and "display" not in task["for"]
+
+
+def _without_classes(tenant) -> dict:
+    """Shaped like the IG's SDOHCC-ConsentInformationDisclosureExample: no provision.class."""
+    consent = _consent(tenant)
+    consent["provision"].pop("class")
+    return consent
+
+
+def test_a_consent_without_classes_covers_what_a_referral_carries(tenant, hco_fhir):
+    response = hco_fhir.post("Consent", _without_classes(tenant))
+    assert response.status_code == 201, response.json()
+    assert response["Preference-Applied"] == "return=representation"
+    release = Release.objects.get(pk=response.json()["id"])
+    assert {c.value for c in release.categories} == {"demographics", "social_needs", "referrals"}
+    assert not (release.covers_health or release.covers_behavioral_health or release.covers_sud)
+
+
+def test_the_assumed_classes_are_said_in_a_warning(tenant, hco_fhir):
+    response = hco_fhir.post(
+        "Consent", _without_classes(tenant), HTTP_PREFER="return=OperationOutcome"
+    )
+    assert response.status_code == 201
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    [issue] = outcome["issue"]
+    assert issue["severity"] == "warning"
+    assert issue["expression"] == ["Consent.provision.class"]
+    assert "never health, behavioral health or 42 CFR Part 2" in issue["diagnostics"]
+    assert response["Location"].endswith(f"/Consent/{Release.objects.latest('pk').pk}")
+
+
+def test_a_transaction_says_the_warning_on_its_entry(tenant, hco_fhir):
+    consent = _without_classes(tenant)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": consent, "request": {"method": "POST", "url": "Consent"}}],
+    }
+    response = hco_fhir.post("", bundle)
+    assert response.status_code == 200, response.json()
+    [entry] = response.json()["entry"]
+    assert entry["response"]["status"].startswith("201")
+    [issue] = entry["response"]["outcome"]["issue"]
+    assert (issue["severity"], issue["code"]) == ("warning", "incomplete")
+
+
+def test_a_complete_consent_has_no_warning_and_minimal_means_no_body(tenant, hco_fhir):
+    response = hco_fhir.post("Consent", _consent(tenant), HTTP_PREFER="return=OperationOutcome")
+    assert [i["severity"] for i in response.json()["issue"]] == ["information"]
+    response = hco_fhir.post("Consent", _consent(tenant), HTTP_PREFER="return=minimal")
+    assert response.status_code == 201
+    assert response.content == b""
+    assert response["Location"] and response["ETag"]

@@ -48,6 +48,7 @@ def victim_data(victim) -> dict:
         ack_due_at=now - timedelta(days=5), overdue_count=2, escalated_at=now
     )
     assessment = assessment_for(victim.client, organization=victim.hco)
+    _duplicate_of(victim)  # the victim's possible-duplicates queue is not empty
     if not RollupRun.objects.filter(network=victim.network, status="done").exists():
         rollup_run_execute_now(run_id=RollupRun.objects.create(network=victim.network).pk)
     return {"referral": referral, "assessment": assessment}
@@ -74,6 +75,8 @@ def page_probes(victim) -> dict:
         # The victim's HCO-to-CBO referral, and a notification it gave the CBO's staff.
         "referral_id": lambda: data["referral"].pk,
         "notification_id": lambda: _notification_of(victim),
+        # An open possible-duplicates entry about the victim's client.
+        "duplicate_id": lambda: _duplicate_of(victim),
         # A holiday on the victim network's reminder calendar.
         "holiday_id": lambda: _holiday_of(victim),
         # The victim HCO's webhook endpoint and FHIR subscription (interop).
@@ -83,6 +86,23 @@ def page_probes(victim) -> dict:
         # A well-formed token the outsider could not have: the page must say the link is dead.
         "token": lambda: default_token_generator.make_token(victim.hco_admin)[:-3] + "xyz",
     }
+
+
+def _duplicate_of(victim) -> int:
+    from clients.models import PossibleDuplicate
+    from tests.factories import ClientFactory
+
+    entry = PossibleDuplicate.objects.filter(match=victim.client).first()
+    if entry is None:
+        entry = PossibleDuplicate.objects.create(
+            client=ClientFactory(created_by_organization=victim.hco, created_by=victim.hco_staff),
+            match=victim.client,
+            strength="possible",
+            reason="Same given name, date of birth and ZIP",
+            created_by_organization=victim.hco,
+            created_by=victim.hco_staff,
+        )
+    return entry.pk
 
 
 def _notification_of(victim) -> int:
