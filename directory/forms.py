@@ -11,6 +11,7 @@ from organizations.sdoh import SDOHCategory
 
 from .models import Program
 from .selectors import DirectoryFilters, zip5
+from .service_codes import IG_INTERVENTION_CODES
 from .services import SCALAR_FIELDS, ProgramData
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -65,6 +66,13 @@ class ProgramForm(forms.Form):
         label="Needs it serves (SDOH categories)",
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one need the program serves."},
+    )
+    service_codes = forms.MultipleChoiceField(
+        label="Services it delivers (SNOMED CT)",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="A referral sent to your organization for one of these services comes "
+        "straight to this program; otherwise it waits in your intake queue.",
     )
     eligibility = forms.CharField(
         label="Eligibility", widget=forms.Textarea(attrs={"rows": 3}), required=False
@@ -128,6 +136,15 @@ class ProgramForm(forms.Form):
                 languages.setdefault(lang.code, lang.name)
         self.fields["languages"].choices = list(languages.items())
         self._language_names = languages
+        services = dict(IG_INTERVENTION_CODES)
+        if program is not None:
+            # Codes an HSDS import brought stay choosable (and chosen).
+            for service in program.service_codes.all():
+                services.setdefault(service.code, service.display or service.code)
+        self.fields["service_codes"].choices = [
+            (code, f"{display} ({code})") for code, display in services.items()
+        ]
+        self._service_displays = services
 
     @staticmethod
     def initial_for(program: Program) -> dict:
@@ -136,6 +153,7 @@ class ProgramForm(forms.Form):
             **{name: getattr(program, name) for name in SCALAR_FIELDS},
             "categories": [c.code for c in program.categories.all()],
             "languages": [lang.code for lang in program.languages.all()],
+            "service_codes": [c.code for c in program.service_codes.all()],
             "zip_codes": ", ".join(a.value for a in areas if a.kind == "zip"),
             "counties": ", ".join(a.value for a in areas if a.kind == "county"),
             "other_areas": "\n".join(a.value for a in areas if a.kind == "other"),
@@ -192,6 +210,7 @@ class ProgramForm(forms.Form):
             accepting_referrals=data["accepting_referrals"],
             manual_waitlist=data["manual_waitlist"],
             capacity=data["capacity"],
+            service_codes=[(code, self._service_displays[code]) for code in data["service_codes"]],
         )
 
 

@@ -25,6 +25,7 @@ from organizations.models import Organization
 from organizations.sdoh import CODE_SYSTEM, SDOHCategory
 
 from .models import Program, ProgramServiceArea
+from .service_codes import SNOMED
 
 # Table name → file name in the official datapackage (HSDS 3.0).
 OFFICIAL_PATHS = {
@@ -328,6 +329,7 @@ def export_dataset(programs: Iterable[Program], *, title: str) -> bytes:
     taxonomy_id = stable_id("taxonomy", CODE_SYSTEM)
     organizations: dict[int, Organization] = {}
     used_codes: set[str] = set()
+    used_services: dict[str, str] = {}
     for program in programs:
         org = program.organization
         organizations.setdefault(org.pk, org)
@@ -386,6 +388,17 @@ def export_dataset(programs: Iterable[Program], *, title: str) -> bytes:
                     "taxonomy_term_id": stable_id("term", CODE_SYSTEM, category.code),
                 }
             )
+        for service in program.service_codes.all():
+            used_services.setdefault(service.code, service.display)
+            rows["attribute"].append(
+                {
+                    "id": stable_id(sid, "service-code", service.code),
+                    "link_id": sid,
+                    "link_entity": "service",
+                    "link_type": "service_type",
+                    "taxonomy_term_id": stable_id("term", SNOMED, service.code),
+                }
+            )
     for org in organizations.values():
         rows["organization"].append(
             {
@@ -417,6 +430,31 @@ def export_dataset(programs: Iterable[Program], *, title: str) -> bytes:
                 "term_uri": f"{CODE_SYSTEM}#{code}",
             }
         )
+    if used_services:
+        # The services a program delivers travel as terms of a SNOMED CT taxonomy, as the
+        # categories do as terms of the SDOHCC one (HealthcareService.type on FHIR).
+        snomed_taxonomy_id = stable_id("taxonomy", SNOMED)
+        rows["taxonomy"].append(
+            {
+                "id": snomed_taxonomy_id,
+                "name": "SNOMED CT",
+                "description": "The services a program delivers: SNOMED CT interventions, as "
+                "the HL7 SDOH Clinical Care IG codes ServiceRequest.code.",
+                "uri": SNOMED,
+            }
+        )
+        for code, display in sorted(used_services.items()):
+            rows["taxonomy_term"].append(
+                {
+                    "id": stable_id("term", SNOMED, code),
+                    "code": code,
+                    "name": display or code,
+                    "description": display,
+                    "taxonomy": "SNOMED CT",
+                    "taxonomy_id": snomed_taxonomy_id,
+                    "term_uri": f"http://snomed.info/id/{code}",
+                }
+            )
     package = {**_package_template(), "title": title}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -5,7 +5,9 @@ Mapping: organization → Organization (matched by name in the network), service
 (matched by its HSDS id within that organization), service_area (or, when a service has
 none, its locations' postal codes) → service area, language → languages, phone → contact
 phone, schedule → hours, attribute + taxonomy_term → SDOH categories when the code is one
-of the Gravity Project's (`SDOHCategory`); any other code is rejected, never invented.
+of the Gravity Project's (`SDOHCategory`), or → service codes when the term is a SNOMED CT
+concept (its taxonomy's uri, or its term_uri, is SNOMED CT's); any other code is rejected,
+never invented. A file with no SNOMED CT term leaves programs' service codes as they are.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from organizations.services import organization_get_or_create
 from .hsds import SERVICE_STATUSES, Dataset, HsdsFormatError, read_dataset
 from .models import HsdsImport, Program, ProgramServiceArea
 from .selectors import zip5
+from .service_codes import SNOMED, display_for, is_sctid
 from .services import HSDS_SCALAR_FIELDS, ProgramData, program_create, program_update
 
 logger = logging.getLogger(__name__)
@@ -118,6 +121,7 @@ class _Run:
         self.orgs: dict[str, Organization] = {}
         self.org_problems: dict[str, str] = {}
         self._terms: dict[str, dict[str, str]] | None = None
+        self._snomed_terms: set[str] = set()
         self._zips_by_service: dict[str, set[str]] | None = None
 
     # -- report --------------------------------------------------------------------------
@@ -312,7 +316,7 @@ class _Run:
         actor = self.imp.created_by
         program = (
             Program.objects.filter(organization=org, hsds_id=sid)
-            .prefetch_related("categories", "service_areas", "languages")
+            .prefetch_related("categories", "service_areas", "languages", "service_codes")
             .first()
         )
         if program is None:
@@ -399,6 +403,19 @@ class _Run:
     def _categories(self, data: ProgramData, rows: list[Row], notes: list) -> None:
         if self._terms is None:
             self._terms = {r[1].get("id", ""): r[1] for r in self.data.rows("taxonomy_term")}
+            snomed_taxonomies = {
+                r[1].get("id", "")
+                for r in self.data.rows("taxonomy")
+                if _is_snomed_uri(r[1].get("uri", ""))
+            }
+            self._snomed_terms = {
+                tid
+                for tid, term in self._terms.items()
+                if term.get("taxonomy_id", "") in snomed_taxonomies
+                or _is_snomed_uri(term.get("term_uri", ""))
+            }
+        if self._snomed_terms:
+            data.service_codes = []
         for row in rows:
             term_id = row[1].get("taxonomy_term_id", "")
             term = self._terms.get(term_id)
@@ -406,6 +423,9 @@ class _Run:
                 notes.append(
                     ("attribute", row, "rejected", f"Taxonomy term “{term_id}” is not in the file.")
                 )
+                continue
+            if term_id in self._snomed_terms:
+                self._service_code(data, row, term, notes)
                 continue
             code = (term.get("code") or "").strip().lower()
             if code not in SDOHCategory.values:
@@ -425,9 +445,33 @@ class _Run:
                 ("attribute", row, "imported", f"Category: {SDOHCategory(code).label} ({code})")
             )
 
+    @staticmethod
+    def _service_code(data: ProgramData, row: Row, term: dict[str, str], notes: list) -> None:
+        code = (term.get("code") or "").strip()
+        if not is_sctid(code):
+            notes.append(
+                (
+                    "attribute",
+                    row,
+                    "rejected",
+                    f"“{code or term.get('name', '')}” is not a SNOMED CT code; not imported.",
+                )
+            )
+            return
+        display = (term.get("name") or "").strip() or display_for(code)
+        if all(code != c for c, _ in data.service_codes):
+            data.service_codes.append((code, display))
+        notes.append(("attribute", row, "imported", f"Service: {display or code} ({code})"))
+
     def ignored_files(self) -> None:
         for path in self.data.ignored:
             self.note(path, None, "ignored", "Not used by Linkage's directory.")
+
+
+def _is_snomed_uri(uri: str) -> bool:
+    """SNOMED CT's FHIR system URI, or a concept URI under http://snomed.info/id/."""
+    uri = (uri or "").strip().rstrip("/")
+    return uri == SNOMED or uri.startswith(("http://snomed.info/id/", f"{SNOMED}|"))
 
 
 def _area_words(kind: str, value: str) -> str:

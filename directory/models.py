@@ -14,6 +14,7 @@ from organizations.models import Network, Organization, User
 from organizations.sdoh import SDOHCategory
 
 from .capacity import CapacityState, capacity_state
+from .service_codes import SNOMED
 
 
 def _new_hsds_id() -> str:
@@ -127,6 +128,29 @@ class ProgramCategory(models.Model):
 
     def __str__(self) -> str:
         return self.get_code_display()
+
+
+class ProgramServiceCode(models.Model):
+    """A service a program delivers, as a SNOMED CT concept (FHIR HealthcareService.type;
+    an HSDS taxonomy term). A referral addressed to an organization goes to the program
+    whose codes match its requested service (directory.selectors.resolve_program)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="service_codes")
+    system = models.CharField(max_length=200, default=SNOMED)
+    code = models.CharField(max_length=40)
+    display = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["display", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "system", "code"], name="program_service_code_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["system", "code"], name="program_service_code_lookup")]
+
+    def __str__(self) -> str:
+        return self.display or self.code
 
 
 class ProgramServiceArea(models.Model):

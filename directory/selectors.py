@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -21,6 +22,7 @@ __all__ = [
     "directory_language_choices",
     "directory_programs",
     "directory_search",
+    "resolve_program",
     "suggest_programs",
     "with_capacity",
     "zip5",
@@ -204,3 +206,32 @@ def _suggestion(program: Program, wanted: list[str], zip_code: str, language: st
         score += _WAITLIST
         reasons.append("Waitlist")
     return Suggestion(program=program, score=score, reasons=reasons, capacity_state=state.value)
+
+
+def resolve_program(
+    organization: Organization,
+    requested_codes: Iterable[tuple[str, str]],
+    *,
+    viewer: Organization | None = None,
+) -> Program | None:
+    """The program of `organization` a referral addressed to the organization goes to:
+    the one program accepting referrals whose service codes include one of
+    `requested_codes` ((system, code) pairs: ServiceRequest.code's codings). None when no
+    program or several match: the referral then waits in the organization's intake queue
+    and the receiver chooses the program when accepting. `viewer`: only programs in that
+    organization's directory count (a sender never routes to what it cannot see)."""
+    wanted = Q()
+    for system, code in requested_codes:
+        if system and code:
+            wanted |= Q(service_codes__system=system, service_codes__code=code)
+    if not wanted:
+        return None
+    programs = Program.objects.visible_to(viewer) if viewer is not None else Program.objects
+    matches = list(
+        programs.filter(organization=organization, accepting_referrals=True)
+        .filter(wanted)
+        .select_related("organization")
+        .distinct()
+        .order_by("pk")[:2]
+    )
+    return matches[0] if len(matches) == 1 else None

@@ -18,6 +18,7 @@ from organizations.services import partnership_may_manage
 
 from .models import HsdsImport, Program
 from .selectors import zip5
+from .service_codes import SNOMED, is_sctid
 
 # Program columns a person edits; HSDS carries all of them but the last two (HSDS 3.0 has
 # no capacity), so an import leaves a program's waitlist and capacity as its staff set them.
@@ -65,6 +66,8 @@ class ProgramData:
     accepting_referrals: bool = True
     manual_waitlist: bool = False
     capacity: int | None = None
+    # SNOMED CT service codes it delivers, (code, display); None leaves them as they are.
+    service_codes: list[tuple[str, str]] | None = None
 
     def validate(self) -> None:
         """ValidationError naming each problem; the services call it before any write."""
@@ -90,6 +93,9 @@ class ProgramData:
             errors.append("The maximum age is below the minimum age.")
         if self.capacity is not None and self.capacity < 0:
             errors.append("Capacity cannot be negative.")
+        bad_codes = [c for c, _ in self.service_codes or () if not is_sctid(c)]
+        if bad_codes:
+            errors.append(f"Not a SNOMED CT code: {', '.join(bad_codes)}.")
         if errors:
             raise ValidationError(errors)
 
@@ -101,6 +107,7 @@ def program_snapshot(program: Program) -> dict:
         "categories": sorted(c.code for c in program.categories.all()),
         "service_areas": sorted((a.kind, a.value) for a in program.service_areas.all()),
         "languages": sorted((lang.code, lang.name) for lang in program.languages.all()),
+        "service_codes": sorted((c.code, c.display) for c in program.service_codes.all()),
     }
 
 
@@ -239,6 +246,23 @@ def _set_children(program: Program, data: ProgramData) -> list[str]:
             ]
         )
         changed.append("languages")
+
+    if data.service_codes is not None:
+        wanted_services = {code: display[:500] for code, display in data.service_codes}
+        have_services = dict(
+            program.service_codes.filter(system=SNOMED).values_list("code", "display")
+        )
+        if wanted_services != have_services:
+            program.service_codes.all().delete()
+            program.service_codes.bulk_create(
+                [
+                    program.service_codes.model(
+                        program=program, system=SNOMED, code=code, display=display
+                    )
+                    for code, display in sorted(wanted_services.items())
+                ]
+            )
+            changed.append("service_codes")
     # Later reads through the prefetch cache must not see the old rows.
     getattr(program, "_prefetched_objects_cache", {}).clear()
     return changed

@@ -98,7 +98,7 @@ def _editable(request, program_id: int) -> Program:
     not this organization's to edit, and need not be confirmed to exist)."""
     return get_object_or_404(
         Program.objects.editable_by(request.organization).prefetch_related(
-            "categories", "service_areas", "languages"
+            "categories", "service_areas", "languages", "service_codes"
         ),
         pk=program_id,
     )
@@ -236,6 +236,7 @@ def hsds_export(request):
     if request.GET.get("own"):
         programs = programs.filter(organization=org)
     title = f"{org.network.name}: service directory ({timezone.localdate():%Y-%m-%d})"
+    programs = programs.prefetch_related("service_codes")
     content = export_dataset(programs.order_by("organization__name", "name"), title=title)
     response = HttpResponse(content, content_type="application/zip")
     scope = org.slug if request.GET.get("own") else org.network.slug

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from directory.capacity import CapacityState
 from directory.models import Program
+from organizations.models import Organization
 from organizations.sdoh import SDOHCategory
 
 from .models import Referral, ReferralEvent
@@ -45,6 +46,9 @@ class ListFilterForm(forms.Form):
     )
     mine = forms.BooleanField(required=False)
     overdue = forms.BooleanField(required=False, label="Overdue only")
+    intake = forms.BooleanField(
+        required=False, label="Intake queue (sent to the organization: choose the program)"
+    )
     urgency = forms.ChoiceField(
         required=False, choices=[("", "Any urgency"), *Referral.Urgency.choices]
     )
@@ -72,6 +76,7 @@ class ListFilterForm(forms.Form):
             program_id=program.pk if program else None,
             mine=bool(data.get("mine")),
             overdue=bool(data.get("overdue")),
+            intake=bool(data.get("intake")),
             urgency=data.get("urgency") or "",
             sent_from=data.get("sent_from"),
             sent_to=data.get("sent_to"),
@@ -123,12 +128,16 @@ def _do_not_contact_field() -> forms.BooleanField:
 
 
 class ReferralForm(forms.Form):
-    """A new referral (or one onward): needs, program, note, urgency, do-not-contact."""
+    """A new referral (or one onward): needs, program, note, urgency, do-not-contact.
+
+    Instead of a program, the picker may name an organization (`program` = "org-<id>"):
+    "send to the organization, let them choose the program" (its intake queue)."""
 
     needs = NeedsField(help_text="What the client needs help with (SDOH categories).")
     program = ProgramChoiceField(
         queryset=Program.objects.none(),
         widget=forms.RadioSelect,
+        required=False,
         error_messages={
             "required": "Choose a program.",
             "invalid_choice": "Choose a program from the directory of your network.",
@@ -147,16 +156,47 @@ class ReferralForm(forms.Form):
         widget=forms.RadioSelect,
     )
     do_not_contact = _do_not_contact_field()
+    receiver_organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "Choose an organization of your network's directory."},
+    )
 
-    def __init__(self, *args, programs, **kwargs):
+    ORGANIZATION_PREFIX = "org-"
+
+    def __init__(self, *args, programs, organizations=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["program"].queryset = programs
+        self.fields["receiver_organization"].queryset = (
+            organizations if organizations is not None else Organization.objects.none()
+        )
+        chosen = self.data.get("program", "") if self.is_bound else ""
+        if chosen.startswith(self.ORGANIZATION_PREFIX):
+            # The organization option of the picker: the same radio group, another field.
+            self.data = self.data.copy()
+            self.data["program"] = ""
+            self.data["receiver_organization"] = chosen.removeprefix(self.ORGANIZATION_PREFIX)
+            self._chosen = chosen
 
-    def clean_program(self) -> Program:
+    def clean_program(self) -> Program | None:
         program = self.cleaned_data["program"]
-        if program.capacity_state == CapacityState.CLOSED:
+        if program is not None and program.capacity_state == CapacityState.CLOSED:
             raise forms.ValidationError(f"{program.name} is not accepting referrals now.")
         return program
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            not cleaned.get("program")
+            and not cleaned.get("receiver_organization")
+            and "program" not in self.errors
+            and "receiver_organization" not in self.errors
+        ):
+            self.add_error("program", self.fields["program"].error_messages["required"])
+        if "receiver_organization" in self.errors:
+            self.add_error("program", self.errors.pop("receiver_organization"))
+        return cleaned
 
     @property
     def chosen_needs(self) -> list[str]:
@@ -169,7 +209,7 @@ class ReferralForm(forms.Form):
     @property
     def chosen_program_id(self) -> str:
         if self.is_bound:
-            return self.data.get("program", "")
+            return getattr(self, "_chosen", "") or self.data.get("program", "")
         program = self.initial.get("program")
         return str(program) if program else ""
 
@@ -250,6 +290,9 @@ class MoveForm(forms.Form):
         label="Outcome note",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # Taking on a referral from the intake queue: the receiver's own program (the view
+    # narrows the id to the active organization's programs).
+    program = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
     # Declining: the reason is chosen from the list (the measures count declines by it);
     # `reason` is then the explanation, needed only for "Other" (the service checks).
     decline_reason = forms.ChoiceField(

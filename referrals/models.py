@@ -141,8 +141,15 @@ class Referral(models.Model):
     receiver_organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="referrals_received"
     )
+    # None: addressed to the receiving organization, waiting in its intake queue until the
+    # receiver chooses one of its programs when accepting (directory.selectors.resolve_program
+    # found no single program for the requested service).
     program = models.ForeignKey(
-        "directory.Program", on_delete=models.PROTECT, related_name="referrals"
+        "directory.Program",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
     )
     reason = models.TextField("note for the receiver", blank=True)
     # The service requested, coded by the sending system (FHIR ServiceRequest.code):
@@ -278,6 +285,33 @@ class Referral(models.Model):
                 ),
                 name="referral_one_open_per_client_program",
             ),
+            # The same guard for referrals in an organization's intake queue: one open
+            # referral per client and receiving organization awaiting its program.
+            models.UniqueConstraint(
+                fields=["client", "receiver_organization"],
+                condition=Q(
+                    program__isnull=True,
+                    status__in=["draft", "requested", "accepted", "in-progress", "on-hold"],
+                ),
+                name="referral_one_open_intake_per_client_org",
+            ),
+            # A referral is worked by a program: only one not yet accepted (or closed
+            # without being accepted, or held by Linkage for a revoked release before it
+            # was) may wait for the receiver to choose it.
+            models.CheckConstraint(
+                condition=Q(program__isnull=False)
+                | Q(
+                    status__in=[
+                        "draft",
+                        "requested",
+                        "on-hold",
+                        "rejected",
+                        "cancelled",
+                        "entered-in-error",
+                    ]
+                ),
+                name="referral_program_chosen_once_accepted",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="completed") | ~Q(outcome=""),
                 name="referral_completed_has_outcome",
@@ -306,6 +340,18 @@ class Referral(models.Model):
         if self.sender_organization_id:
             return self.sender_organization.name
         return self.external_sender or self.get_source_display()
+
+    @property
+    def in_intake(self) -> bool:
+        """Addressed to the organization: the receiver chooses the program on accepting."""
+        return self.program_id is None
+
+    @property
+    def program_name(self) -> str:
+        """The program's name, or who chooses it (for messages and lists)."""
+        if self.program_id:
+            return self.program.name
+        return f"{self.receiver_organization.name} (program to be chosen)"
 
     @property
     def requested(self) -> Concept | None:

@@ -98,7 +98,7 @@ def _sender_people(referral: Referral) -> list[int]:
 def referral_created(referral: Referral, *, actor: User | None = None) -> None:
     """The receiving organization's people, and the client's lead navigator (not the
     person who sent or logged it)."""
-    message = f"New referral #{referral.pk} to {referral.program.name} from {referral.sender_name}."
+    message = f"New referral #{referral.pk} to {referral.program_name} from {referral.sender_name}."
     _notify(
         referral,
         _members_of(referral.receiver_organization_id) + _lead_navigator(referral),
@@ -120,7 +120,7 @@ def referral_moved(referral: Referral, *, before: str, actor: User | None, move:
     status = referral.get_status_display().lower()
     if referral.business_status == Referral.BusinessStatus.WAITLISTED:
         status = "on the waitlist"
-    message = f"Referral #{referral.pk} to {referral.program.name} is now {status}."
+    message = f"Referral #{referral.pk} to {referral.program_name} is now {status}."
     if referral.outcome:
         message = message[:-1] + f": {referral.get_outcome_display().lower()}."
     elif referral.status == Referral.Status.REJECTED and referral.decline_reason:
@@ -144,7 +144,7 @@ def referral_moved(referral: Referral, *, before: str, actor: User | None, move:
 
 
 def referral_contact_recorded(referral: Referral, *, actor: User) -> None:
-    message = f"Referral #{referral.pk} to {referral.program.name}: the client was contacted."
+    message = f"Referral #{referral.pk} to {referral.program_name}: the client was contacted."
     _notify(
         referral, _sender_people(referral), kind="referral_contact", message=message, actor=actor
     )
@@ -165,7 +165,7 @@ def referral_routed(referral: Referral, *, actor: User) -> None:
     told that it is on its way (the routed referral's own notification tells the
     program's people)."""
     message = (
-        f"Referral #{referral.pk} to {referral.program.name} was routed to a program by "
+        f"Referral #{referral.pk} to {referral.program_name} was routed to a program by "
         f"{referral.receiver_organization.name}."
     )
     _notify(

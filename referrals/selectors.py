@@ -83,6 +83,8 @@ class ListFilters:
     program_id: int | None = None
     mine: bool = False  # inbox: assigned to me; sent: sent by me
     overdue: bool = False
+    # Only referrals addressed to the organization, awaiting the receiver's program.
+    intake: bool = False
     urgency: str = ""
     sent_from: date | None = None
     sent_to: date | None = None
@@ -116,6 +118,8 @@ def referral_box(
         referrals = referrals.filter(**mine)
     if filters.overdue:
         referrals = referrals.filter(overdue_q(now))
+    if filters.intake:
+        referrals = referrals.filter(program__isnull=True)
     if filters.urgency:
         referrals = referrals.filter(urgency=filters.urgency)
     # Dates are the local calendar days people think in; sent_at is when it reached them.

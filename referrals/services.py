@@ -67,12 +67,16 @@ def _validate_urgency(urgency: str) -> str:
     return urgency
 
 
-def _open_duplicate(client, program) -> Referral | None:
-    return (
-        Referral.objects.filter(client=client, program=program, status__in=OPEN)
-        .select_related("program")
-        .first()
-    )
+def _open_duplicate(client, program, receiver: Organization | None = None) -> Referral | None:
+    if program is None:
+        # The intake queue's guard: one open referral per client awaiting the receiver's
+        # choice of program.
+        found = Referral.objects.filter(
+            client=client, receiver_organization=receiver, program__isnull=True
+        )
+    else:
+        found = Referral.objects.filter(client=client, program=program)
+    return found.filter(status__in=OPEN).select_related("program", "receiver_organization").first()
 
 
 def _program_state(program: Program) -> CapacityState:
@@ -85,10 +89,11 @@ def _program_state(program: Program) -> CapacityState:
 def referral_send(
     *,
     client,
-    program: Program,
+    program: Program | None,
     sender_organization: Organization,
     sender_user: User,
     needs: Iterable[str],
+    receiver_organization: Organization | None = None,
     reason: str = "",
     urgency: str = Referral.Urgency.ROUTINE,
     do_not_contact: bool = False,
@@ -101,6 +106,8 @@ def referral_send(
     `part_of` is set by the backbone's routing only (coordination.referral_route).
     `requested_service` is the service asked for as the sending system codes it (FHIR
     ServiceRequest.code); without it the program's service is what is asked for.
+    With `program` None the referral is addressed to `receiver_organization` and waits in
+    its intake queue: the receiver chooses the program when accepting.
 
     Refused (ValidationError subclasses, nothing written) when: the sender may not see the
     client; the program is in another network or closed to referrals; the urgency or a
@@ -110,18 +117,31 @@ def referral_send(
     see what a referral carries (ConsentMissing); or the requested service is not a
     well-formed concept.
     """
-    take_write_lock(Program, program.pk)
+    if program is None:
+        if receiver_organization is None:
+            raise ValidationError({"program": "Choose a program, or the organization."})
+        take_write_lock(Organization, receiver_organization.pk)
+    else:
+        take_write_lock(Program, program.pk)
     now = timezone.now()
     service = clean_concept(requested_service, field="requested_service")
     if client.network_id != sender_organization.network_id or not policy.may_see(
         sender_organization, Category.DEMOGRAPHICS, client, now
     ):
         raise PermissionDenied("You may not refer this client.")
-    receiver = program.organization
-    if receiver.network_id != client.network_id:
-        raise ValidationError({"program": "That program is not in this client's network."})
-    if not receiver.is_active or _program_state(program) == CapacityState.CLOSED:
-        raise ValidationError({"program": f"{program.name} is not accepting referrals now."})
+    if program is None:
+        receiver = receiver_organization
+        _check_intake(receiver, client)
+    else:
+        receiver = program.organization
+        if receiver_organization is not None and receiver_organization.pk != receiver.pk:
+            raise ValidationError(
+                {"program": f"{program.name} is not a program of {receiver_organization.name}."}
+            )
+        if receiver.network_id != client.network_id:
+            raise ValidationError({"program": "That program is not in this client's network."})
+        if not receiver.is_active or _program_state(program) == CapacityState.CLOSED:
+            raise ValidationError({"program": f"{program.name} is not accepting referrals now."})
     codes = _validate_needs(needs)
     _validate_urgency(urgency)
     if referred_from is not None and (
@@ -207,11 +227,27 @@ def referral_log_inbound(
     )
 
 
-def refuse_duplicate(client: Client, program: Program) -> None:
+def _check_intake(receiver: Organization, client) -> None:
+    """An organization takes referrals into its intake queue when it is active, in the
+    client's network, and has a program accepting referrals to choose among."""
+    if receiver.network_id != client.network_id:
+        raise ValidationError(
+            {"receiver_organization": "That organization is not in this client's network."}
+        )
+    if not receiver.is_active or not receiver.programs.filter(accepting_referrals=True).exists():
+        raise ValidationError(
+            {"receiver_organization": f"{receiver.name} is not accepting referrals now."}
+        )
+
+
+def refuse_duplicate(
+    client: Client, program: Program | None, receiver: Organization | None = None
+) -> None:
     """DuplicateReferral (with the open one) when `client` has an open referral to
-    `program` already: the check every new referral passes. The backbone's routing asks
-    it too, before its acceptance of the referral it routes."""
-    existing = _open_duplicate(client, program)
+    `program` already (with `program` None: one waiting in `receiver`'s intake queue):
+    the check every new referral passes. The backbone's routing asks it too, before its
+    acceptance of the referral it routes."""
+    existing = _open_duplicate(client, program, *([receiver] if program is None else []))
     if existing is not None:
         raise DuplicateReferral(existing)
 
@@ -219,7 +255,7 @@ def refuse_duplicate(client: Client, program: Program) -> None:
 def _referral_create(
     *,
     client: Client,
-    program: Program,
+    program: Program | None,
     receiver: Organization,
     codes: list[str],
     actor: User,
@@ -241,7 +277,8 @@ def _referral_create(
     sent on Linkage, a receiver no release covers for what it carries (ConsentMissing);
     otherwise inserts the referral with the receiver's clock running from `sent_at`, its
     needs, its first event and audit entry, and tells the receiver."""
-    refuse_duplicate(client, program)
+    client.ensure_current()  # a merged record: its survivor takes new referrals
+    refuse_duplicate(client, program, receiver)
     if sent_at > now:
         raise ValidationError({"received_at": "The referral cannot arrive in the future."})
     release = None
@@ -272,7 +309,7 @@ def _referral_create(
         with transaction.atomic():
             referral.save(force_insert=True)
     except IntegrityError:
-        existing = _open_duplicate(client, program)
+        existing = _open_duplicate(client, program, *([receiver] if program is None else []))
         if existing is None:
             raise
         raise DuplicateReferral(existing) from None

@@ -83,7 +83,7 @@ class DuplicateReferral(ValidationError):
     def __init__(self, existing: Referral):
         self.existing = existing
         super().__init__(
-            f"This client already has an open referral to {existing.program.name} "
+            f"This client already has an open referral to {existing.program_name} "
             f"(referral #{existing.pk}, {existing.get_status_display().lower()})."
         )
 
@@ -187,8 +187,13 @@ def referral_transition(
     outcome_note: str = "",
     resulting_activity: Activity | None = None,
     expected_status: str | None = None,
+    program=None,
 ) -> Referral:
     """Make one move of the state machine, as one transaction holding the row lock.
+
+    A referral in the receiver's intake queue (addressed to the organization, no program
+    yet) is taken on with the `program` the receiver chooses among its own programs: its
+    moves into the receiver's work (accept, waitlist, start, resume) refuse without one.
 
     A decline (`reject`) records why as a code, `decline_reason` (Referral.DeclineReason;
     none given: "other"), with `reason` as its explanation — required when the code is
@@ -249,6 +254,7 @@ def referral_transition(
             {"resulting_activity": "What was done is recorded when the referral is completed."}
         )
     activity = clean_concept(resulting_activity, field="resulting_activity")
+    chosen_program = _chosen_program(referral, chosen, program)
     now = timezone.now()
     release = None
     if chosen.name in NEEDS_CONSENT:
@@ -292,6 +298,9 @@ def referral_transition(
     if decline_reason:
         referral.decline_reason = decline_reason
         fields.append("decline_reason")
+    if chosen_program is not None:
+        referral.program = chosen_program
+        fields.append("program")
     if chosen.target == Status.COMPLETED:
         referral.outcome = outcome
         referral.outcome_note = outcome_note.strip()
@@ -326,6 +335,7 @@ def referral_transition(
             "to": referral.status,
             "outcome": referral.outcome or None,
             **({"decline_reason": decline_reason} if decline_reason else {}),
+            **({"program": chosen_program.pk} if chosen_program is not None else {}),
         },
     )
     if chosen.name == "send":
@@ -335,6 +345,44 @@ def referral_transition(
     events.status_changed(referral)
     _after_move(referral, move=chosen)
     return referral
+
+
+# The receiver's moves that take a referral on: from the intake queue, each needs the
+# program chosen (the database refuses an accepted referral without one).
+TAKES_ON = frozenset({"accept", "waitlist", "start", "resume"})
+
+
+def _chosen_program(referral: Referral, move: Move, program):
+    """The program a move out of the intake queue puts the referral in (None: no change).
+    ValidationError when the move needs one and none is given, when it is not one of the
+    receiver's own programs, when the client has an open referral to it already, or when
+    the referral has its program and another is given."""
+    if referral.program_id is not None:
+        if program is not None and program.pk != referral.program_id:
+            raise ValidationError(
+                {"program": f"This referral is for {referral.program.name} already."}
+            )
+        return None
+    if move.name not in TAKES_ON:
+        return None
+    if program is None:
+        raise ValidationError(
+            {
+                "program": "Choose the program that takes this referral on: it was sent to "
+                f"{referral.receiver_organization.name}, not to one of its programs."
+            }
+        )
+    if program.organization_id != referral.receiver_organization_id:
+        raise ValidationError({"program": "Choose one of your own organization's programs."})
+    existing = (
+        Referral.objects.filter(client_id=referral.client_id, program=program, status__in=OPEN)
+        .exclude(pk=referral.pk)
+        .select_related("program")
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateReferral(existing)
+    return program
 
 
 def _decline_reason(move: Move, code: str) -> str:

@@ -44,7 +44,12 @@ class ReferralSerializer(serializers.ModelSerializer):
     `withheld`). Needs `context={"organization": ...}`."""
 
     client = serializers.PrimaryKeyRelatedField(read_only=True)
-    program = serializers.PrimaryKeyRelatedField(read_only=True)
+    program = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="null: sent to the receiving organization, waiting in its intake queue; "
+        "the receiver chooses the program when accepting.",
+    )
     sender_organization = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     receiver_organization = serializers.PrimaryKeyRelatedField(read_only=True)
     needs = serializers.SerializerMethodField()
@@ -132,7 +137,16 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 class ReferralCreateSerializer(serializers.Serializer):
     client = serializers.IntegerField()
-    program = serializers.IntegerField()
+    program = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="The program referred to."
+    )
+    receiver_organization = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Without `program`: the organization referred to; the referral waits in "
+        "its intake queue and the receiver chooses the program when accepting.",
+    )
     needs = serializers.ListField(
         child=serializers.ChoiceField(choices=SDOHCategory.choices),
         allow_empty=False,
@@ -141,6 +155,13 @@ class ReferralCreateSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     urgency = serializers.ChoiceField(choices=Referral.Urgency.choices, default="routine")
     do_not_contact = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        if attrs.get("program") is None and attrs.get("receiver_organization") is None:
+            raise serializers.ValidationError(
+                {"program": "Name the program, or the receiving organization."}
+            )
+        return attrs
 
 
 # Inline: a named enum of the same statuses would collide with the referral's `status`.
@@ -161,6 +182,13 @@ class ReferralMoveSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="The status you last saw; refused with 409 if it changed meanwhile.",
+    )
+    program = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Taking on a referral from your intake queue (program null): the program "
+        "of yours that takes it on.",
     )
 
 

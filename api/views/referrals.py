@@ -15,10 +15,11 @@ from apikeys.idempotency import IdempotentPostMixin
 from apikeys.permissions import HasCapability
 from audit.models import AuditEvent
 from audit.services import audit_read
-from clients.models import Client
+from clients.selectors import client_to_write
 from consent import policy
 from consent.categories import Category
 from directory.models import Program
+from organizations.models import Organization
 from organizations.roles import Capability
 from referrals.models import Referral
 from referrals.services import referral_note_add, referral_send, referral_transition
@@ -85,19 +86,29 @@ class ReferralViewSet(mixins.ListModelMixin, ApiViewSet):
         incoming = ReferralCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
-        client = Client.objects.visible_to(self.organization, Category.DEMOGRAPHICS).filter(
-            pk=data.pop("client")
-        )
-        client = client.first()
+        # A merged record's id reaches the survivor (clients.selectors.client_to_write).
+        client = client_to_write(self.organization, data.pop("client"))
         if client is None:
             raise ValidationError({"client": "No client with this id that you may see."})
-        program = Program.objects.visible_to(self.organization).filter(pk=data.pop("program"))
-        program = program.select_related("organization").first()
-        if program is None:
-            raise ValidationError({"program": "No program with this id in your directory."})
+        program_id, receiver_id = data.pop("program"), data.pop("receiver_organization")
+        receiver = None
+        if receiver_id is not None:
+            receiver = Organization.objects.visible_to(self.organization).filter(pk=receiver_id)
+            receiver = receiver.first()
+            if receiver is None:
+                raise ValidationError(
+                    {"receiver_organization": "No organization with this id in your network."}
+                )
+        program = None
+        if program_id is not None:
+            program = Program.objects.visible_to(self.organization).filter(pk=program_id)
+            program = program.select_related("organization").first()
+            if program is None:
+                raise ValidationError({"program": "No program with this id in your directory."})
         referral = referral_send(
             client=client,
             program=program,
+            receiver_organization=receiver,
             sender_organization=self.organization,
             sender_user=request.user,
             **data,
@@ -157,12 +168,25 @@ class ReferralMoveView(IdempotentPostMixin, APIView):
         get_object_or_404(referrals, pk=referral_id)
         incoming = self.get_serializer_class()(data=request.data)
         incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        program_id = data.pop("program", None)
+        program = None
+        if program_id is not None:
+            # Narrowed to the caller's own programs: another organization's is refused
+            # without saying whether it exists.
+            program = Program.objects.filter(organization=request.organization, pk=program_id)
+            program = program.first()
+            if program is None:
+                raise ValidationError(
+                    {"program": "Choose one of your own organization's programs."}
+                )
         referral_transition(
             referral_id=referral_id,
             move=self.move,
             actor=request.user,
             organization=request.organization,
-            **incoming.validated_data,
+            program=program,
+            **data,
         )
         return Response(
             ReferralSerializer(

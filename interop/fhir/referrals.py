@@ -13,9 +13,13 @@ Which program receives the referral (Linkage refers to a program, FHIR to an own
 1. a HealthcareService among ServiceRequest.performer and Task.owner is the program (an
    Organization given beside it must be its provider);
 2. otherwise the owner Organization (Task.owner, or an Organization in
-   ServiceRequest.performer) must have exactly one program in the caller's directory that
-   accepts referrals for one of the ServiceRequest's SDOH categories; with none or
-   several, the OperationOutcome lists what to name instead.
+   ServiceRequest.performer) receives it: the one program of its in the caller's
+   directory, accepting referrals, whose service codes (HealthcareService.type) include
+   ServiceRequest.code (`directory.selectors.resolve_program`); when no program's codes
+   match, its one program for the ServiceRequest's SDOH categories; when several match
+   either way (or none serves the categories), the referral waits in the organization's
+   intake queue and the receiver chooses the program when accepting. Only an
+   organization with no program accepting referrals in the caller's directory is refused.
 
 Updates are PUTs of the whole Task (no PATCH): only `status`, `businessStatus`
 (`waitlisted`, with status on-hold), `statusReason` and `output` may differ from the Task
@@ -32,8 +36,10 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.utils import timezone
 
 from directory.models import Program
+from directory.selectors import resolve_program
 from organizations.models import Organization
 from referrals.concepts import Activity, Concept
 from referrals.models import Referral
@@ -54,8 +60,10 @@ from .errors import (
     required,
     structure,
 )
+from .models import ID_PREFIX as REPORTED_PREFIX
+from .models import ReportedProcedure
 from .references import Resolver, Target
-from .render import version_id
+from .render import version_id, version_matches
 from .validation import coded, codings, has_coding, moment, text_of
 
 SDOHCC_SYSTEM = codes.sdoh_categories()["food-insecurity"].system
@@ -182,10 +190,14 @@ def _check_requester(resource: dict, resolver: Resolver, where: str) -> None:
 
 
 def _program(
-    refs: list[tuple[dict, str]], needs: list[str], resolver: Resolver, owner_where: str
-) -> tuple[Program, str]:
-    """The receiving program from the performer/owner references (rule in the module
-    docstring) and the element it came from."""
+    refs: list[tuple[dict, str]],
+    needs: list[str],
+    resolver: Resolver,
+    owner_where: str,
+    requested_codes: list[tuple[str, str]] = (),
+) -> tuple[Program | None, Organization, str]:
+    """The receiving program (None: the organization's intake queue), the receiving
+    organization, and the element they came from (rule in the module docstring)."""
     programs: list[tuple[Program, str]] = []
     organizations: list[tuple[Organization, str]] = []
     for reference, where in refs:
@@ -210,7 +222,7 @@ def _program(
                     f"HealthcareService/{program.pk} ({program.organization.name} does).",
                     expression=org_where,
                 )
-        return program, where
+        return program, program.organization, where
     if not organizations:
         raise required(
             f"{owner_where}: name the receiving Organization (or a HealthcareService, the "
@@ -223,29 +235,35 @@ def _program(
             expression=organizations[1][1],
         )
     organization, where = organizations[0]
-    candidates = list(
-        Program.objects.visible_to(resolver.caller.organization)
-        .filter(organization=organization, accepting_referrals=True)
-        .filter(Q(categories__code__in=needs))
-        .select_related("organization")
-        .distinct()
-        .order_by("pk")
+    viewer = resolver.caller.organization
+    accepting = Program.objects.visible_to(viewer).filter(
+        organization=organization, accepting_referrals=True
     )
-    if len(candidates) == 1:
-        return candidates[0], where
-    if not candidates:
+    if not accepting.exists():
         raise invalid(
             f"{where}: {organization.name} has no program in your directory that accepts "
-            f"referrals for {', '.join(needs)}. Name the program with "
-            "ServiceRequest.performer = HealthcareService/<id>.",
+            "referrals.",
             expression=where,
         )
-    listed = ", ".join(f"HealthcareService/{p.pk} ({p.name})" for p in candidates)
-    raise invalid(
-        f"{where}: {organization.name} has several programs for {', '.join(needs)}: {listed}. "
-        "Name one with ServiceRequest.performer.",
-        expression=where,
-    )
+    by_code = resolve_program(organization, requested_codes, viewer=viewer)
+    if by_code is not None:
+        return by_code, organization, where
+    coded = Q()
+    for system, code in requested_codes:
+        coded |= Q(service_codes__system=system, service_codes__code=code)
+    if not requested_codes or not accepting.filter(coded).exists():
+        # No program says it delivers the service asked for: the one program for the
+        # needs, as before service codes existed.
+        candidates = list(
+            accepting.filter(categories__code__in=needs)
+            .select_related("organization")
+            .distinct()
+            .order_by("pk")[:2]
+        )
+        if len(candidates) == 1:
+            return candidates[0], organization, where
+    # Several programs could take it on, or none says so: the organization's intake queue.
+    return None, organization, where
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -307,7 +325,13 @@ def referral_create(
             "program (HealthcareService) or organization that is to perform it.",
             expression=f"{sr_where}.performer",
         )
-    program, program_where = _program(refs, needs, resolver, f"{task_where}.owner")
+    program, receiver, program_where = _program(
+        refs,
+        needs,
+        resolver,
+        f"{task_where}.owner",
+        [(c.get("system", ""), c.get("code", "")) for c in codings(sr.get("code"))],
+    )
     assessment = None
     for index, info in enumerate(sr.get("supportingInfo") or []):
         if (info.get("reference") or "").startswith("QuestionnaireResponse/"):
@@ -322,9 +346,16 @@ def referral_create(
         "urgency": f"{sr_where}.priority",
         "requested_service": f"{sr_where}.code",
         "program": program_where,
+        "receiver_organization": program_where,
         "": program_where,
     }
     if routed:
+        if program is None:
+            raise invalid(
+                f"{program_where}: a routed referral goes to one program: name it with "
+                "ServiceRequest.performer = HealthcareService/<id>.",
+                expression=program_where,
+            )
         return _route(
             sr=sr,
             sr_where=sr_where,
@@ -342,6 +373,7 @@ def referral_create(
         return referral_send(
             client=client,
             program=program,
+            receiver_organization=receiver,
             sender_organization=caller.organization,
             sender_user=caller.user,
             needs=needs,
@@ -505,9 +537,7 @@ def task_update(
     outcome. Re-sending the Task unchanged changes nothing."""
     caller = resolver.caller
     check_update_id(task, referral.pk, where)
-    if if_match and if_match.strip().removeprefix("W/").strip('"') != version_id(
-        referral.updated_at
-    ):
+    if not version_matches(if_match, version_id(referral.updated_at)):
         raise FhirError(
             412,
             [
@@ -681,7 +711,8 @@ def _outcome(
 ) -> tuple[str, str, Activity | None]:
     """The outcome, the outcome note and the resulting activity a completing Task carries:
     its output of type resulting-activity references a Procedure (contained, an entry of
-    the same transaction, or this referral's own Procedure/<id> when sent again). With
+    the same transaction, one the caller POSTed before for this referral
+    (Procedure/reported-<id>), or this referral's own Procedure/<id> when sent again). With
     several, the first is the resulting activity, and the others are named in the note."""
     activity = codes.resulting_activity()
     contained = _contained(task)
@@ -702,7 +733,9 @@ def _outcome(
             kinds=("Procedure",),
             contained=contained,
         )
-        procedures.append(_procedure_of(target, task, referral, f"{here}.valueReference", where))
+        procedures.append(
+            _procedure_of(target, task, referral, f"{here}.valueReference", where, resolver)
+        )
     if not procedures:
         raise required(
             f"{where}.output: a completed referral Task carries its resulting activity: an "
@@ -737,7 +770,12 @@ def _words(activity: Activity) -> str:
 
 
 def _procedure_of(
-    target: Target, task: dict, referral: Referral, where: str, task_where: str
+    target: Target,
+    task: dict,
+    referral: Referral,
+    where: str,
+    task_where: str,
+    resolver: Resolver,
 ) -> tuple[dict | None, str]:
     """The Procedure an output references, and its path in the request (for errors)."""
     if target.contained is not None:
@@ -748,11 +786,30 @@ def _procedure_of(
         return target.entry.resource, target.entry.where
     if target.id == str(referral.pk) and referral.status == Status.COMPLETED:
         return None, where
+    reported = _reported(target, referral, resolver)
+    if reported is not None:
+        return reported.resource, f"Procedure/{target.id}"
     raise invalid(
         f"{where}: Procedure/{target.id} is not known here: send the Procedure contained in "
-        "the Task or as an entry of the same transaction.",
+        "the Task, as an entry of the same transaction, or POST it first (basedOn this "
+        "Task's ServiceRequest) and reference the Procedure/<id> it was given.",
         expression=where,
     )
+
+
+def _reported(target: Target, referral: Referral, resolver: Resolver) -> ReportedProcedure | None:
+    """A Procedure the caller POSTed for this referral (Procedure/reported-<id>), marked
+    used (the request's transaction undoes that if the update is refused)."""
+    raw = target.id.removeprefix(REPORTED_PREFIX)
+    if raw == target.id or not raw.isdigit():
+        return None
+    found = ReportedProcedure.objects.filter(
+        pk=int(raw), referral=referral, organization=resolver.caller.organization
+    ).first()
+    if found is not None and found.used_at is None:
+        found.used_at = timezone.now()
+        found.save(update_fields=["used_at"])
+    return found
 
 
 def _read_procedure(

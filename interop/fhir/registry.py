@@ -30,6 +30,8 @@ from referrals.workflow import Status
 
 from . import codes, render
 from .errors import not_found
+from .models import ID_PREFIX as REPORTED_PREFIX
+from .models import ReportedProcedure
 from .references import Caller
 from .search import (
     Include,
@@ -133,7 +135,14 @@ def read_service_request(caller: Caller, pk: int) -> dict:
     return render.service_request_resource(referral, viewer=caller.organization, sight=sight)
 
 
-def read_procedure(caller: Caller, pk: int) -> dict:
+def read_procedure(caller: Caller, procedure_id: str) -> dict:
+    """`Procedure/<referral id>`: a completed referral's resulting activity;
+    `Procedure/reported-<id>`: one its receiver POSTed (procedures.py)."""
+    if procedure_id.startswith(REPORTED_PREFIX):
+        return _read_reported_procedure(caller, procedure_id)
+    if not procedure_id.isdigit():
+        raise not_found("Procedure", procedure_id)
+    pk = int(procedure_id)
     referral, sight = _one_referral(caller, pk, "Procedure")
     # The resulting activity is what the receiver recorded: shown to the receiver, and to
     # those who see referral details.
@@ -143,6 +152,27 @@ def read_procedure(caller: Caller, pk: int) -> dict:
         caller.request, object_type="referral", objects=[referral], categories=sight.categories
     )
     return render.procedure_resource(referral, sight=sight)
+
+
+def _read_reported_procedure(caller: Caller, procedure_id: str) -> dict:
+    raw = procedure_id.removeprefix(REPORTED_PREFIX)
+    reported = (
+        ReportedProcedure.objects.visible_to(caller.organization)
+        .select_related("referral__client", "referral__receiver_organization")
+        .filter(pk=int(raw) if raw.isdigit() else None)
+        .first()
+    )
+    if reported is None:
+        raise not_found("Procedure", procedure_id)
+    referral = reported.referral
+    # As the resulting activity (read_procedure): what the receiver recorded.
+    sight = _sights([referral], caller)[referral.pk]
+    if not sight.receiver_record:
+        raise not_found("Procedure", procedure_id)
+    audit_read(
+        caller.request, object_type="referral", objects=[referral], categories=sight.categories
+    )
+    return render.reported_procedure_resource(reported, sight=sight)
 
 
 def _render_tasks(rows, caller):
@@ -331,9 +361,11 @@ def _audit_patients(rows, caller):
 
 PATIENT_SEARCH = SearchSpec(
     # Searches show names, so only clients whose demographics the caller may see appear.
-    queryset=lambda caller: Client.objects.visible_to(
-        caller.organization, Category.DEMOGRAPHICS
-    ).prefetch_related("identifiers"),
+    queryset=lambda caller: (
+        Client.objects.visible_to(caller.organization, Category.DEMOGRAPHICS)
+        .current()
+        .prefetch_related("identifiers")
+    ),
     params=(
         id_param(),
         Param(
@@ -498,9 +530,13 @@ RESOURCES: dict[str, ResourceType] = {
         ),
         ResourceType(
             "Procedure",
-            "What the receiver did for a completed referral (Task.output resulting-activity).",
-            "<int:referral_id>",
+            "What the receiver did for a referral (Task.output resulting-activity): "
+            "Procedure/<referral id> once the referral is completed. The receiver may POST a "
+            "Procedure basedOn the ServiceRequest first (it is given the id reported-<n>), "
+            "then complete the Task with it as output.",
+            "<str:procedure_id>",
             read=read_procedure,
+            create_capability=Capability.VIEW_CLIENTS,
             profile=codes.PROFILE["Procedure"],
         ),
         ResourceType(
@@ -571,12 +607,17 @@ def render_written(item: Written, caller: Caller) -> dict:
         return render.consent_resource(obj)
     if item.kind == "QuestionnaireResponse":
         return questionnaire_response(obj)
+    if item.kind == "Procedure":
+        sight = render.referral_sight(obj.referral, org)
+        return render.reported_procedure_resource(obj, sight=sight)
     raise ValueError(item.kind)
 
 
 def fhir_id(item: Written) -> str:
     if item.kind == "QuestionnaireResponse":
         return f"assessment-{item.obj.pk}"
+    if item.kind == "Procedure":
+        return item.obj.fhir_id
     return str(item.obj.pk)
 
 

@@ -6,7 +6,8 @@ processed in dependency order, whatever order they come in: Patients first (all 
 before any is created, so that a refused match writes nothing but its audit), then
 Consents and QuestionnaireResponses, then each ServiceRequest with the Task whose `focus`
 is that ServiceRequest (one referral each), then Task and Consent updates. A Procedure entry
-is read only as the resulting activity a Task update's output references.
+a Task update's output references is read as its resulting activity; one no Task update
+reads is kept as a reported Procedure (procedures.py), as POST /Procedure keeps it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from consent.models import Release
 from organizations.roles import Capability
 from referrals.models import Referral
 
-from . import consents, patients, questionnaires, referrals
+from . import consents, patients, procedures, questionnaires, referrals
 from .errors import FhirError, Issue, invalid
+from .models import ReportedProcedure
 from .references import Caller, Resolver
 from .validation import resource_of, validate
 
-CREATABLE = ("Patient", "ServiceRequest", "Task", "Consent", "QuestionnaireResponse")
+CREATABLE = ("Patient", "ServiceRequest", "Task", "Consent", "QuestionnaireResponse", "Procedure")
 UPDATABLE = ("Task", "Consent")
 # What the caller's role must allow for each write (the pages' and the REST API's rule).
 CAPABILITY = {
@@ -104,7 +106,7 @@ def bundle(*, caller: Caller, body: Any) -> list[Written]:
             raise invalid(f"{where}.resource: each entry carries a resource.", expression=where)
         kind = resource.get("resourceType", "")
         if method == "POST":
-            if kind not in (*CREATABLE, "Procedure") or url != kind:
+            if kind not in CREATABLE or url != kind:
                 raise invalid(
                     f"{where}.request: POST {url!r} — Linkage creates "
                     f"{', '.join(CREATABLE)} (url = the resource type).",
@@ -205,18 +207,19 @@ def _process(entries: list[Entry], caller: Caller) -> list[Written]:
                 consent=entry.resource,
                 where=entry.where,
                 resolver=resolver,
+                if_match=entry.if_match,
             )
             entry.status = 200
     for entry in by_kind.get("Procedure", []):
         if not entry.used:
-            raise invalid(
-                f"{entry.where}: a Procedure is accepted as the resulting activity of a Task "
-                "update (Task.output) in the same transaction.",
-                code="not-supported",
-                expression=entry.where,
+            entry.result = procedures.procedure_create(
+                procedure=entry.resource, where=entry.where, resolver=resolver
             )
+    # A Procedure a Task update read is part of that update's answer (the Task).
     return [
-        Written(e.kind, e.result, e.status, e.warnings) for e in entries if e.kind != "Procedure"
+        Written(e.kind, e.result, e.status, e.warnings)
+        for e in entries
+        if not (e.kind == "Procedure" and e.used)
     ]
 
 
@@ -320,5 +323,9 @@ def rows_for(written: list[Written]) -> list[Written]:
             obj = Release.objects.get(pk=obj.pk)
         elif isinstance(obj, Assessment):
             obj = Assessment.objects.select_related("instrument").get(pk=obj.pk)
+        elif isinstance(obj, ReportedProcedure):
+            obj = ReportedProcedure.objects.select_related(
+                "referral__client", "referral__receiver_organization"
+            ).get(pk=obj.pk)
         out.append(Written(item.kind, obj, item.status, item.warnings))
     return out

@@ -74,7 +74,7 @@ def _referral_subject(reminder: Reminder) -> Subject | None:
     if r is None:
         return None
     kind, Kind = reminder.kind, Reminder.Kind
-    label = f"referral #{r.pk} to {r.program.name}"
+    label = f"referral #{r.pk} to {r.program_name}"
     if kind == Kind.ACK_OVERDUE and r.status in ACK_STAGE:
         text = (
             f"Overdue: {label} from {r.sender_name} is waiting for your answer (it was due "

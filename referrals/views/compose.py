@@ -17,6 +17,7 @@ from clients.selectors import client_search
 from consent.categories import Category
 from directory.capacity import CapacityState
 from directory.selectors import suggest_programs
+from organizations.models import Organization
 from organizations.roles import Capability
 from organizations.tenancy import member_required
 
@@ -98,17 +99,25 @@ def referral_onward(request, referral_id: int):
 def _compose(request, *, client, referred_from, assessment, initial_needs, extra):
     org = request.organization
     programs = selectors.programs_to_refer_to(org)
+    # The directory as this organization sees it, with capacity; a closed program is shown
+    # (so people know it exists) but cannot be chosen.
+    directory = list(programs)
+    # "Send to the organization, let them choose the program": organizations with a
+    # program open to referrals in this directory.
+    intake_ids = {p.organization_id for p in directory if p.capacity_state != CapacityState.CLOSED}
+    organizations = Organization.objects.filter(pk__in=intake_ids).order_by("name", "pk")
     status = 200
     duplicate = None
     consent_error = ""
     if request.method == "POST" and request.POST.get("action") != "suggest":
-        form = ReferralForm(request.POST, programs=programs)
+        form = ReferralForm(request.POST, programs=programs, organizations=organizations)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 referral = services.referral_send(
                     client=client,
                     program=data["program"],
+                    receiver_organization=data["receiver_organization"],
                     sender_organization=org,
                     sender_user=request.user,
                     needs=data["needs"],
@@ -127,7 +136,7 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
             else:
                 messages.success(
                     request,
-                    f"Referral #{referral.pk} sent to {referral.program.name} "
+                    f"Referral #{referral.pk} sent to {referral.program_name} "
                     f"({referral.receiver_organization.name}).",
                 )
                 return redirect("referral_detail", referral_id=referral.pk)
@@ -155,9 +164,6 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
         language=client.preferred_language,
         limit=SUGGESTIONS,
     )
-    # The directory as this organization sees it, with capacity; a closed program is shown
-    # (so people know it exists) but cannot be chosen.
-    directory = list(programs)
     _audit_client(request, client)
     return render(
         request,
@@ -169,6 +175,12 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
             "assessment": assessment,
             "suggestions": suggestions,
             "directory": directory,
+            "intake_organizations": list(organizations),
+            "chosen_organization": (
+                form.chosen_program_id.removeprefix(ReferralForm.ORGANIZATION_PREFIX)
+                if form.chosen_program_id.startswith(ReferralForm.ORGANIZATION_PREFIX)
+                else ""
+            ),
             "closed_state": CapacityState.CLOSED,
             "chosen_program": form.chosen_program_id,
             "chosen_in_suggestions": any(
@@ -252,7 +264,7 @@ def referral_log_inbound(request):
             else:
                 messages.success(
                     request,
-                    f"Referral #{referral.pk} logged for {referral.program.name} "
+                    f"Referral #{referral.pk} logged for {referral.program_name} "
                     f"({referral.get_source_display().lower()}).",
                 )
                 return redirect("referral_detail", referral_id=referral.pk)

@@ -17,6 +17,7 @@ from organizations.tenancy import member_required
 from .. import selectors, services
 from ..forms import AssignForm, ContactForm, MoveForm, NoteForm
 from ..models import Referral
+from ..transitions import TAKES_ON
 from ..workflow import MOVES
 from .errors import add_errors
 
@@ -116,6 +117,13 @@ def render_detail(
         "may_route": page.may_route,
         "may_refer_onward": page.may_refer_onward,
         "outcome_choices": MoveForm.base_fields["outcome"].choices,
+        # The intake queue: the receiver chooses the program as it takes the referral on.
+        "intake_programs": (
+            list(selectors.own_programs(request.organization))
+            if page.is_receiver and referral.program_id is None and is_open
+            else None
+        ),
+        "takes_on": TAKES_ON,
     }
     return render(request, "referrals/detail.html", context, status=status)
 
@@ -141,6 +149,14 @@ def referral_move(request, referral_id: int):
         return render_detail(request, referral, status=400, failed_move=posted, move_form=form)
     data = form.cleaned_data
     move = MOVES[data["move"]]
+    program = None
+    if data.get("program"):
+        # Only the active organization's own programs can be chosen: another id is refused
+        # as if no program had been chosen, without saying whether it exists.
+        program = selectors.own_programs(request.organization).filter(pk=data["program"]).first()
+        if program is None:
+            form.add_error(None, "Choose one of your own organization's programs.")
+            return render_detail(request, referral, status=400, failed_move=posted, move_form=form)
     try:
         services.referral_transition(
             referral_id=referral.pk,
@@ -152,6 +168,7 @@ def referral_move(request, referral_id: int):
             outcome=data["outcome"],
             outcome_note=data["outcome_note"],
             expected_status=data["expected_status"],
+            program=program,
         )
     except services.TransitionConflict as conflict:
         return render_detail(

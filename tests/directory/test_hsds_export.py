@@ -188,8 +188,9 @@ def test_export_query_count_does_not_grow_with_programs(
     for _ in range(3):
         ProgramFactory(organization=tenant.cbo, zip_codes=["60601"], languages=[("es", "Spanish")])
     # Session, user, second-factor device, memberships; programs (with organization and
-    # network), their categories, areas and languages; the session save; 4 savepoints.
-    with django_assert_max_num_queries(13) as few:
+    # network), their categories, areas, languages and service codes; the session save; 4
+    # savepoints.
+    with django_assert_max_num_queries(14) as few:
         client.get("/directory/export/")
     for _ in range(20):
         ProgramFactory(organization=tenant.cbo, zip_codes=["60601"], languages=[("es", "Spanish")])
