@@ -36,9 +36,10 @@ from consent.services import release_create, release_revoke
 from referrals.transitions import CARRIED_CATEGORIES
 
 from . import codes
-from .errors import Issue, code_invalid, from_service_error, invalid, required
+from .errors import FhirError, Issue, code_invalid, from_service_error, invalid, required
 from .references import Resolver
 from .referrals import check_update_id
+from .render import release_version, version_matches
 from .validation import has_coding, moment
 
 MAX_FORM_BYTES = 10 * 1024 * 1024
@@ -255,12 +256,31 @@ def _signed_form(consent: dict, where: str) -> tuple[SimpleUploadedFile, str]:
     return upload, language
 
 
-def consent_update(*, release: Release, consent: dict, where: str, resolver: Resolver) -> Release:
+def consent_update(
+    *,
+    release: Release,
+    consent: dict,
+    where: str,
+    resolver: Resolver,
+    if_match: str | None = None,
+) -> Release:
     """An update of a Consent: `status = inactive` revokes the release (consent.services);
     sent again as it is, nothing changes; a change of its categories or recipients is
-    refused (a changed release is a new Consent)."""
+    refused (a changed release is a new Consent). With `if_match` (If-Match), a release
+    changed since that version is refused with 412."""
     caller = resolver.caller
     check_update_id(consent, release.pk, where)
+    if not version_matches(if_match, release_version(release)):
+        raise FhirError(
+            412,
+            [
+                Issue(
+                    f"Consent/{release.pk} changed since version {if_match} (If-Match): read "
+                    "it again and decide anew.",
+                    "conflict",
+                )
+            ],
+        )
     _unchanged_provision(release, consent, where)
     status = consent.get("status")
     current = "active" if release.status_at() in ("active", "not yet effective") else "inactive"

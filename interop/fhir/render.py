@@ -2,7 +2,8 @@
 
 Ids are the domain rows' own: `Task/<referral id>` and `ServiceRequest/<referral id>` (a
 referral is one ServiceRequest plus its Task), `Procedure/<referral id>` (what the
-receiver did, once the referral is completed), `Patient/<client id>`,
+receiver did, once the referral is completed; `Procedure/reported-<id>` for one it
+POSTed before completing), `Patient/<client id>`,
 `Consent/<release id>`, `Organization/<organization id>`, `HealthcareService/<program id>`,
 `QuestionnaireResponse/assessment-<assessment id>` (assessments/fhir.py).
 
@@ -42,6 +43,19 @@ def instant(moment: datetime | None) -> str | None:
 def version_id(moment: datetime) -> str:
     """A version id that changes whenever the row's update time does (If-Match / ETag)."""
     return str(int(moment.timestamp() * 1_000_000))
+
+
+def version_matches(if_match: str | None, version: str) -> bool:
+    """Whether an `If-Match` header (or a transaction entry's `request.ifMatch`) names
+    `version`: FHIR servers send `W/"<versionId>"` as the ETag and clients send it back
+    as read, quoted, or bare; `*` (or no header) matches any version (RFC 9110 13.1.1)."""
+    if if_match is None or not if_match.strip():
+        return True
+    for tag in if_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/").strip('"') == version:
+            return True
+    return False
 
 
 def meta(kind: str, updated_at: datetime | None = None, *, redacted: bool = False) -> dict:
@@ -238,7 +252,7 @@ _SR_STATUS = {
 def requested_service(referral: Referral) -> tuple[dict, str]:
     """ServiceRequest.code (the requested service the sender coded, else the program's
     name) and the note for the receiver."""
-    return codeable_concept(referral.requested) or {"text": referral.program.name}, referral.reason
+    return codeable_concept(referral.requested) or {"text": referral.program_name}, referral.reason
 
 
 def service_request_resource(
@@ -272,7 +286,17 @@ def service_request_resource(
         "subject": _patient_ref(referral, sight),
         "authoredOn": instant(referral.sent_at or referral.created_at),
         "requester": _requester(referral),
-        "performer": [ref("HealthcareService", referral.program_id, referral.program.name)],
+        # In the receiver's intake queue (no program chosen yet) the performer is the
+        # organization it was addressed to.
+        "performer": [
+            ref("HealthcareService", referral.program_id, referral.program.name)
+            if referral.program_id
+            else ref(
+                "Organization",
+                referral.receiver_organization_id,
+                referral.receiver_organization.name,
+            )
+        ],
         "supportingInfo": (
             [ref("QuestionnaireResponse", f"assessment-{referral.assessment_id}")]
             if referral.assessment_id and sight.needs
@@ -302,7 +326,7 @@ def procedure_resource(referral: Referral, *, sight: Sight) -> dict:
         "basedOn": [ref("ServiceRequest", referral.pk)],
         "status": "completed",
         "category": category,
-        "code": code or {"text": referral.program.name},
+        "code": code or {"text": referral.program_name},
         "subject": _patient_ref(referral, sight),
         "performedDateTime": performed or instant(referral.closed_at),
         "performer": [
@@ -333,6 +357,40 @@ def procedure_resource(referral: Referral, *, sight: Sight) -> dict:
     return _prune(resource)
 
 
+# The elements of a reported Procedure shown back (its references are the server's own).
+_REPORTED_ELEMENTS = ("status", "statusReason", "code", "performedDateTime", "performedPeriod")
+_REPORTED_DETAILS = ("outcome", "note")
+
+
+def reported_procedure_resource(reported, *, sight: Sight) -> dict:
+    """A Procedure the referral's receiver POSTed (interop.fhir.models.ReportedProcedure),
+    as the viewer may see it: what it did, when, and (with referral details) the outcome
+    and notes it sent; the patient's name only with demographics."""
+    referral = reported.referral
+    sent = reported.resource
+    resource = {
+        "resourceType": "Procedure",
+        "id": reported.fhir_id,
+        "meta": meta("Procedure", reported.created_at, redacted=sight.redacted),
+        "basedOn": [ref("ServiceRequest", referral.pk)],
+        **{name: sent.get(name) for name in _REPORTED_ELEMENTS},
+        "category": {"coding": [codes.SOCIAL_SERVICE_PROCEDURE]},
+        "subject": _patient_ref(referral, sight),
+        "performer": [
+            {
+                "actor": ref(
+                    "Organization",
+                    referral.receiver_organization_id,
+                    referral.receiver_organization.name,
+                )
+            }
+        ],
+    }
+    if sight.receiver_record:
+        resource.update({name: sent.get(name) for name in _REPORTED_DETAILS})
+    return _prune(resource)
+
+
 def _performed(moment: date | datetime | None) -> str | None:
     if isinstance(moment, datetime):
         return instant(moment)
@@ -356,6 +414,10 @@ def patient_resource(client: Client, *, categories, identifiers=()) -> dict:
         "id": str(client.pk),
         "meta": meta("Patient", client.updated_at, redacted=not shows),
     }
+    if client.merged_into_id is not None:
+        # A record merged into another (a tombstone): the survivor is the Patient now.
+        resource["active"] = False
+        resource["link"] = [{"other": ref("Patient", client.merged_into_id), "type": "replaced-by"}]
     if not shows:
         return resource
     names = [{"use": "official", "family": client.family_name, "given": [client.given_name]}]
@@ -399,7 +461,7 @@ def patient_resource(client: Client, *, categories, identifiers=()) -> dict:
                     )
                     for i in identifiers
                 ],
-                "active": True,
+                "active": client.merged_into_id is None,
                 "name": names,
                 "telecom": telecom,
                 "gender": client.sex,
@@ -502,6 +564,12 @@ def healthcare_service_resource(program: Program) -> dict:
                 {"coding": [known[c.code].coding()]}
                 for c in program.categories.all()
                 if c.code in known
+            ]
+            # The services it delivers (SNOMED CT), which route referrals addressed to its
+            # organization (directory.selectors.resolve_program).
+            + [
+                {"coding": [_prune({"system": s.system, "code": s.code, "display": s.display})]}
+                for s in program.service_codes.all()
             ],
             "name": program.name,
             "comment": program.description,
@@ -514,6 +582,16 @@ def healthcare_service_resource(program: Program) -> dict:
 
 
 # --- Consent -----------------------------------------------------------------------------------
+
+
+def release_changed_at(release: Release) -> datetime:
+    """When a release last changed (captured, then perhaps revoked): its Consent's
+    lastUpdated and version."""
+    return max(d for d in (release.captured_at, release.revoked_at) if d is not None)
+
+
+def release_version(release: Release) -> str:
+    return version_id(release_changed_at(release))
 
 
 def consent_resource(release: Release) -> dict:
@@ -547,7 +625,7 @@ def consent_resource(release: Release) -> dict:
         {"system": codes.release_category_system(), "code": c.value, "display": str(c.label)}
         for c in release.categories
     ]
-    changed = max(d for d in (release.captured_at, release.revoked_at) if d is not None)
+    changed = release_changed_at(release)
     attachment = None
     if release.paper_form:
         extension = release.paper_form.name.rsplit(".", 1)[-1].lower()

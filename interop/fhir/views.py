@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
+from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -39,6 +40,7 @@ from referrals.models import Referral
 
 from . import errors, registry, render, search, transaction
 from .errors import FhirError, Issue, operation_outcome
+from .models import ReportedProcedure
 from .references import Caller
 from .validation import parse_json
 
@@ -157,9 +159,11 @@ def _words(value) -> str:
 
 def _version(obj) -> tuple[str, Any]:
     if isinstance(obj, Release):
-        moment = max(d for d in (obj.captured_at, obj.revoked_at) if d is not None)
+        moment = render.release_changed_at(obj)
     elif isinstance(obj, Referral | Client | Assessment):
         moment = obj.updated_at
+    elif isinstance(obj, ReportedProcedure):
+        moment = obj.created_at
     else:  # pragma: no cover
         return "", None
     return render.version_id(moment), moment
@@ -380,9 +384,12 @@ class InstanceView(FhirView):
         pk = kwargs[self.resource.id_kwarg]
         resource = self.resource.read(self.caller(), pk)
         response = fhir_response(resource)
-        version = (resource.get("meta") or {}).get("versionId")
-        if version:
-            response["ETag"] = f'W/"{version}"'
+        meta = resource.get("meta") or {}
+        if meta.get("versionId"):
+            response["ETag"] = f'W/"{meta["versionId"]}"'
+        if meta.get("lastUpdated"):
+            moment = parse_datetime(meta["lastUpdated"])
+            response["Last-Modified"] = http_date(moment.timestamp())
         return response
 
     def put(self, request, **kwargs):

@@ -174,7 +174,7 @@ def test_unknown_routes_and_methods(hco_fhir):
     _outcome(hco_fhir.get("Task/not-a-number"), 404)
     _outcome(hco_fhir.api.delete("/fhir/r4/Task/1"), 405)
     _outcome(hco_fhir.put("Organization/1", {}), 405)
-    _outcome(hco_fhir.post("Procedure", {"resourceType": "Procedure"}), 405)
+    _outcome(hco_fhir.post("HealthcareService", {"resourceType": "HealthcareService"}), 405)
 
 
 def test_search_parameters_are_checked(hco_fhir):
