@@ -67,6 +67,7 @@ def assessment_start(
     the organization may see the client)."""
     if client.network_id != organization.network_id:
         raise ValidationError(MESSAGES["client_network"])
+    client.ensure_current()  # a merged record: its survivor takes new assessments
     if not instrument.is_current:
         raise ValidationError(MESSAGES["not_current"])
     if mode not in Assessment.Mode.values:

@@ -3,6 +3,7 @@ disclosures as a given organization may read it, the network's activity."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from django.db.models import Count, QuerySet
 from organizations.models import Membership, Network, Organization
 from organizations.roles import Capability
 
-from .models import AuditEvent
+from .models import AuditEvent, AuditEventClient
 
 
 def access_log_for(
@@ -55,7 +56,11 @@ def has_full_accounting(*, record_holder_id: int | None, membership: Membership)
 
 
 def client_disclosures_for(
-    *, client_id: int, record_holder_id: int | None, membership: Membership
+    *,
+    client_id: int,
+    record_holder_id: int | None,
+    membership: Membership,
+    merged_ids: Collection[int] = (),
 ) -> QuerySet[AuditEvent]:
     """A client's accounting of disclosures as `membership`'s organization may read it,
     newest first: the full accounting for the record holder's privacy role
@@ -63,8 +68,14 @@ def client_disclosures_for(
     (`AuditEvent.organization` is the organization whose person saw, or was told, the
     client's data: the receiving side of each disclosure), so it learns nothing of other
     organizations' staff, objects or disclosures. The page, its CSV and the printout all
-    read this."""
-    events = AuditEvent.objects.about_client(client_id)
+    read this. `merged_ids`: records merged into this one, whose rows are its trail too
+    (audit rows are never rewritten to point at the survivor)."""
+    if merged_ids:
+        ids = {client_id, *merged_ids}
+        about = AuditEventClient.objects.filter(client_id__in=ids).values("event_id")
+        events = AuditEvent.objects.filter(pk__in=about)
+    else:
+        events = AuditEvent.objects.about_client(client_id)
     if not has_full_accounting(record_holder_id=record_holder_id, membership=membership):
         events = events.filter(organization_id=membership.organization_id)
     return events.select_related("organization", "actor").order_by("-occurred_at", "-id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -18,7 +19,16 @@ class ClientQuerySet(models.QuerySet):
     def visible_to(self, org, category=None, at=None) -> ClientQuerySet:
         """Clients the organization may see (a category of, or any); the consent policy
         decides."""
-        return self.filter(policy.client_q(org, category, at))
+        # A tombstone (a record merged into another) stays readable by id to whoever may
+        # see the survivor, so that old links and references find their way to it.
+        # (One policy filter, used twice: asking twice would repeat its partner check.)
+        sight = policy.client_q(org, category, at)
+        survivors = Client.objects.filter(sight).values("pk")
+        return self.filter(sight | Q(merged_into__isnull=False, merged_into__in=survivors))
+
+    def current(self) -> ClientQuerySet:
+        """Records that are not tombstones: what searches and lists show."""
+        return self.filter(merged_into__isnull=True)
 
 
 class Client(models.Model):
@@ -121,6 +131,34 @@ class Client(models.Model):
         related_name="lead_clients",
     )
 
+    # A tombstone: this record was found to be the same person as `merged_into`, which holds
+    # everything that pointed here (clients.services.client_merge). Never reused.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_records",
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    merged_by = models.ForeignKey(
+        "organizations.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    merged_by_organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
     objects = ClientQuerySet.as_manager()
 
     class Meta:
@@ -147,6 +185,19 @@ class Client(models.Model):
                 "updated_at",
             }
         super().save(*args, **kwargs)
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.merged_into_id is not None
+
+    def ensure_current(self) -> None:
+        """ValidationError for a tombstone: nothing new is recorded on a merged record (the
+        faces lead callers to the survivor; this is the services' last line)."""
+        if self.merged_into_id is not None:
+            raise ValidationError(
+                f"Client record #{self.pk} was merged into record #{self.merged_into_id}: "
+                "use that record."
+            )
 
     @property
     def display_name(self) -> str:
@@ -233,7 +284,7 @@ class PossibleDuplicate(models.Model):
     Made when a system creates a record although the duplicate check found possible matches
     under other identifiers (FHIR Patient create): an automated referral does not stall on a
     human decision. A person who may see both records decides: not the same person
-    (dismissed), or the same person (merged: a separate piece of work, not built yet)."""
+    (dismissed), or the same person (merged: clients.services.client_merge)."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -21,6 +21,7 @@ from organizations.roles import Capability
 from organizations.tenancy import member_required
 
 from .models import Client
+from .views import tombstone_redirect
 
 
 @member_required(Capability.CAPTURE_RELEASES)
@@ -34,6 +35,8 @@ def release_create(request, client_id: int):
         Client.objects.visible_to(org, Category.DEMOGRAPHICS).select_related("network"),
         pk=client_id,
     )
+    if client.is_tombstone:
+        return tombstone_redirect(request, client, "release_create")
     preview = request.method == "POST" and "preview" in request.POST
     if request.method == "POST":
         form = ReleaseForm(

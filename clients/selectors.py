@@ -100,8 +100,11 @@ def client_possible_duplicates(
         wanted |= Q(phone_digits=phone10)
     if not wanted:
         return []
-    candidates = Client.objects.filter(wanted, network=network).select_related(
-        "lead_navigator__organization"
+    # A tombstone is not a person on file: its survivor is.
+    candidates = (
+        Client.objects.current()
+        .filter(wanted, network=network)
+        .select_related("lead_navigator__organization")
     )
 
     family_key = normalize_name(family_name)
@@ -155,7 +158,7 @@ def client_search(
     that a hidden person is on file. Name words match given, family or preferred names
     after case, accents, hyphens and nicknames ("bill garcia" finds William García-López).
     """
-    clients = Client.objects.visible_to(organization, Category.DEMOGRAPHICS)
+    clients = Client.objects.visible_to(organization, Category.DEMOGRAPHICS).current()
     for typed in name.split():
         # "García-López" folds to "garcia lopez"; the stored keys have no spaces.
         word = fold(typed).replace(" ", "")
@@ -211,3 +214,30 @@ def possible_duplicates_open(org: Organization) -> QuerySet[PossibleDuplicate]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+def client_record_ids(client: Client) -> list[int]:
+    """The ids whose audit rows are the client's trail: its own and those of the records
+    merged into it (audit rows are append-only, so a merge is read, not rewritten)."""
+    return [client.pk, *client.merged_records.order_by("pk").values_list("pk", flat=True)]
+
+
+def client_merged_records(client: Client) -> QuerySet[Client]:
+    """The tombstones merged into this record, for its history (oldest merge first)."""
+    return client.merged_records.select_related("merged_by", "merged_by_organization").order_by(
+        "merged_at", "pk"
+    )
+
+
+def client_to_write(
+    org: Organization, pk: int, category: Category = Category.DEMOGRAPHICS
+) -> Client | None:
+    """The record a write that names client `pk` goes to (a referral, an assessment, a
+    release sent by a system): the record itself, or, when it was merged into another, the
+    survivor, so that an integration that kept the old id is led on rather than refused.
+    None when `org` may not see (`category` of) the record it would write to."""
+    visible = Client.objects.visible_to(org, category).select_related("network")
+    found = visible.filter(pk=pk).first()
+    if found is not None and found.merged_into_id is not None:
+        found = visible.current().filter(pk=found.merged_into_id).first()
+    return found

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -18,6 +19,7 @@ from audit.models import AuditEvent
 from audit.services import audit_read, audit_record
 from consent import policy
 from consent.categories import Category
+from consent.services import releases_move_to_client
 from organizations.models import Membership, Organization, User
 from organizations.roles import Role
 
@@ -99,6 +101,7 @@ def client_update(
     audit event records those names, never the values)."""
     data = clean_client_values(data)
     client = Client.objects.select_for_update().get(pk=client.pk)
+    client.ensure_current()
     changed = sorted(name for name, value in data.items() if getattr(client, name) != value)
     if not changed:
         return []
@@ -138,6 +141,7 @@ def client_identifier_add(
 ) -> ClientIdentifier:
     """Record the identifier the organization's own system gives the client. Unique per
     organization, system and value."""
+    client.ensure_current()
     system, value = system.strip(), value.strip()
     if not system or not value:
         raise ValidationError("An identifier needs a system and a value.")
@@ -188,6 +192,7 @@ def client_lead_navigator_assign(
     """
     acting = organization or membership.organization
     client = Client.objects.select_for_update().get(pk=client.pk)
+    client.ensure_current()
     if (
         not membership.is_active
         or membership.role not in LEAD_ROLES
@@ -411,6 +416,160 @@ def possible_duplicate_dismiss(
     return duplicate
 
 
-# Merging (status "merged"): a separate piece of work (issue 14, "Merging duplicate client
-# records") adds `possible_duplicate_merge` here: a navigator who may see both records
-# moves everything to the survivor and closes the entry.
+class MergeRefused(ValidationError):
+    """The two records cannot be merged as they are (say why; nothing was written)."""
+
+
+def _merge_pairs_close(
+    *, survivor: Client, duplicate: Client, actor: User, organization: Organization, now
+) -> list[int]:
+    """Close the queue entries between the two records as merged; point the duplicate's
+    other entries at the survivor (an entry that would then repeat another pair, or pair
+    the survivor with itself, is answered by this merge and closed as merged too)."""
+    closed: list[int] = []
+    resolved = {
+        "status": PossibleDuplicate.Status.MERGED,
+        "resolved_at": now,
+        "resolved_by": actor,
+        "resolved_by_organization": organization,
+    }
+    for entry in PossibleDuplicate.objects.select_for_update().filter(
+        Q(client=duplicate) | Q(match=duplicate)
+    ):
+        client_id, match_id = (
+            survivor.pk if pk == duplicate.pk else pk for pk in (entry.client_id, entry.match_id)
+        )
+        answered = client_id == match_id or (
+            PossibleDuplicate.objects.filter(
+                Q(client_id=client_id, match_id=match_id)
+                | Q(client_id=match_id, match_id=client_id)
+            )
+            .exclude(pk=entry.pk)
+            .exists()
+        )
+        if not answered:
+            entry.client_id, entry.match_id = client_id, match_id
+            entry.save(update_fields=["client", "match"])
+        elif entry.status == PossibleDuplicate.Status.OPEN:
+            # Left pointing at the tombstone: the entry is history now.
+            for name, value in resolved.items():
+                setattr(entry, name, value)
+            entry.save(update_fields=list(resolved))
+            closed.append(entry.pk)
+    return closed
+
+
+def _merge_leads(*, survivor: Client, duplicate: Client, now) -> None:
+    """The survivor keeps its current lead navigator (the duplicate's current one ends
+    now); without one, it takes the duplicate's. The history moves with it."""
+    survivor_lead = survivor.lead_assignments.filter(ended_at__isnull=True).first()
+    duplicate_lead = duplicate.lead_assignments.filter(ended_at__isnull=True).first()
+    if survivor_lead is not None and duplicate_lead is not None:
+        duplicate_lead.ended_at = now
+        duplicate_lead.save(update_fields=["ended_at"])
+    elif duplicate_lead is not None:
+        survivor.lead_navigator_id = duplicate_lead.membership_id
+    LeadNavigatorAssignment.objects.filter(client=duplicate).update(client=survivor)
+    duplicate.lead_navigator = None
+
+
+@transaction.atomic
+def client_merge(
+    *,
+    survivor: Client,
+    duplicate: Client,
+    actor: User,
+    organization: Organization,
+    request: HttpRequest | None = None,
+) -> Client:
+    """Merge two records of one person: everything that pointed at `duplicate` points at
+    `survivor`, and `duplicate` becomes a tombstone (`merged_into`) that every face
+    redirects to the survivor. Returns the survivor.
+
+    Only a navigator or admin of `organization` (`actor` acting for it) that may see the
+    demographics of both records merges them (PermissionDenied otherwise). Both rows are
+    locked, in id order, so two people merging at once are serialized. The clients app
+    moves its own rows (identifiers, lead navigator history, the duplicates queue, earlier
+    tombstones); the apps above it (referrals, assessments, releases, measures) move theirs
+    when `clients.signals.client_merged` is sent, inside this transaction. A conflict one of
+    them cannot resolve (both records with an open referral to the same program) refuses the
+    merge (MergeRefused): nothing is written. The audit trail is append-only, so it is not
+    rewritten: reading the survivor's trail reads the tombstone's rows too
+    (`clients.selectors.client_record_ids`). The merge is audited on both ids.
+    """
+    from .signals import client_merged
+
+    membership = organization.memberships.filter(user=actor, is_active=True).first()
+    if membership is None or membership.role not in LEAD_ROLES:
+        raise PermissionDenied("Only a navigator or an admin of your organization can merge.")
+    if survivor.pk == duplicate.pk:
+        raise MergeRefused("A record cannot be merged into itself.")
+    locked = {
+        c.pk: c
+        for c in Client.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, duplicate.pk])
+        .order_by("pk")
+    }
+    survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+    if not (
+        policy.may_see(organization, Category.DEMOGRAPHICS, survivor)
+        and policy.may_see(organization, Category.DEMOGRAPHICS, duplicate)
+    ):
+        raise PermissionDenied(
+            "Your organization may not see both records, so it cannot merge them."
+        )
+    if survivor.network_id != duplicate.network_id:
+        raise MergeRefused("The two records belong to different networks.")
+    if survivor.is_tombstone or duplicate.is_tombstone:
+        raise MergeRefused("One of the records was already merged into another.")
+
+    now = timezone.now()
+    moved: dict[str, int] = {
+        "identifiers": ClientIdentifier.objects.filter(client=duplicate).update(client=survivor),
+    }
+    _merge_leads(survivor=survivor, duplicate=duplicate, now=now)
+    closed = _merge_pairs_close(
+        survivor=survivor, duplicate=duplicate, actor=actor, organization=organization, now=now
+    )
+    moved["releases"] = releases_move_to_client(
+        from_client_id=duplicate.pk, to_client_id=survivor.pk
+    )
+    # Records merged into the duplicate earlier now lead straight to the survivor.
+    moved["tombstones"] = Client.objects.filter(merged_into=duplicate).update(merged_into=survivor)
+    for _receiver, response in client_merged.send(
+        sender=Client, survivor_id=survivor.pk, duplicate_id=duplicate.pk, actor_id=actor.pk
+    ):
+        moved.update(response or {})
+    duplicate.merged_into = survivor
+    duplicate.merged_at = now
+    duplicate.merged_by = actor
+    duplicate.merged_by_organization = organization
+    duplicate.save(
+        update_fields=[
+            "merged_into",
+            "merged_at",
+            "merged_by",
+            "merged_by_organization",
+            "lead_navigator",
+        ]
+    )
+    survivor.save(update_fields=["lead_navigator"])
+    ids = sorted({survivor.pk, duplicate.pk})
+    audit_record(
+        request=request,
+        actor=actor,
+        organization=organization,
+        action=AuditEvent.Action.UPDATE,
+        object_type="client",
+        object_ids=ids,
+        client_ids=ids,
+        detail={
+            "fields": ["merged_into"],
+            "survivor": survivor.pk,
+            "merged": duplicate.pk,
+            "possible_duplicates_closed": closed,
+            # How many rows of each kind moved (flat: audit detail holds codes, not objects).
+            **{f"moved_{kind}": n for kind, n in sorted(moved.items()) if n},
+        },
+    )
+    return survivor

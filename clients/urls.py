@@ -11,6 +11,11 @@ urlpatterns = [
         views.possible_duplicate_dismiss,
         name="possible_duplicate_dismiss",
     ),
+    path(
+        "clients/duplicates/<int:duplicate_id>/merge/",
+        views.possible_duplicate_merge,
+        name="possible_duplicate_merge",
+    ),
     path("clients/<int:client_id>/", views.client_profile, name="client_profile"),
     path("clients/<int:client_id>/edit/", views.client_edit, name="client_edit"),
     path(

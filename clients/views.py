@@ -52,6 +52,24 @@ def _demographics_visible(org):
     return Client.objects.visible_to(org, Category.DEMOGRAPHICS)
 
 
+def _merged_note(client: Client) -> str:
+    return (
+        f"Client record #{client.pk} was merged into record #{client.merged_into_id} on "
+        f"{timezone.localtime(client.merged_at):%b %-d, %Y}"
+        f" by {client.merged_by_organization.name}."
+    )
+
+
+def tombstone_redirect(request, client: Client, url_name: str):
+    """A tombstone's page: its survivor's same page (302), saying so. A form posted to a
+    tombstone changes nothing: the person sees the survivor and does it again there."""
+    if request.method == "POST":
+        messages.error(request, _merged_note(client) + " Nothing was changed: use this record.")
+        return redirect("client_profile", client_id=client.merged_into_id)
+    messages.info(request, _merged_note(client))
+    return redirect(url_name, client_id=client.merged_into_id)
+
+
 @member_required(Capability.VIEW_CLIENTS)
 def client_search(request):
     """Search by name, date of birth, phone or identifier. A POST form: the terms are PHI and
@@ -188,6 +206,8 @@ def _render_profile(request, client: Client, *, lead_form=None, identifier_form=
     if identifier_form is None and can_edit:
         identifier_form = ClientIdentifierForm(organization=org)
     history = list(selectors.client_lead_history(client)[:10])
+    # The survivor's history of merges: which record became this one, when, by whom.
+    merged_records = list(selectors.client_merged_records(client))
     context = {
         "client": client,
         "shows_demographics": shows_demographics,
@@ -195,6 +215,7 @@ def _render_profile(request, client: Client, *, lead_form=None, identifier_form=
         "identifiers": selectors.client_profile_identifiers(client) if shows_demographics else [],
         "current_assignment": current,
         "lead_history": history,
+        "merged_records": merged_records,
         "lead_form": lead_form,
         "identifier_form": identifier_form if can_edit else None,
         "can_edit": can_edit,
@@ -213,6 +234,8 @@ def _render_profile(request, client: Client, *, lead_form=None, identifier_form=
 @member_required(Capability.VIEW_CLIENTS)
 def client_profile(request, client_id: int):
     client = get_visible_or_404(Client, request.organization, pk=client_id)
+    if client.is_tombstone:
+        return tombstone_redirect(request, client, "client_profile")
     return _render_profile(request, client)
 
 
@@ -220,6 +243,8 @@ def client_profile(request, client_id: int):
 def client_edit(request, client_id: int):
     """Change the record: for organizations that may see the client's demographics."""
     client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
+    if client.is_tombstone:
+        return tombstone_redirect(request, client, "client_edit")
     if request.method == "POST":
         form = ClientForm(request.POST, instance=client)
         if form.is_valid():
@@ -262,6 +287,8 @@ def client_lead_navigator(request, client_id: int):
     """Make one of the organization's navigators the client's lead navigator: only an
     organization that sees the client's demographics (404 otherwise, as for editing)."""
     client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
+    if client.is_tombstone:
+        return tombstone_redirect(request, client, "client_profile")
     current = selectors.client_current_assignment(client)
     form = LeadNavigatorForm(
         request.POST,
@@ -296,6 +323,8 @@ def client_lead_navigator(request, client_id: int):
 def client_identifier_add(request, client_id: int):
     """Add the identifier the organization's own system gives the client (an MRN)."""
     client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
+    if client.is_tombstone:
+        return tombstone_redirect(request, client, "client_profile")
     form = ClientIdentifierForm(request.POST, organization=request.organization)
     if form.is_valid():
         try:
@@ -340,11 +369,14 @@ def client_disclosures(request, client_id: int):
     (audit.selectors.client_disclosures_for). Viewing, downloading or printing it is
     audited too."""
     client = get_object_or_404(_demographics_visible(request.organization), pk=client_id)
+    if client.is_tombstone:
+        return tombstone_redirect(request, client, "client_disclosures")
     membership = request.membership
     events = client_disclosures_for(
         client_id=client.pk,
         record_holder_id=client.created_by_organization_id,
         membership=membership,
+        merged_ids=selectors.client_record_ids(client)[1:],
     )
     full = has_full_accounting(
         record_holder_id=client.created_by_organization_id, membership=membership
@@ -440,7 +472,7 @@ def possible_duplicates(request):
 @require_POST
 def possible_duplicate_dismiss(request, duplicate_id: int):
     """Close a queue entry as "not the same person" (confirmed with a tick). Merging the two
-    records instead is a separate piece of work (status "merged")."""
+    records instead: possible_duplicate_merge."""
     duplicate = get_visible_or_404(PossibleDuplicate, request.organization, pk=duplicate_id)
     if request.POST.get("confirm") != "yes":
         messages.error(
@@ -461,3 +493,46 @@ def possible_duplicate_dismiss(request, duplicate_id: int):
     else:
         messages.success(request, "Marked as two different people: the entry left the queue.")
     return redirect("possible_duplicates")
+
+
+@member_required(Capability.ASSIGN_LEAD_NAVIGATOR)
+@require_POST
+def possible_duplicate_merge(request, duplicate_id: int):
+    """Close a queue entry as "the same person": merge the two records, the one chosen
+    (`survivor`, confirmed with a tick) keeping everything (clients.services.client_merge).
+    Only an organization that may see both records' demographics gets this far (404
+    otherwise, as for editing either record)."""
+    org = request.organization
+    entry = get_visible_or_404(PossibleDuplicate, org, pk=duplicate_id)
+    visible = _demographics_visible(org)
+    records = {pk: get_object_or_404(visible, pk=pk) for pk in (entry.client_id, entry.match_id)}
+    if entry.status != PossibleDuplicate.Status.OPEN:
+        messages.info(request, "This entry was already decided: nothing was changed.")
+        return redirect("possible_duplicates")
+    try:
+        survivor_id = int(request.POST.get("survivor", ""))
+    except ValueError:
+        survivor_id = None
+    if survivor_id not in records or request.POST.get("confirm") != "yes":
+        messages.error(
+            request,
+            "Choose the record that stays and tick the box to confirm that the two records "
+            "are the same person: nothing was changed.",
+        )
+        return redirect("possible_duplicates")
+    (duplicate_id_,) = (pk for pk in records if pk != survivor_id)
+    try:
+        survivor = services.client_merge(
+            survivor=records[survivor_id],
+            duplicate=records[duplicate_id_],
+            actor=request.user,
+            organization=org,
+            request=request,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages) + " Nothing was changed.")
+        return redirect("possible_duplicates")
+    messages.success(
+        request, f"Client record #{duplicate_id_} was merged into record #{survivor.pk}."
+    )
+    return redirect("client_profile", client_id=survivor.pk)

@@ -90,6 +90,7 @@ def release_create(
 
     if not policy.may_see(organization, Category.DEMOGRAPHICS, client):
         raise ValidationError("Your organization may not capture a release for this client.")
+    client.ensure_current()  # a merged record: its survivor takes new releases
     if not Membership.objects.filter(
         user=captured_by, organization=organization, is_active=True
     ).exists():
@@ -239,3 +240,12 @@ def release_revoke(
             lambda: release_ended.send(sender=Release, release_id=release_id, reason="revoked")
         )
     return locked
+
+
+def releases_move_to_client(*, from_client_id: int, to_client_id: int) -> int:
+    """The releases of a client record merged into another now belong to the surviving
+    record (clients.services.client_merge calls this inside its transaction: consent sits
+    below clients and is told by a call, not a signal). The release is the client's word,
+    whichever record it was captured on; nothing is unique per client. Returns how many."""
+    moved = Release.objects.select_for_update().filter(client_id=from_client_id)
+    return moved.update(client_id=to_client_id)

@@ -53,13 +53,24 @@ class ClientSummarySerializer(serializers.ModelSerializer):
 
 
 class ClientDetailSerializer(ClientSummarySerializer):
-    """One client, as the consent policy lets the caller see it (context["categories"])."""
+    """One client, as the consent policy lets the caller see it (context["categories"]).
+
+    A record merged into another (a tombstone) still answers 200 at its own URL, with
+    `merged_into`: the id of the record that holds everything now (null for a current
+    record). A redirect was not chosen: an integration that stored the old id learns the
+    new one from the body it already parses, and a tombstone's own answer stays auditable.
+    Lists and searches never show tombstones."""
 
     email = serializers.CharField(read_only=True, allow_null=True)
     visible_categories = serializers.SerializerMethodField()
+    merged_into = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The record this one was merged into (it is a tombstone then); null otherwise.",
+    )
 
     class Meta(ClientSummarySerializer.Meta):
-        fields = [*ClientSummarySerializer.Meta.fields, "visible_categories"]
+        fields = [*ClientSummarySerializer.Meta.fields, "visible_categories", "merged_into"]
         read_only_fields = fields
         extra_kwargs = {f: {"allow_null": True} for f in DEMOGRAPHIC_FIELDS}
 

@@ -11,7 +11,7 @@ from assessments.engine import ItemAnswer
 from assessments.models import Assessment, Instrument
 from assessments.services import assessment_record
 from audit.services import audit_read
-from clients.models import Client
+from clients.selectors import client_to_write
 from consent.categories import Category
 from organizations.roles import Capability
 
@@ -49,11 +49,8 @@ class AssessmentViewSet(ApiViewSet):
         incoming = AssessmentSubmitSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        client = (
-            Client.objects.visible_to(self.organization, Category.DEMOGRAPHICS)
-            .filter(pk=data["client"])
-            .first()
-        )
+        # A merged record's id reaches the survivor (clients.selectors.client_to_write).
+        client = client_to_write(self.organization, data["client"])
         if client is None:
             raise ValidationError({"client": "No client with this id that you may see."})
         instrument = Instrument.objects.filter(key=data["instrument"], is_current=True).first()

@@ -39,8 +39,9 @@ class ClientViewSet(mixins.ListModelMixin, ApiViewSet):
     filterset_class = filters.ClientFilter
 
     def get_queryset(self):
-        # Lists and searches show names, so only demographics-visible clients appear.
-        return Client.objects.visible_to(self.organization, Category.DEMOGRAPHICS)
+        # Lists and searches show names, so only demographics-visible clients appear;
+        # tombstones (records merged into another) are not listed.
+        return Client.objects.visible_to(self.organization, Category.DEMOGRAPHICS).current()
 
     def get_serializer_class(self):
         if self.action == "create":

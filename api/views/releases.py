@@ -10,8 +10,7 @@ from rest_framework.response import Response
 
 from assessments.services import add_months
 from audit.services import audit_read
-from clients.models import Client
-from consent.categories import Category
+from clients.selectors import client_to_write
 from consent.models import Release
 from consent.services import release_create, release_revoke
 from organizations.models import Organization
@@ -50,10 +49,8 @@ class ReleaseViewSet(ApiViewSet):
         incoming = ReleaseCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
-        client = Client.objects.visible_to(self.organization, Category.DEMOGRAPHICS).filter(
-            pk=data.pop("client")
-        )
-        client = client.select_related("network").first()
+        # A merged record's id reaches the survivor (clients.selectors.client_to_write).
+        client = client_to_write(self.organization, data.pop("client"))
         if client is None:
             raise ValidationError({"client": "No client with this id that you may see."})
         wanted = set(data.pop("recipients", []))

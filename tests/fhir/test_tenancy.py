@@ -45,6 +45,9 @@ def _ids(victim) -> dict[str, int]:
     probes = victim["probes"]
     return {
         "referral_id": victim["completed"].pk,
+        # The completed referral's resulting activity (Procedure/reported-<n> is swept by
+        # the tenancy walk's probes).
+        "procedure_id": str(victim["completed"].pk),
         "client_id": probes["client_id"](),
         "release_id": probes["release_id"](),
         "assessment_id": assessment_for(

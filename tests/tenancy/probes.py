@@ -82,6 +82,8 @@ def page_probes(victim) -> dict:
         # The victim HCO's webhook endpoint and FHIR subscription (interop).
         "endpoint_id": lambda: _webhook_of(victim),
         "subscription_id": lambda: _subscription_of(victim),
+        # A Procedure the victim CBO's system POSTed for the victim referral (FHIR).
+        "procedure_id": lambda: _reported_procedure_of(data["referral"]),
         "uidb64": lambda: urlsafe_base64_encode(force_bytes(victim.hco_admin.pk)),
         # A well-formed token the outsider could not have: the page must say the link is dead.
         "token": lambda: default_token_generator.make_token(victim.hco_admin)[:-3] + "xyz",
@@ -139,6 +141,17 @@ def _subscription_of(victim) -> int:
         defaults={"topic": TOPIC_URL},
     )
     return subscription.pk
+
+
+def _reported_procedure_of(referral) -> str:
+    from interop.models import ReportedProcedure
+
+    reported, _ = ReportedProcedure.objects.get_or_create(
+        referral=referral,
+        organization_id=referral.receiver_organization_id,
+        defaults={"resource": {"resourceType": "Procedure", "status": "completed"}},
+    )
+    return reported.fhir_id
 
 
 def _holiday_of(victim) -> int:
