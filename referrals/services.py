@@ -120,7 +120,7 @@ def referral_send(
     if program is None:
         if receiver_organization is None:
             raise ValidationError({"program": "Choose a program, or the organization."})
-        take_write_lock(Organization, receiver_organization.pk)
+        take_write_lock(Organization, receiver_organization.pk, field="name")
     else:
         take_write_lock(Program, program.pk)
     now = timezone.now()

@@ -33,6 +33,7 @@ from assessments.services import add_months
 from consent.categories import Category
 from consent.models import Release
 from consent.services import release_create, release_revoke
+from organizations.models import Organization
 from referrals.transitions import CARRIED_CATEGORIES
 
 from . import codes
@@ -58,11 +59,18 @@ EXPRESSIONS = {
 
 
 def consent_create(
-    *, consent: dict, where: str, resolver: Resolver, warnings: list[Issue]
+    *,
+    consent: dict,
+    where: str,
+    resolver: Resolver,
+    warnings: list[Issue],
+    referred_to: list[Organization] = (),
 ) -> Release:
     """Record the release a Consent describes (FhirError, nothing written, when it is
     incomplete or refused by consent.services.release_create). What was assumed for the
-    caller (a default it did not send) is appended to `warnings`."""
+    caller (a default it did not send) is appended to `warnings`. `referred_to`: the
+    organizations the same transaction refers the patient to, the recipients of a
+    Consent that names none (the IG's own example names none)."""
     caller = resolver.caller
     expressions = {k: v.replace("Consent", where, 1) for k, v in EXPRESSIONS.items()}
     if consent.get("status") != "active":
@@ -112,7 +120,7 @@ def consent_create(
             code="not-supported",
             expression=f"{pwhere}.provision",
         )
-    recipients, all_partners = _recipients(provision, pwhere, resolver)
+    recipients, all_partners = _recipients(provision, pwhere, resolver, referred_to, warnings)
     categories = _categories(provision, pwhere, warnings)
     purpose = _purpose(provision, pwhere)
     period = provision.get("period") or {}
@@ -147,7 +155,13 @@ def consent_create(
         raise from_service_error(error, expressions=expressions) from None
 
 
-def _recipients(provision: dict, where: str, resolver: Resolver):
+def _recipients(
+    provision: dict,
+    where: str,
+    resolver: Resolver,
+    referred_to: list[Organization],
+    warnings: list[Issue],
+) -> tuple[list[Organization], bool]:
     recipients, all_partners = [], False
     for index, actor in enumerate(provision.get("actor") or []):
         here = f"{where}.actor[{index}]"
@@ -173,9 +187,26 @@ def _recipients(provision: dict, where: str, resolver: Resolver):
             )
         target = resolver.target(reference, where=f"{here}.reference", kinds=("Organization",))
         recipients.append(resolver.organization(target, where=f"{here}.reference"))
+    if not recipients and not all_partners and not provision.get("actor") and referred_to:
+        # A Consent sent with the referral it authorizes: it releases to whom the referral
+        # goes, and to nobody else; the caller is told.
+        recipients = list({o.pk: o for o in referred_to}.values())
+        warnings.append(
+            Issue(
+                f"{where}.actor is absent: the release names the organizations this "
+                "transaction refers the patient to ("
+                + ", ".join(f"Organization/{o.pk} {o.name}" for o in recipients)
+                + "). Send provision.actor (role IRCP) to name others.",
+                "incomplete",
+                severity="warning",
+                expression=(f"{where}.actor",),
+            )
+        )
     if not recipients and not all_partners:
         raise required(
-            f"{where}.actor: name the recipients (role IRCP, Organization references).",
+            f"{where}.actor: name the recipients (role IRCP, Organization references); "
+            "without them, a Consent releases only to the organizations a referral in the "
+            "same transaction goes to.",
             expression=f"{where}.actor",
         )
     return recipients, all_partners

@@ -276,14 +276,22 @@ def referral_create(
     task: dict | None,
     task_where: str,
     resolver: Resolver,
+    sr_warnings: list[Issue] | None = None,
+    task_warnings: list[Issue] | None = None,
 ) -> Referral:
     """Send the referral a ServiceRequest (and its Task, if given) describe. Raises
     FhirError (nothing written) when they are incomplete, inconsistent, coded outside
-    the IG's value sets, or refused by the referral services."""
+    the IG's value sets, or refused by the referral services. A status further along
+    the referral's life than a new one (the IG's examples show them so) is taken as new,
+    and said in `sr_warnings` / `task_warnings`."""
     caller = resolver.caller
-    if sr.get("status") != "active":
+    status = sr.get("status")
+    if status in LATER_SR_STATUSES:
+        _taken_as_new(sr_where, status, "active", sr_warnings)
+    elif status != "active":
         raise invalid(
-            f"{sr_where}.status: a new referral's ServiceRequest is active.",
+            f"{sr_where}.status: {status!r}; a new referral's ServiceRequest is active "
+            "(draft, revoked and entered-in-error ones are not sent).",
             expression=f"{sr_where}.status",
         )
     routed = bool(sr.get("basedOn")) or bool(task and task.get("partOf"))
@@ -303,7 +311,7 @@ def referral_create(
     client = resolver.client(patient, where=f"{sr_where}.subject")
     refs = [(p, f"{sr_where}.performer[{i}]") for i, p in enumerate(sr.get("performer") or [])]
     if task is not None:
-        _check_new_task(task, task_where, resolver)
+        _check_new_task(task, task_where, resolver, task_warnings)
         for_target = resolver.target(task.get("for"), where=f"{task_where}.for", kinds=("Patient",))
         if resolver.client(for_target, where=f"{task_where}.for").pk != client.pk:
             raise invalid(
@@ -405,11 +413,35 @@ def _not_covered(error: ConsentMissing, program: Program, where: str) -> FhirErr
     )
 
 
-def _check_new_task(task: dict, where: str, resolver: Resolver) -> None:
-    if task.get("status") != Status.REQUESTED:
+# Statuses of a later point of a referral's life, which only its owner sets: a new
+# ServiceRequest or Task sent with one (as the IG's examples are) is taken as new.
+LATER_SR_STATUSES = frozenset({"on-hold", "completed"})
+LATER_TASK_STATUSES = frozenset({"received", "accepted", "in-progress", "on-hold", "completed"})
+
+
+def _taken_as_new(where: str, status: str, new: str, warnings: list[Issue] | None) -> None:
+    if warnings is not None:
+        warnings.append(
+            Issue(
+                f"{where}.status: {status!r} was taken as {new!r}: a new referral starts "
+                f"{new}; its receiver moves it on, by update.",
+                "business-rule",
+                severity="warning",
+                expression=(f"{where}.status",),
+            )
+        )
+
+
+def _check_new_task(
+    task: dict, where: str, resolver: Resolver, warnings: list[Issue] | None = None
+) -> None:
+    status = task.get("status")
+    if status in LATER_TASK_STATUSES:
+        _taken_as_new(where, status, Status.REQUESTED.value, warnings)
+    elif status != Status.REQUESTED:
         raise invalid(
             f"{where}.status: a new referral Task is requested (the IG's referral source "
-            f"sets it); {task.get('status')!r} comes later, by update, from its owner.",
+            f"sets it); {status!r} does not send a referral.",
             expression=f"{where}.status",
         )
     if task.get("intent") != "order":

@@ -18,6 +18,7 @@ from typing import Any
 from assessments.models import Assessment
 from clients.models import Client
 from consent.models import Release
+from organizations.models import Organization
 from organizations.roles import Capability
 from referrals.models import Referral
 
@@ -175,14 +176,16 @@ def _process(entries: list[Entry], caller: Caller) -> list[Written]:
         entry.result, created = patients.patient_save(data, match, caller, entry.warnings)
         entry.status = 201 if created else 200
 
-    for entry in by_kind.get("Consent", []):
-        if entry.method == "POST":
-            entry.result = consents.consent_create(
-                consent=entry.resource,
-                where=entry.where,
-                resolver=resolver,
-                warnings=entry.warnings,
-            )
+    posted_consents = [e for e in by_kind.get("Consent", []) if e.method == "POST"]
+    referred_to = _referred_to(by_kind, resolver) if posted_consents else []
+    for entry in posted_consents:
+        entry.result = consents.consent_create(
+            consent=entry.resource,
+            where=entry.where,
+            resolver=resolver,
+            warnings=entry.warnings,
+            referred_to=referred_to,
+        )
     for entry in by_kind.get("QuestionnaireResponse", []):
         entry.result = questionnaires.questionnaire_response_create(
             qr=entry.resource, where=entry.where, resolver=resolver
@@ -221,6 +224,37 @@ def _process(entries: list[Entry], caller: Caller) -> list[Written]:
         for e in entries
         if not (e.kind == "Procedure" and e.used)
     ]
+
+
+def _referred_to(by_kind: dict[str, list[Entry]], resolver: Resolver) -> list[Organization]:
+    """The organizations the posted Tasks and ServiceRequests of this transaction refer the
+    patient to (Task.owner, ServiceRequest.performer: an Organization, or a
+    HealthcareService's organization)."""
+    refs = [
+        (e.resource["owner"], f"{e.where}.owner")
+        for e in by_kind.get("Task", [])
+        if e.method == "POST" and e.resource.get("owner")
+    ]
+    refs += [
+        (performer, f"{e.where}.performer[{i}]")
+        for e in by_kind.get("ServiceRequest", [])
+        if e.method == "POST"
+        for i, performer in enumerate(e.resource.get("performer") or [])
+    ]
+    found: list[Organization] = []
+    for reference, where in refs:
+        if not str(reference.get("reference") or "").startswith(
+            ("Organization/", "HealthcareService/")
+        ):
+            continue  # a Practitioner or the like: not where a referral goes
+        target = resolver.target(
+            reference, where=where, kinds=("HealthcareService", "Organization")
+        )
+        if target.kind == "HealthcareService":
+            found.append(resolver.program(target, where=where).organization)
+        else:
+            found.append(resolver.organization(target, where=where))
+    return found
 
 
 def _updated(entry: Entry, resolver: Resolver, model):
@@ -276,6 +310,8 @@ def _referrals(by_kind: dict[str, list[Entry]], resolver: Resolver) -> None:
                 task=task.resource,
                 task_where=task.where,
                 resolver=resolver,
+                sr_warnings=task.warnings,
+                task_warnings=task.warnings,
             )
             continue
         existing = resolver.referral(focus, where=f"{task.where}.focus")
@@ -289,6 +325,8 @@ def _referrals(by_kind: dict[str, list[Entry]], resolver: Resolver) -> None:
             task=task.resource if task else None,
             task_where=task.where if task else "Task",
             resolver=resolver,
+            sr_warnings=sr.warnings,
+            task_warnings=task.warnings if task else None,
         )
         if task is not None:
             task.result = sr.result
