@@ -7,7 +7,10 @@ import html
 
 import pytest
 
+from clients.models import PossibleDuplicate
+from clients.services import client_lead_navigator_assign
 from consent.categories import Category
+from organizations.models import Membership
 from organizations.roles import Role
 from tests.consent.matrix import (
     CATEGORIES,
@@ -17,7 +20,7 @@ from tests.consent.matrix import (
     expected_visible,
     impossible,
 )
-from tests.factories import member
+from tests.factories import ClientFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +35,8 @@ def test_pages_matrix(client, login, tenant, category, recipient_type, state):
         return
     expected = expected_visible(category, recipient_type, state)
     named = recipient_type == "named"
-    login(member(case.viewer, Role.NAVIGATOR))
+    navigator = member(case.viewer, Role.NAVIGATOR)
+    login(navigator)
 
     # The release page: its capturing organization and named recipients only, whatever
     # its state; the client's name only while the release lets the viewer see it.
@@ -58,3 +62,33 @@ def test_pages_matrix(client, login, tenant, category, recipient_type, state):
         listed = f'data-testid="release-{case.release.pk}" data-status="{state}"' in page
         assert listed is named
         assert ('data-testid="capture-release"' in page) is shows_details
+
+    # The duplicates queue: the viewer leads a record that may be the same person as the
+    # clinic's; the clinic's record is named (and may be merged) only while the viewer may
+    # see its demographics; otherwise it is only said to exist.
+    own = ClientFactory(
+        created_by_organization=case.viewer, created_by=navigator, given_name="Ownrec"
+    )
+    client_lead_navigator_assign(
+        client=own, membership=Membership.objects.get(user=navigator), actor=navigator
+    )
+    entry = PossibleDuplicate.objects.create(
+        client=case.client,
+        match=own,
+        strength="possible",
+        reason="Same given name, date of birth and ZIP",
+        created_by_organization=tenant.hco,
+        created_by=tenant.hco_navigator,
+    )
+    queue = html.unescape(client.get("/clients/duplicates/").content.decode())
+    sees_both = expected and category == Category.DEMOGRAPHICS
+    assert (case.client.family_name in queue) is sees_both
+    assert ('data-testid="hidden-record"' in queue) is not sees_both
+    assert ('data-testid="merge-form"' in queue) is sees_both
+    # A merge posted anyway is refused unless the viewer sees both; refused, nothing moves.
+    merged = client.post(
+        f"/clients/duplicates/{entry.pk}/merge/",
+        {"survivor": own.pk, "confirm": "yes"},
+    )
+    case.client.refresh_from_db()
+    assert (case.client.merged_into_id == own.pk) is sees_both, merged.status_code
