@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "assessments",
     "referrals",
     "metrics",
+    "payments",
     "api",
     "interop",
     "demo",

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 
 from clients.models import Client
 from organizations.models import Organization, Partnership
@@ -72,6 +74,28 @@ def latest_run(network_id: int) -> RollupRun | None:
         .order_by("-finished_at", "-pk")
         .first()
     )
+
+
+def partnership_measure_value(partnership: Partnership, measure: str, month: date) -> float | None:
+    """A measure's value for one partnership and month in the latest finished run (None:
+    not computed, or too few to say). The outcome-based part of a payment term reads it."""
+    run = latest_run(partnership.network_id)
+    if run is None:
+        return None
+    row = (
+        Rollup.objects.filter(
+            run=run,
+            partnership=partnership,
+            organization=None,
+            period_kind=PeriodKind.MONTH,
+            period_start=month.replace(day=1),
+            measure=measure,
+            breakdown="",
+        )
+        .values_list("value", flat=True)
+        .first()
+    )
+    return row
 
 
 def pending_run(network_id: int) -> RollupRun | None:
@@ -390,21 +414,46 @@ def funnel_table(run, org, kind, start, scope: Scope) -> Table:
     )
 
 
+def statement_cost(partnership_id: int, start: date, months: int) -> Decimal | None:
+    """What the partnership's approved (or paid) payment statements for the period add up
+    to, corrections included; None when it has none. Read in SQL: metrics sits below
+    payments and never imports it (ARCHITECTURE.md)."""
+    end = date(
+        start.year + (start.month - 1 + months) // 12, (start.month - 1 + months) % 12 + 1, 1
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*), SUM(s.total) FROM payments_statement s "
+            "JOIN payments_paymentterm t ON t.id = s.term_id "
+            "WHERE t.partnership_id = %s AND s.status IN ('approved', 'paid') "
+            "AND s.period_start >= %s AND s.period_start < %s "
+            # A backbone contract's sub-terms pay out of it: count the money once.
+            "AND t.parent_id IS NULL",
+            [partnership_id, start, end],
+        )
+        count, total = cursor.fetchone()
+    return Decimal(str(total)).quantize(Decimal("0.01")) if count else None
+
+
 def cost_table(run, org, kind, start, scope: Scope) -> Table | None:
-    """Cost per client served and per completed referral, from the partnership's entered
-    monthly cost (until payment statements exist)."""
+    """Cost per client served and per completed referral: what the partnership's approved
+    payment statements for the period total, else its entered monthly cost."""
     if scope.partnership is None:
         return None
-    entered = PartnershipTarget.objects.filter(partnership=scope.partnership).first()
-    if not entered or not entered.monthly_cost:
-        return None
     months = 3 if kind == PeriodKind.QUARTER else 1
-    cost = entered.monthly_cost * months
+    cost = statement_cost(scope.partnership.pk, start, months)
+    source = "Approved payment statements in the period"
+    if cost is None:
+        entered = PartnershipTarget.objects.filter(partnership=scope.partnership).first()
+        if not entered or not entered.monthly_cost:
+            return None
+        cost = entered.monthly_cost * months
+        source = "Program cost in the period (entered)"
     by_measure = {r["measure"]: r for r in _rows(run, org, kind, start, scope)}
     served = by_measure.get("clients_served", {}).get("numerator") or 0
     completed = by_measure.get("referrals_completed", {}).get("numerator") or 0
     rows = [
-        ["Program cost in the period", f"${cost:,.2f}"],
+        [source, f"${cost:,.2f}"],
         ["Cost per client served", f"${cost / served:,.2f}" if served else "—"],
         ["Cost per completed referral", f"${cost / completed:,.2f}" if completed else "—"],
     ]

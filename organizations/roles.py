@@ -32,6 +32,8 @@ class Capability(StrEnum):
     # The measures: dashboard, CSV exports, refresh, partnership review, stalled referrals.
     VIEW_MEASURES = "view_measures"
     MANAGE_PROGRAMS = "manage_programs"
+    # Payment terms and statements: generate, submit, dispute, approve, record payment.
+    MANAGE_PAYMENTS = "manage_payments"
 
 
 _EVERYONE = frozenset(
@@ -56,6 +58,7 @@ _BY_ROLE: dict[str, frozenset[Capability]] = {
         Capability.VIEW_ACCESS_LOG,
         Capability.VIEW_MEASURES,
         Capability.MANAGE_PROGRAMS,
+        Capability.MANAGE_PAYMENTS,
     },
 }
 _BACKBONE_ADMIN_EXTRA = frozenset({Capability.MANAGE_NETWORK})
