@@ -45,6 +45,10 @@ urlpatterns = [
     path("", include("referrals.urls")),
     path("", include("audit.urls")),
     path("", include("metrics.urls")),
+    path("payments/", include("payments.urls")),
+    path("payments/", include("payments.term_urls")),
+    path("payments/", include("payments.pathway_urls")),
+    path("payments/", include("payments.business_urls")),
     path("api/", include("api.urls")),
     path("", include("interop.urls")),
 ]
