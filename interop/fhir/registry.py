@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assessments.fhir import questionnaire_response
@@ -470,7 +470,7 @@ def _programs(caller: Caller) -> QuerySet[Program]:
     return (
         with_open_referrals(Program.objects.visible_to(caller.organization))
         .select_related("organization")
-        .prefetch_related("categories")
+        .prefetch_related("categories", "service_codes")
     )
 
 
@@ -482,12 +482,27 @@ def read_healthcare_service(caller: Caller, pk: int) -> dict:
 
 
 def _program_type(qs, raw, caller):
+    """HealthcareService.type holds both the SDOH categories and the service codes
+    (SNOMED CT): a token names either (`system|code`, or a bare code)."""
     known = codes.sdoh_categories()
-    wanted = [v.rpartition("|")[2] for v in values_of(raw)]
-    unknown = [c for c in wanted if c not in known]
+    categories, services, unknown = [], [], []
+    for value in values_of(raw):
+        system, _, code = value.rpartition("|")
+        if system == codes.SNOMED or (not system and code.isdigit()):
+            services.append(code)
+        elif code in known:
+            categories.append(code)
+        else:
+            unknown.append(value)
     if unknown:
-        raise bad_search(f"type: {', '.join(unknown)} is not an SDOH category.", "type")
-    return qs.filter(categories__code__in=wanted).distinct()
+        raise bad_search(
+            f"type: {', '.join(unknown)} is neither an SDOH category nor a SNOMED CT service code.",
+            "type",
+        )
+    return qs.filter(
+        Q(categories__code__in=categories)
+        | Q(service_codes__system=codes.SNOMED, service_codes__code__in=services)
+    ).distinct()
 
 
 HEALTHCARE_SERVICE_SEARCH = SearchSpec(
@@ -495,7 +510,12 @@ HEALTHCARE_SERVICE_SEARCH = SearchSpec(
     params=(
         id_param(),
         reference_param("organization", "Organization", "organization_id", "The provider."),
-        Param("type", "token", "An SDOH category the program serves.", _program_type),
+        Param(
+            "type",
+            "token",
+            "An SDOH category the program serves, or a service code (SNOMED CT) it delivers.",
+            _program_type,
+        ),
         Param("name", "string", "Part of the program's name.", _name_contains("name")),
     ),
     render=lambda rows, caller: [render.healthcare_service_resource(p) for p in rows],

@@ -74,7 +74,9 @@ def test_task_search_filters(tenant, hco_fhir, cbo_fhir):
         cbo_fhir.get("Task", {"owner": str(tenant.cbo.pk), "_lastUpdated": f"gt{since}"})
     )
     assert set(changed) == {str(second.pk), str(third.pk)}
-    day = (timezone.now() - timedelta(days=3)).date().isoformat()
+    # A bare date is a day of the server's time zone: take it there (in UTC it is another
+    # day in the evening, and the test would fail at some hours).
+    day = timezone.localdate(timezone.now() - timedelta(days=3)).isoformat()
     older = _ids(cbo_fhir.get("Task", {"_lastUpdated": [f"ge{day}", f"lt{since}"]}))
     assert older == [str(first.pk)]
 
@@ -158,6 +160,14 @@ def test_the_directory(tenant, hco_fhir):
     found = _ids(hco_fhir.get("HealthcareService", {"type": "material-hardship"}))
     assert found == [str(program.pk)]
     assert _ids(hco_fhir.get("HealthcareService", {"organization": str(tenant.hco.pk)})) == []
+    # The type token also finds a program by a service code it delivers (SNOMED CT).
+    program.service_codes.create(code="710925007", display="Provision of food")
+    for token in ("http://snomed.info/sct|710925007", "710925007"):
+        assert _ids(hco_fhir.get("HealthcareService", {"type": token})) == [str(program.pk)]
+    assert _ids(hco_fhir.get("HealthcareService", {"type": "467771000124109"})) == []
+    refused = hco_fhir.get("HealthcareService", {"type": "no-such-thing"})
+    assert refused.status_code == 400
+    assert "neither an SDOH category nor" in refused.json()["issue"][0]["diagnostics"]
     assert _ids(hco_fhir.get("Organization", {"name": "food bank"})) == [str(tenant.cbo.pk)]
     assert str(tenant.backbone.pk) in _ids(hco_fhir.get("Organization", {"type": "backbone"}))
 
