@@ -279,6 +279,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "organizations.tasks.heartbeat",
         "schedule": HEARTBEAT_INTERVAL_SECONDS,
     },
+    # Before the rollup, so the day's completed pathways are counted.
+    "check-pathways-nightly": {
+        "task": "payments.tasks.check_pathways",
+        "schedule": crontab(hour=1, minute=45),
+    },
     "metrics-rollup-nightly": {
         "task": "metrics.tasks.rollup_nightly",
         "schedule": crontab(hour=2, minute=15),
