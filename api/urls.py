@@ -8,6 +8,7 @@ from .views.assessments import AssessmentViewSet
 from .views.clients import ClientViewSet
 from .views.notifications import NotificationViewSet
 from .views.organizations import OrganizationViewSet
+from .views.payments import PaymentTermViewSet, StatementViewSet
 from .views.programs import ProgramViewSet
 from .views.referrals import ReferralMoveView, ReferralViewSet
 from .views.releases import ReleaseViewSet
@@ -21,6 +22,8 @@ router.register("releases", ReleaseViewSet, basename="api-release")
 router.register("assessments", AssessmentViewSet, basename="api-assessment")
 router.register("referrals", ReferralViewSet, basename="api-referral")
 router.register("notifications", NotificationViewSet, basename="api-notification")
+router.register("payment-terms", PaymentTermViewSet, basename="api-payment-term")
+router.register("statements", StatementViewSet, basename="api-statement")
 
 move_patterns = [
     path(

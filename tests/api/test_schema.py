@@ -104,6 +104,8 @@ def test_every_documented_get_matches_its_schema(tenant, make_key, bearer, calle
         "organization_id": tenant.cbo.pk,
         "notification_id": 0,
         "assessment_id": assessment.pk,
+        "term_id": 0,
+        "statement_id": 0,
     }
     document = _schema(client)
     checked = 0
