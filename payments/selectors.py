@@ -51,8 +51,7 @@ def statement_lines(org: Organization, statement: Statement) -> list[LineView]:
     lines = list(statement.lines.order_by("position"))
     ids = {line.client_id for line in lines if line.client_id}
     visible = {
-        c.pk: c
-        for c in Client.objects.visible_to(org, Category.DEMOGRAPHICS).filter(pk__in=ids)
+        c.pk: c for c in Client.objects.visible_to(org, Category.DEMOGRAPHICS).filter(pk__in=ids)
     }
     return [LineView(line, visible.get(line.client_id)) for line in lines]
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Q
 from django.utils import timezone
 
 from referrals.models import Referral
@@ -146,9 +147,12 @@ def _programs(term: PaymentTerm) -> list[int]:
 
 
 def covered_referrals(term: PaymentTerm):
-    """Closed referrals the term pays for: received by its payee(s) in its programs,
-    completed (or failed: an attempt), never entered in error."""
+    """Closed referrals the term pays for: sent by an organization of the partnership (or
+    routed on from one it sent, through the backbone), received by the term's payee(s) in
+    its programs, completed (or failed: an attempt), never entered in error."""
+    partners = term.partnership.organizations.values("pk")
     return Referral.objects.filter(
+        Q(sender_organization_id__in=partners) | Q(part_of__sender_organization_id__in=partners),
         receiver_organization_id__in=_payees(term),
         program_id__in=_programs(term),
         status__in=(Referral.Status.COMPLETED, Referral.Status.FAILED),

@@ -7,6 +7,7 @@ it until then). Values are callables so that only the probes a route uses are bu
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
@@ -49,6 +50,8 @@ def victim_data(victim) -> dict:
     )
     assessment = assessment_for(victim.client, organization=victim.hco)
     _duplicate_of(victim)  # the victim's possible-duplicates queue is not empty
+    _statement_of(victim)  # the victim's payment statements list is not empty
+    _pathway_instance_of(victim)  # nor its pathways list
     if not RollupRun.objects.filter(network=victim.network, status="done").exists():
         rollup_run_execute_now(run_id=RollupRun.objects.create(network=victim.network).pk)
     return {"referral": referral, "assessment": assessment}
@@ -84,10 +87,69 @@ def page_probes(victim) -> dict:
         "subscription_id": lambda: _subscription_of(victim),
         # A Procedure the victim CBO's system POSTed for the victim referral (FHIR).
         "procedure_id": lambda: _reported_procedure_of(data["referral"]),
+        # The victim's HCO-pays-CBO payment term, its January 2031 statement and its line,
+        # and the victim HCO's open housing pathway for the victim's client (payments).
+        "term_id": lambda: _statement_of(victim).term_id,
+        "statement_id": lambda: _statement_of(victim).pk,
+        "line_id": lambda: _statement_of(victim).lines.get().pk,
+        "pathway_instance_id": lambda: _pathway_instance_of(victim),
         "uidb64": lambda: urlsafe_base64_encode(force_bytes(victim.hco_admin.pk)),
         # A well-formed token the outsider could not have: the page must say the link is dead.
         "token": lambda: default_token_generator.make_token(victim.hco_admin)[:-3] + "xyz",
     }
+
+
+def _statement_of(victim):
+    from payments.models import PaymentTerm, Statement, StatementLine
+
+    term, _ = PaymentTerm.objects.get_or_create(
+        partnership=victim.partnership,
+        name="Victim pantry fee",
+        defaults={
+            "kind": PaymentTerm.Kind.FEE_FOR_SERVICE,
+            "payer": victim.hco,
+            "payee": victim.cbo,
+            "effective_from": date(2031, 1, 1),
+            "unit_amount": Decimal("100.00"),
+        },
+    )
+    statement, made = Statement.objects.get_or_create(
+        term=term,
+        period_start=date(2031, 1, 1),
+        adjusts=None,
+        defaults={
+            "period_end": date(2031, 1, 31),
+            "subtotal": Decimal("100.00"),
+            "total": Decimal("100.00"),
+        },
+    )
+    if made:
+        StatementLine.objects.create(
+            statement=statement,
+            position=1,
+            kind=StatementLine.Kind.REFERRAL,
+            date=date(2031, 1, 5),
+            client=victim.client,
+            description="Victim pantry referral",
+            quantity=1,
+            unit_amount=Decimal("100.00"),
+            amount=Decimal("100.00"),
+        )
+    return statement
+
+
+def _pathway_instance_of(victim) -> int:
+    from payments.models import Pathway, PathwayInstance
+    from payments.pathways import pathways_install
+
+    pathways_install(victim.network)
+    instance, _ = PathwayInstance.objects.get_or_create(
+        pathway=Pathway.objects.get(network=victim.network, code="housing"),
+        client=victim.client,
+        organization=victim.hco,
+        status=PathwayInstance.Status.OPEN,
+    )
+    return instance.pk
 
 
 def _duplicate_of(victim) -> int:

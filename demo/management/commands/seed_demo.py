@@ -7,6 +7,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from demo import network as demo
+from demo.payments import seed_payments
 from directory.models import Program
 from directory.services import ProgramData, program_create
 from organizations.models import Organization, Partnership, PartnershipDocument
@@ -102,6 +103,7 @@ class Command(BaseCommand):
                 )
                 created += 1
         created += _seed_history(network.obj, orgs)
+        created += seed_payments(network.obj)
         self.stdout.write(
             f"Demo network {demo.NETWORK}: "
             + (f"{created} record(s) created." if created else "already loaded, nothing changed.")
