@@ -4,6 +4,8 @@ and its releases section (the client_releases tag), as a member of the viewer or
 from __future__ import annotations
 
 import html
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -12,6 +14,7 @@ from clients.services import client_lead_navigator_assign
 from consent.categories import Category
 from organizations.models import Membership
 from organizations.roles import Role
+from payments.models import PaymentTerm, Statement
 from tests.consent.matrix import (
     CATEGORIES,
     RECIPIENT_TYPES,
@@ -92,3 +95,42 @@ def test_pages_matrix(client, login, tenant, category, recipient_type, state):
     )
     case.client.refresh_from_db()
     assert (case.client.merged_into_id == own.pk) is sees_both, merged.status_code
+
+    # A payment statement the viewer is paid under, with a line for the clinic's client:
+    # the page, its CSV and its printable page name the client only as the policy allows;
+    # the line's referral date is there either way.
+    client.logout()
+    login(member(case.viewer, Role.ORG_ADMIN))
+    term = PaymentTerm.objects.create(
+        partnership=tenant.partnership,
+        name="Viewer fee",
+        kind=PaymentTerm.Kind.FEE_FOR_SERVICE,
+        payer=tenant.hco,
+        payee=case.viewer,
+        effective_from=date(2031, 1, 1),
+        unit_amount=Decimal("100.00"),
+    )
+    statement = Statement.objects.create(
+        term=term,
+        period_start=date(2031, 1, 1),
+        period_end=date(2031, 1, 31),
+        subtotal=Decimal("100.00"),
+        total=Decimal("100.00"),
+    )
+    statement.lines.create(
+        position=1,
+        kind="referral",
+        date=date(2031, 1, 5),
+        client=case.client,
+        description="Pantry referral",
+        quantity=1,
+        unit_amount=Decimal("100.00"),
+        amount=Decimal("100.00"),
+    )
+    names = expected and category == Category.DEMOGRAPHICS
+    for suffix in ("", "lines.csv", "print/"):
+        face = client.get(f"/payments/statements/{statement.pk}/{suffix}")
+        assert face.status_code == 200, suffix
+        shown = html.unescape(face.content.decode())
+        assert (case.client.family_name in shown) is names, suffix
+        assert "Pantry referral" in shown
