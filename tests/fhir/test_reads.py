@@ -4,9 +4,11 @@ renderers the webhooks use; keys, sessions, throttling and Idempotency-Key."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
@@ -48,6 +50,9 @@ def _ids(response) -> list[str]:
     return [e["resource"]["id"] for e in response.json()["entry"] if e["search"]["mode"] == "match"]
 
 
+# A Sunday evening in Chicago that is Monday in UTC, three days after a DST change: the
+# _lastUpdated dates below are days of the server's time zone whatever the hour.
+@time_machine.travel(datetime(2027, 3, 14, 20, 30, tzinfo=ZoneInfo("America/Chicago")), tick=True)
 def test_task_search_filters(tenant, hco_fhir, cbo_fhir):
     first, second, third = _referrals(tenant, 3)
     referral_transition(
