@@ -188,7 +188,6 @@ def _release_step(request, assessment: Assessment):
         organization=org,
         client=client,
         actor=request.user,
-        initial={"categories": [Category.SOCIAL_NEEDS.value]},
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -59,7 +59,15 @@ def release_create(request, client_id: int):
                 messages.success(request, "The release of information was recorded.")
                 return redirect("release_detail", release_id=release.pk)
     else:
-        form = ReleaseForm(organization=org, client=client, actor=request.user)
+        # `?recipient=<organization id>` (repeatable): the organizations the user is about
+        # to refer to (the referral page's "capture a release" link), ticked already.
+        wanted = [int(v) for v in request.GET.getlist("recipient") if v.isdigit()]
+        form = ReleaseForm(
+            organization=org,
+            client=client,
+            actor=request.user,
+            initial={"recipients": wanted} if wanted else None,
+        )
     audit_read(
         request,
         object_type="client",

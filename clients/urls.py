@@ -5,6 +5,11 @@ from . import release_views, views
 urlpatterns = [
     path("clients/", views.client_search, name="client_search"),
     path("clients/new/", views.client_create, name="client_create"),
+    path(
+        "clients/new/from-search/",
+        views.client_create_from_search,
+        name="client_create_from_search",
+    ),
     path("clients/duplicates/", views.possible_duplicates, name="possible_duplicates"),
     path(
         "clients/duplicates/<int:duplicate_id>/dismiss/",

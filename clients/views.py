@@ -26,6 +26,8 @@ from audit.services import audit_read, audit_record
 from config.spreadsheets import csv_cell
 from consent.categories import Category
 from consent.policy import visible_categories
+from directory.models import Program
+from directory.selectors import directory_programs
 from organizations.roles import Capability
 from organizations.tenancy import get_visible_or_404, member_required
 
@@ -70,12 +72,22 @@ def tombstone_redirect(request, client: Client, url_name: str):
     return redirect(url_name, client_id=client.merged_into_id)
 
 
+def _program_to_refer_to(request) -> Program | None:
+    """`refer_to=<program id>` (a program page's "Refer a client"): the program the found
+    client is to be referred to, if the directory shows it to this organization."""
+    wanted = request.POST.get("refer_to") or request.GET.get("refer_to") or ""
+    if not wanted.isdigit():
+        return None
+    return directory_programs(request.organization).filter(pk=int(wanted)).first()
+
+
 @member_required(Capability.VIEW_CLIENTS)
 def client_search(request):
     """Search by name, date of birth, phone or identifier. A POST form: the terms are PHI and
     must not land in URLs, logs or browser history."""
     page = None
     status = 200
+    refer_to = _program_to_refer_to(request)
     if request.method == "POST":
         form = ClientSearchForm(request.POST)
         if not form.is_valid():
@@ -97,7 +109,12 @@ def client_search(request):
     return render(
         request,
         "clients/search.html",
-        {"form": form, "page": page, "can_create": request.membership.has(Capability.EDIT_CLIENTS)},
+        {
+            "form": form,
+            "page": page,
+            "can_create": request.membership.has(Capability.EDIT_CLIENTS),
+            "refer_to": refer_to,
+        },
         status=status,
     )
 
@@ -189,6 +206,26 @@ def client_create(request):
     else:
         form = ClientCreateForm()
     return render(request, "clients/create.html", {"form": form, **context}, status=status)
+
+
+@member_required(Capability.EDIT_CLIENTS)
+@require_POST
+def client_create_from_search(request):
+    """ "Create a new record" after a search found nobody: the create form, filled with the
+    terms searched (name, date of birth, phone). Posted, so the terms stay out of URLs;
+    nothing is written until the form itself is submitted."""
+    search = ClientSearchForm(request.POST)
+    search.is_valid()
+    terms = getattr(search, "cleaned_data", {})
+    given, _, family = (terms.get("name") or "").partition(" ")
+    initial = {
+        "given_name": given,
+        "family_name": family,
+        "date_of_birth": terms.get("date_of_birth"),
+        "phone": terms.get("phone", ""),
+    }
+    form = ClientCreateForm(initial={k: v for k, v in initial.items() if v})
+    return render(request, "clients/create.html", {"form": form})
 
 
 def _render_profile(request, client: Client, *, lead_form=None, identifier_form=None, status=200):

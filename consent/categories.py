@@ -17,3 +17,7 @@ class Category(models.TextChoices):
 # indexable filter on every database.
 FIELD_FOR = {c: f"covers_{c.value}" for c in Category}
 NAMED_RECIPIENTS_ONLY = frozenset({Category.SUD})
+
+# What a referral carries to its receiver (who the client is, the needs, the referral
+# itself): sending checks a release covers these, and a new release starts with them ticked.
+CARRIED_CATEGORIES = (Category.DEMOGRAPHICS, Category.SOCIAL_NEEDS, Category.REFERRALS)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from organizations.models import Organization
 
-from .categories import NAMED_RECIPIENTS_ONLY, Category
+from .categories import CARRIED_CATEGORIES, NAMED_RECIPIENTS_ONLY, Category
 from .models import Release
 from .services import MESSAGES
 from .text import agreement
@@ -134,6 +134,9 @@ class ReleaseForm(forms.Form):
             .exclude(pk=organization.pk)
             .order_by("name")
         )
+        # Most releases are captured to refer: start with what a referral carries ticked, so
+        # the release that names the food bank also lets it see what the referral sends.
+        self.fields["categories"].initial = [c.value for c in CARRIED_CATEGORIES]
         today = timezone.localdate()
         self.fields["effective_at"].initial = today
         self.fields["expires_at"].initial = add_months(today, client.network.release_default_months)

@@ -37,6 +37,23 @@ OVERDUE_DEADLINES: tuple[tuple[frozenset[str], str], ...] = (
 )
 
 
+# What the owed deadline is called where people read it (rows, the referral page, home).
+DEADLINE_LABELS = {"ack_due_at": "Respond by", "update_due_at": "Update by"}
+
+
+def due_expression() -> models.Case:
+    """The deadline the referral owes now (OVERDUE_DEADLINES), as a SQL expression: the
+    stage's due date, or NULL when the status owes nothing. Lists sort by it."""
+    return models.Case(
+        *(
+            models.When(status__in=sorted(statuses), then=models.F(field))
+            for statuses, field in OVERDUE_DEADLINES
+        ),
+        default=models.Value(None),
+        output_field=models.DateTimeField(),
+    )
+
+
 def overdue_q(now: datetime) -> Q:
     """The overdue rule (OVERDUE_DEADLINES) as a filter on referrals."""
     conditions = [
@@ -363,14 +380,20 @@ class Referral(models.Model):
         """What was done, once completed (None when the receiver did not say)."""
         return Activity.from_json(self.resulting_activity)
 
-    def overdue_at(self, now: datetime) -> bool:
-        """Overdue at `now`, by the one rule (OVERDUE_DEADLINES): the row-level twin of
-        `Referral.objects.overdue(now)`."""
+    def deadline(self) -> tuple[str, datetime] | None:
+        """The deadline owed now (OVERDUE_DEADLINES) as ("Respond by", when), or None when
+        the status owes nothing or no date was set."""
         for statuses, field in OVERDUE_DEADLINES:
             if self.status in statuses:
                 due = getattr(self, field)
-                return due is not None and due <= now
-        return False
+                return (DEADLINE_LABELS[field], due) if due is not None else None
+        return None
+
+    def overdue_at(self, now: datetime) -> bool:
+        """Overdue at `now`, by the one rule (OVERDUE_DEADLINES): the row-level twin of
+        `Referral.objects.overdue(now)`."""
+        owed = self.deadline()
+        return owed is not None and owed[1] <= now
 
 
 class ReferralNeed(models.Model):

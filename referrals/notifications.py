@@ -143,8 +143,14 @@ def referral_moved(referral: Referral, *, before: str, actor: User | None, move:
     _notify(referral, people, kind="referral_status", message=message, actor=actor)
 
 
-def referral_contact_recorded(referral: Referral, *, actor: User) -> None:
-    message = f"Referral #{referral.pk} to {referral.program_name}: the client was contacted."
+def referral_contact_recorded(referral: Referral, *, actor: User, successful: bool) -> None:
+    """The sender's person: the receiver reached the client, or tried and could not (an
+    attempt is never announced as a contact)."""
+    if successful:
+        what = "the receiver reached the client"
+    else:
+        what = "the receiver tried to reach the client and could not"
+    message = f"Referral #{referral.pk} to {referral.program_name}: {what}."
     _notify(
         referral, _sender_people(referral), kind="referral_contact", message=message, actor=actor
     )

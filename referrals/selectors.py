@@ -8,6 +8,7 @@ client's name) are annotations computed by the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -16,6 +17,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -31,14 +33,21 @@ from assessments.models import Assessment
 from clients.models import Client
 from clients.selectors import client_ids_visible, client_search
 from consent import policy
-from consent.categories import Category
+from consent.categories import CARRIED_CATEGORIES, Category
 from directory.models import Program
 from directory.selectors import Suggestion, suggest_programs
 from organizations.models import Membership, Organization, User
 
 # Overdue is one rule, defined with the model (referrals.models.OVERDUE_DEADLINES) and
 # shared with the backbone's stalled list, the measures and the reminder sweep.
-from .models import Notification, Referral, ReferralEvent, ReferralNote, overdue_q
+from .models import (
+    Notification,
+    Referral,
+    ReferralEvent,
+    ReferralNote,
+    due_expression,
+    overdue_q,
+)
 from .transitions import allowed_moves, open_part
 from .workflow import OPEN, ROUTABLE, TERMINAL, Move, Status
 
@@ -175,11 +184,15 @@ def tab_counts(referrals: QuerySet[Referral], tabs: list[Tab]) -> dict[str, TabC
     return counts
 
 
-def for_list(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet[Referral]:
+def for_list(
+    referrals: QuerySet[Referral], *, now: datetime, due_first: bool = False
+) -> QuerySet[Referral]:
     """Rows ready for a list page: related names fetched with them, needs prefetched,
-    `is_overdue` annotated; newest first, the order of the (organization, -created_at,
-    -id) indexes, so a page is read from the top of an index whatever the table size."""
-    return (
+    `is_overdue` and `due_at` (the deadline owed now) annotated. Newest first, the order
+    of the (organization, -created_at, -id) indexes; or, for lists of open work
+    (`due_first`), what is due soonest first (the most overdue on top) and then newest,
+    so an unopened referral from months ago cannot sink below today's."""
+    rows = (
         referrals.select_related(
             "client",
             "program",
@@ -194,10 +207,18 @@ def for_list(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet[Referr
                 When(overdue_q(now), then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
-            )
+            ),
+            due_at=due_expression(),
         )
-        .order_by("-created_at", "-id")
     )
+    if due_first:
+        return rows.order_by(F("due_at").asc(nulls_last=True), "-created_at", "-id")
+    return rows.order_by("-created_at", "-id")
+
+
+def is_work_tab(tab: Tab) -> bool:
+    """A tab of open work only: its rows are sorted by what is due first."""
+    return tab.statuses is not None and set(tab.statuses) <= set(OPEN)
 
 
 def mark_names_visible(organization: Organization, referrals: list[Referral]) -> None:
@@ -414,6 +435,16 @@ def notifications_for(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).order_by("-created_at", "-id")
 
 
+def notification_names(organization: Organization, notifications) -> dict[int, str]:
+    """{notification id: client name} for the notifications whose referral's client the
+    organization may see by name (the consent policy, asked once for the page)."""
+    about = [n for n in notifications if n.referral_id]
+    visible = client_ids_visible(
+        organization, {n.referral.client_id for n in about}, Category.DEMOGRAPHICS
+    )
+    return {n.pk: n.referral.client.display_name for n in about if n.referral.client_id in visible}
+
+
 def unread_count(user: User) -> int:
     return Notification.objects.filter(user=user).unread().count()
 
@@ -552,3 +583,124 @@ def with_open_referrals(programs: QuerySet[Program]) -> QuerySet[Program]:
             Subquery(counted, output_field=IntegerField()), Value(0, output_field=IntegerField())
         )
     )
+
+
+@dataclass(frozen=True)
+class WorkToday:
+    """What needs the signed-in person now, for the home page: counts, each a link to the
+    list that holds those referrals, and the next few due in the inbox."""
+
+    to_answer: int  # inbox: new, waiting for our answer
+    due_today: int  # inbox: the deadline falls later today
+    overdue: int  # inbox: past the deadline (the one rule)
+    mine: int  # inbox: open and assigned to me
+    news: int  # referrals with unread notifications for me
+    waiting_overdue: int  # sent: the receiver's answer is overdue
+    rescreen_due: int  # clients screened here whose rescreening is due
+    next_due: list[Referral]  # inbox rows, what is due first
+
+
+def work_today(*, organization: Organization, user: User, now: datetime) -> WorkToday:
+    """The home page's work queues, in a handful of count queries whatever the history's
+    size (open referrals only, through the status indexes)."""
+    inbox = referral_box(
+        organization=organization, user=user, box=INBOX, filters=ListFilters(), now=now
+    ).filter(status__in=_OPEN)
+    end_of_today = _start_of(timezone.localdate(now)) + timedelta(days=1)
+    counts = inbox.annotate(due=due_expression()).aggregate(
+        to_answer=Count("pk", filter=Q(status=Status.REQUESTED)),
+        due_today=Count("pk", filter=Q(due__gt=now, due__lt=end_of_today)),
+        overdue=Count("pk", filter=overdue_q(now)),
+        mine=Count("pk", filter=Q(assigned_to_id=user.pk)),
+    )
+    sent_late = (
+        referral_box(organization=organization, user=user, box=SENT, filters=ListFilters(), now=now)
+        .filter(status=Status.REQUESTED)
+        .filter(overdue_q(now))
+        .count()
+    )
+    news = (
+        Notification.objects.filter(user=user, read_at__isnull=True, referral__isnull=False)
+        .filter(
+            Q(referral__sender_organization_id=organization.pk)
+            | Q(referral__receiver_organization_id=organization.pk)
+        )
+        .values("referral_id")
+        .distinct()
+        .count()
+    )
+    next_due = list(for_list(inbox, now=now, due_first=True).filter(due_at__isnull=False)[:5])
+    mark_names_visible(organization, next_due)
+    return WorkToday(
+        **counts,
+        news=news,
+        waiting_overdue=sent_late,
+        rescreen_due=rescreen_due_count(organization=organization, now=now),
+        next_due=next_due,
+    )
+
+
+def rescreen_due_count(*, organization: Organization, now: datetime) -> int:
+    """Clients this organization screened whose rescreening date has come (within the
+    sweep's look-back window) and who were not screened again with the same instrument."""
+    from .reminders.sweep import RESCREEN_LOOKBACK
+
+    rescreened = Assessment.objects.filter(
+        client_id=OuterRef("client_id"),
+        instrument__key=OuterRef("instrument__key"),
+        status=Assessment.Status.COMPLETED,
+        completed_at__gt=OuterRef("completed_at"),
+    )
+    return (
+        Assessment.objects.filter(
+            organization_id=organization.pk,
+            status=Assessment.Status.COMPLETED,
+            rescreen_due_at__lte=now,
+            rescreen_due_at__gt=now - RESCREEN_LOOKBACK,
+        )
+        .exclude(Exists(rescreened))
+        .values("client_id")
+        .distinct()
+        .count()
+    )
+
+
+def organizations_falling_behind(organization: Organization, now: datetime) -> list[dict]:
+    """For the backbone: the receiving organizations with the most overdue referrals now
+    (the one rule), most first, with how many of their open referrals that is."""
+    if not organization.is_backbone:
+        return []
+    rows = (
+        Referral.objects.filter(network_id=organization.network_id, status__in=_OPEN)
+        .values("receiver_organization_id", "receiver_organization__name")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(now)))
+        .filter(overdue__gt=0)
+        .order_by("-overdue", "receiver_organization__name")[:5]
+    )
+    return [
+        {
+            "name": r["receiver_organization__name"],
+            "overdue": r["overdue"],
+            "open": r["open"],
+        }
+        for r in rows
+    ]
+
+
+def organizations_covered(
+    *, client: Client, organizations: Iterable[Organization], sender: Organization
+) -> set[int]:
+    """Of `organizations`, the ids a referral from `sender` could go to today without a new
+    release: the client's releases already let each see what a referral carries (the check
+    sending makes), or it is the sender itself. One policy query per organization: for
+    the handful of suggested programs' organizations."""
+    covered = set()
+    for org in {o.pk: o for o in organizations}.values():
+        if org.pk == sender.pk or set(CARRIED_CATEGORIES) <= policy.visible_categories(org, client):
+            covered.add(org.pk)
+    return covered
+
+
+def program_need_codes(program: Program) -> list[str]:
+    """The needs (SDOH category codes) a program serves, to tick when referring to it."""
+    return list(program.categories.values_list("code", flat=True))

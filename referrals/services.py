@@ -196,7 +196,8 @@ def referral_log_inbound(
 ) -> Referral:
     """Record a referral that reached `organization` outside Linkage (fax, phone, walk-in,
     self-referral), so it is worked and counted like any other. The receiver must be able
-    to see the client (its own record, or a release naming it)."""
+    to see the client (its own record, or a release naming it). A walk-in is being served
+    already: it starts accepted and assigned to whoever logged it."""
     take_write_lock(Program, program.pk)
     now = timezone.now()
     if program.organization_id != organization.pk:
@@ -224,6 +225,11 @@ def referral_log_inbound(
         # The receiver logged it, so it has seen it.
         opened_at=now,
         business_status=Referral.BusinessStatus.OPENED,
+        **(
+            {"status": Status.ACCEPTED, "assigned_to": actor}
+            if source == Referral.Source.WALK_IN
+            else {}
+        ),
     )
 
 
@@ -267,6 +273,7 @@ def _referral_create(
     now: datetime,
     sent_at: datetime,
     sender_organization: Organization | None = None,
+    status: str = Status.REQUESTED,
     **fields: object,
 ) -> Referral:
     """The one constructor of a referral, called by each entry (referral_send, which the
@@ -295,14 +302,20 @@ def _referral_create(
         urgency=urgency,
         do_not_contact=do_not_contact,
         release=release,
-        status=Status.REQUESTED,
+        status=status,
         created_at=now,
         updated_at=now,
         sent_at=sent_at,
         **fields,
     )
-    referral.ack_due_at = schedule.ack_due(referral, sent_at)
-    schedule.restart_reminders(referral, at=sent_at)
+    if status == Status.ACCEPTED:
+        # Taken on as it was recorded (a walk-in): the receiver owes updates from now.
+        referral.accepted_at = now
+        referral.update_due_at = schedule.update_due(referral, now)
+        schedule.restart_reminders(referral, at=now)
+    else:
+        referral.ack_due_at = schedule.ack_due(referral, sent_at)
+        schedule.restart_reminders(referral, at=sent_at)
     try:
         # A savepoint: a racing duplicate (double-click) fails here alone, and the caller
         # gets the open referral instead of a server error.
@@ -425,7 +438,7 @@ def referral_record_contact(
         organization=organization,
         detail={"contact": contact_type, "successful": successful},
     )
-    notifications.referral_contact_recorded(locked, actor=actor)
+    notifications.referral_contact_recorded(locked, actor=actor, successful=successful)
     return event
 
 
@@ -536,12 +549,17 @@ def referrals_hold_for_release(release_id: int, *, reason: str = RELEASE_REVOKED
 
 
 @transaction.atomic
-def notifications_mark_read(*, user: User, notification_id: int | None = None) -> int:
-    """Mark one of `user`'s notifications read, or all of them when `notification_id` is
-    None. Nobody else's notification is touched. Returns how many changed."""
+def notifications_mark_read(
+    *, user: User, notification_id: int | None = None, referral_id: int | None = None
+) -> int:
+    """Mark one of `user`'s notifications read, those about one referral (`referral_id`:
+    the person acted on it, so its news has been seen), or all of them. Nobody else's
+    notification is touched. Returns how many changed."""
     from .models import Notification
 
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
+    if referral_id is not None:
+        unread = unread.filter(referral_id=referral_id)
     return unread.update(read_at=timezone.now())

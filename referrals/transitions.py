@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from consent import policy
-from consent.categories import Category
+from consent.categories import CARRIED_CATEGORIES, Category
 from organizations.models import Organization, User
 
 from . import events, notifications
@@ -50,7 +50,6 @@ from .workflow import (
 
 # What a referral carries to the receiver, so what a release must let the receiver see:
 # who the client is and how to reach them, the needs, and the referral itself.
-CARRIED_CATEGORIES = (Category.DEMOGRAPHICS, Category.SOCIAL_NEEDS, Category.REFERRALS)
 
 # Clocks the backbone does not owe while a routed referral is worked: the routed
 # program's own reminders run on the routed referral.
@@ -65,16 +64,34 @@ PAUSED_CLOCK = {
 
 
 class ConsentMissing(ValidationError):
-    """The receiver is not covered by an active release for what the referral carries."""
+    """The receiver is not covered by an active release for what the referral carries.
+    The message says exactly what is missing: a release that names the receiver but lacks
+    categories is not the same fix as no release naming it at all."""
 
-    def __init__(self, receiver: Organization, missing: list[Category]):
+    def __init__(self, receiver: Organization, missing: list[Category], *, named: bool = False):
         self.receiver = receiver
         self.missing = missing
-        names = ", ".join(str(c.label).lower() for c in missing)
-        super().__init__(
-            f"{receiver.name} may not see this client's {names}: no active release of "
-            "information names them. Capture a release that names them first."
-        )
+        self.named = named
+        names = _and_list([str(c.label).lower() for c in missing])
+        if named:
+            text = (
+                f"{receiver.name} may not see this client's {names}: the client's release "
+                f"names {receiver.name} but does not cover {'it' if len(missing) == 1 else 'them'}."
+                f" Capture a release that names {receiver.name} and covers {names}."
+            )
+        else:
+            text = (
+                f"{receiver.name} may not see this client's {names}: no active release of "
+                f"information names {receiver.name}. Capture a release that names "
+                f"{receiver.name} and covers {names}."
+            )
+        super().__init__(text)
+
+
+def _and_list(words: list[str]) -> str:
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 class DuplicateReferral(ValidationError):
@@ -117,7 +134,8 @@ def require_carried_consent(
         return None
     missing = [c for c in categories if not policy.may_see(receiver, c, client, at)]
     if missing:
-        raise ConsentMissing(receiver, missing)
+        named = bool(policy.released_categories(receiver, client, at))
+        raise ConsentMissing(receiver, missing, named=named)
     return (
         policy.covering_releases(receiver, Category.REFERRALS, at)
         .filter(client_id=client.pk)

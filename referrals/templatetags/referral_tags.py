@@ -8,7 +8,7 @@ from datetime import datetime
 from django import template
 from django.core.paginator import Paginator
 from django.utils import timezone
-from django.utils.timesince import timesince
+from django.utils.timesince import timesince, timeuntil
 
 from audit.models import AuditEvent
 from audit.services import audit_read
@@ -150,3 +150,52 @@ def need_label(code: str) -> str:
 def status_class(status: str) -> str:
     """A CSS class per status (colours in referrals.css)."""
     return f"status-{status}"
+
+
+@register.filter
+def overdue_now(referral: Referral) -> bool:
+    """Overdue at this moment, by the one rule (Referral.overdue_at)."""
+    return referral.overdue_at(timezone.now())
+
+
+@register.filter
+def due_in(moment: datetime | None) -> str:
+    """ "due in 2 days", "due in 3 hours", "2 days overdue": how long until (or since) a
+    deadline, beside the date itself."""
+    if moment is None:
+        return ""
+    now = timezone.now()
+    if moment <= now:
+        return f"{timesince(moment, now, depth=1)} overdue"
+    return f"due in {timeuntil(moment, now, depth=1)}"
+
+
+@register.inclusion_tag("referrals/_work_today.html", takes_context=True)
+def work_today(context) -> dict:
+    """The home page's "needs you now": the signed-in person's queues (new to answer, due
+    today, overdue, mine, news, the sent side's overdue answers, rescreenings due), the
+    next few referrals due, and for the backbone the organizations falling behind. The
+    rows name clients only as the consent policy allows; reading them is audited."""
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.has(Capability.VIEW_CLIENTS):
+        return {"show": False}
+    now = timezone.now()
+    work = selectors.work_today(organization=request.organization, user=request.user, now=now)
+    if work.next_due:
+        categories = [Category.REFERRALS.value]
+        if any(r.client_name_visible for r in work.next_due):
+            categories.append(Category.DEMOGRAPHICS.value)
+        audit_read(
+            request,
+            object_type="referral",
+            objects=work.next_due,
+            categories=categories,
+            action=AuditEvent.Action.LIST,
+        )
+    return {
+        "show": True,
+        "work": work,
+        "behind": selectors.organizations_falling_behind(request.organization, now),
+        "is_backbone": request.organization.is_backbone,
+    }

@@ -109,6 +109,7 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
     status = 200
     duplicate = None
     consent_error = ""
+    consent_receiver = None
     if request.method == "POST" and request.POST.get("action") != "suggest":
         form = ReferralForm(request.POST, programs=programs, organizations=organizations)
         if form.is_valid():
@@ -131,6 +132,7 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
                 duplicate = add_duplicate(form, error, org)
             except services.ConsentMissing as error:
                 consent_error = " ".join(error.messages)
+                consent_receiver = error.receiver.pk
             except ValidationError as error:
                 add_errors(form, error)
             else:
@@ -155,7 +157,24 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
             },
         )
     else:
-        form = ReferralForm(programs=programs, initial={"needs": initial_needs})
+        # `?program=<id>` (a "Refer" button on a program page or a suggestion): chosen
+        # already, if the directory offers it and it takes referrals; with no needs from an
+        # assessment, the needs that program serves are ticked.
+        initial = {"needs": initial_needs}
+        wanted = request.GET.get("program", "")
+        chosen = next(
+            (
+                p
+                for p in directory
+                if str(p.pk) == wanted and p.capacity_state != CapacityState.CLOSED
+            ),
+            None,
+        )
+        if chosen is not None:
+            initial["program"] = chosen.pk
+            if not initial_needs:
+                initial["needs"] = selectors.program_need_codes(chosen)
+        form = ReferralForm(programs=programs, initial=initial)
 
     suggestions = suggest_programs(
         network=client.network,
@@ -188,6 +207,14 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
             ),
             "duplicate": duplicate,
             "consent_error": consent_error,
+            "consent_receiver": consent_receiver,
+            # Whether the client's releases already let each suggested program's
+            # organization see what a referral carries (sending checks the same).
+            "covered": selectors.organizations_covered(
+                client=client,
+                organizations=[s.program.organization for s in suggestions],
+                sender=org,
+            ),
             "may_capture_release": request.membership.has(Capability.CAPTURE_RELEASES),
             **extra,
         },

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_read
@@ -128,6 +130,12 @@ def render_detail(
     return render(request, "referrals/detail.html", context, status=status)
 
 
+def _seen(request, referral: Referral) -> None:
+    """Whoever acts on a referral has seen its news: their notifications about it are
+    marked read (the bell stops counting what they just dealt with)."""
+    services.notifications_mark_read(user=request.user, referral_id=referral.pk)
+
+
 def _fresh(request, referral_id: int) -> Referral:
     return referral_or_404(request, referral_id)
 
@@ -157,19 +165,30 @@ def referral_move(request, referral_id: int):
         if program is None:
             form.add_error(None, "Choose one of your own organization's programs.")
             return render_detail(request, referral, status=400, failed_move=posted, move_form=form)
+    # Taking a referral on assigns it to whoever took it, unless they unticked the box (a
+    # form without the box, e.g. an older page, assigns nobody).
+    assign_me = move.name in TAKES_ON and request.POST.get("assign_to_me") == "on"
     try:
-        services.referral_transition(
-            referral_id=referral.pk,
-            move=move.name,
-            actor=request.user,
-            organization=request.organization,
-            reason=data["reason"],
-            decline_reason=data["decline_reason"],
-            outcome=data["outcome"],
-            outcome_note=data["outcome_note"],
-            expected_status=data["expected_status"],
-            program=program,
-        )
+        with transaction.atomic():
+            services.referral_transition(
+                referral_id=referral.pk,
+                move=move.name,
+                actor=request.user,
+                organization=request.organization,
+                reason=data["reason"],
+                decline_reason=data["decline_reason"],
+                outcome=data["outcome"],
+                outcome_note=data["outcome_note"],
+                expected_status=data["expected_status"],
+                program=program,
+            )
+            if assign_me and referral.assigned_to_id is None:
+                services.referral_assign(
+                    referral=referral,
+                    assignee=request.user,
+                    actor=request.user,
+                    organization=request.organization,
+                )
     except services.TransitionConflict as conflict:
         return render_detail(
             request, _fresh(request, referral.pk), status=409, conflict=" ".join(conflict.messages)
@@ -187,7 +206,16 @@ def referral_move(request, referral_id: int):
     text = f"Referral #{fresh.pk} is now {fresh.get_status_display().lower()}"
     if fresh.outcome:
         text += f": {fresh.get_outcome_display().lower()}"
+    if assign_me and fresh.assigned_to_id == request.user.pk:
+        text += ", assigned to you"
+    _seen(request, referral)
     messages.success(request, text + ".")
+    # Acting from a list goes back to that list, where the next referral is waiting.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("referral_detail", referral_id=referral.pk)
 
 
@@ -208,6 +236,7 @@ def referral_note(request, referral_id: int):
         except ValidationError as error:
             add_errors(form, error)
         else:
+            _seen(request, referral)
             messages.success(request, "Note added.")
             return redirect(reverse("referral_detail", args=[referral.pk]) + "#notes")
     return render_detail(request, referral, status=400, note_form=form)
@@ -232,6 +261,7 @@ def referral_contact(request, referral_id: int):
         except ValidationError as error:
             add_errors(form, error)
         else:
+            _seen(request, referral)
             messages.success(request, "Contact recorded.")
             return redirect("referral_detail", referral_id=referral.pk)
     fresh = _fresh(request, referral.pk)
@@ -259,6 +289,7 @@ def referral_assign(request, referral_id: int):
             add_errors(form, error)
         else:
             who = str(assignee) if assignee else "nobody"
+            _seen(request, referral)
             messages.success(request, f"Referral #{referral.pk} is assigned to {who}.")
             return redirect("referral_detail", referral_id=referral.pk)
     fresh = _fresh(request, referral.pk)

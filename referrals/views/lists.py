@@ -16,6 +16,7 @@ from organizations.tenancy import member_required
 
 from .. import selectors
 from ..forms import ClientNameSearchForm, ListFilterForm
+from ..models import Referral
 
 PAGE_SIZE = 25
 
@@ -82,7 +83,9 @@ def _referral_list(request, box: str):
         now=now,
     )
     counts = selectors.tab_counts(base, tabs)
-    rows = selectors.for_list(selectors.filter_tab(base, tab), now=now)
+    rows = selectors.for_list(
+        selectors.filter_tab(base, tab), now=now, due_first=selectors.is_work_tab(tab)
+    )
     # The tab's count is known already: the paginator need not count again.
     page = KnownCountPaginator(rows, PAGE_SIZE, count=counts[tab.key].count).get_page(page_number)
     page.object_list = list(page.object_list)
@@ -116,6 +119,9 @@ def _referral_list(request, box: str):
             "page": page,
             "now": now,
             "list_url": request.path,
+            "here": request.get_full_path(),
+            "due_first": selectors.is_work_tab(tab),
+            "decline_reasons": Referral.DeclineReason.choices,
         },
         status=400 if search_form.is_bound and not searching else 200,
     )

@@ -8,6 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import AuditEvent
+from audit.services import audit_read
+from consent.categories import Category
 from organizations.tenancy import member_required
 
 from .. import selectors, services
@@ -19,8 +22,22 @@ PAGE_SIZE = 25
 @require_GET
 def notification_list(request):
     """Newest first. Messages name referral numbers and programs, never clients."""
-    notifications = selectors.notifications_for(request.user)
+    notifications = selectors.notifications_for(request.user).select_related("referral__client")
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Messages never name the client (they are emailed too); the page adds the name where
+    # the active organization may see it, and records that read.
+    page.object_list = list(page.object_list)
+    named = selectors.notification_names(request.organization, page.object_list)
+    for notification in page.object_list:
+        notification.client_name = named.get(notification.pk, "")
+    if named:
+        audit_read(
+            request,
+            object_type="referral",
+            objects=[n.referral for n in page.object_list if n.pk in named],
+            categories=[Category.DEMOGRAPHICS.value, Category.REFERRALS.value],
+            action=AuditEvent.Action.LIST,
+        )
     return render(
         request,
         "referrals/notifications.html",

@@ -55,6 +55,31 @@
     notice("The server could not be reached. Check the connection and try again.");
   });
 
+  // After a submit that failed, focus goes to what went wrong (the error summary, or the
+  // first invalid field), so a keyboard or screen-reader user is not left on the body.
+  // Only pages that carry errors: a warning banner alone (do-not-contact) takes no focus.
+  function focusFirstError() {
+    var target =
+      document.querySelector("main [data-error-summary]") ||
+      document.querySelector("main .error[role='alert']") ||
+      document.querySelector("main [aria-invalid='true']");
+    if (!target) return;
+    if (!target.matches("input, select, textarea, button, a[href], fieldset") &&
+        !target.hasAttribute("tabindex")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    if (target.matches("fieldset")) {
+      var field = target.querySelector("input, select, textarea");
+      if (field) target = field;
+    }
+    target.focus();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusFirstError);
+  } else {
+    focusFirstError();
+  }
+
   // The Content-Security-Policy refuses inline handlers (onsubmit="return confirm(...)",
   // onclick="window.print()"): templates say what they want with data attributes instead.
   // data-confirm="Question?" on a form asks before it is submitted, on a button or link

@@ -87,14 +87,15 @@ def page(new_context):
     return new_context(phone=True).new_page()
 
 
-def assert_accessible(page) -> None:
-    """No serious or critical axe-core violations on the page as it is now."""
+def assert_accessible(page, *, moderate: bool = False) -> None:
+    """No serious or critical axe-core violations on the page as it is now (nor moderate
+    ones, with `moderate`)."""
     page.add_script_tag(url=AXE_URL)
     result = page.evaluate("async () => await axe.run(document)")
     bad = [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]
-        if v["impact"] in {"serious", "critical"}
+        if v["impact"] in ({"serious", "critical"} | ({"moderate"} if moderate else set()))
     ]
     assert not bad, "\n".join(bad)
 

@@ -45,7 +45,10 @@ def test_release_governs_what_the_cbo_sees_until_revoked(new_context, tenant):
     # Capture an e-signed release naming the food bank, for demographics only.
     clinic.get_by_test_id("capture-release").click()
     clinic.get_by_label(tenant.cbo.name).check()
-    clinic.get_by_label("Demographics and contact").check()
+    # A new release starts with what a referral carries ticked; this one is narrower.
+    expect(clinic.get_by_label("Demographics and contact")).to_be_checked()
+    clinic.get_by_label("Social needs and assessments").uncheck()
+    clinic.get_by_label("Referral details and outcomes").uncheck()
     clinic.get_by_label("Signer's full name, typed by the signer").fill("Rosa Maria Hernandez")
     clinic.get_by_label("I, the signer, agree to this release").check()
     clinic.get_by_role("button", name="Record the release").click()

@@ -91,6 +91,8 @@ def test_a_referral_goes_round_the_loop(new_context, tenant):
             "Sent",
             "Opened by the receiver",
             "Accepted",
+            # Accepting assigns the referral to whoever accepted it (the box is ticked).
+            f"Assigned to {tenant.cbo_staff}",
             "Contacted by phone call: reached the client",
             f"Completed: {Referral.Outcome.NEED_MET.label}",
         ]

@@ -214,9 +214,23 @@ def test_a_contact_tells_the_sender(tenant, p):
     people = told("referral_contact")
     assert set(people) == {p.sender.pk}
     assert people[p.sender.pk] == [
-        f"Referral #{referral.pk} to Weekly Groceries: the client was contacted."
+        f"Referral #{referral.pk} to Weekly Groceries: the receiver reached the client."
     ]
     assert_no_client_name(tenant)
+
+    # An attempt that did not reach the client is never announced as a contact.
+    referral_record_contact(
+        referral=referral,
+        actor=p.receiver,
+        organization=tenant.cbo,
+        contact_type="phone",
+        successful=False,
+        note="",
+    )
+    assert told("referral_contact")[p.sender.pk][-1] == (
+        f"Referral #{referral.pk} to Weekly Groceries: the receiver tried to reach the client "
+        "and could not."
+    )
 
 
 def test_a_sender_who_left_is_not_told_their_colleagues_are(tenant, p):

@@ -185,7 +185,7 @@ def test_without_a_release_naming_the_receiver_the_page_says_so_and_links_the_ca
     body = body_of(response)
     assert 'data-testid="consent-missing"' in body
     assert "Eastside Legal Aid may not see this client" in body
-    assert f'href="/clients/{tenant.client.pk}/releases/new/"' in body
+    assert f'href="/clients/{tenant.client.pk}/releases/new/?recipient={other.pk}"' in body
     assert not Referral.objects.exists()
     # Once a release names them, the same send goes through.
     release_for(

@@ -234,7 +234,11 @@ def test_logging_an_inbound_referral(tenant, source):
             urgency="urgent",
             received_at=timezone.now() - timedelta(days=1),
         )
-    assert referral.status == "requested"
+    # A walk-in is being served as it is logged: accepted, assigned to whoever logged it.
+    walk_in = source == "walk-in"
+    assert referral.status == ("accepted" if walk_in else "requested")
+    assert referral.assigned_to == (p.receiver if walk_in else None)
+    assert (referral.ack_due_at is None, referral.update_due_at is not None) == (walk_in, walk_in)
     assert referral.source == source
     assert referral.sender_organization is None and referral.sender_user is None
     assert referral.external_sender == "Eastside Pediatrics"
@@ -251,7 +255,10 @@ def test_logging_an_inbound_referral(tenant, source):
     assert audit.detail["source"] == source
     # It is worked like any other.
     referral_transition(
-        referral_id=referral.pk, move="accept", actor=p.receiver, organization=tenant.cbo
+        referral_id=referral.pk,
+        move="start" if walk_in else "accept",
+        actor=p.receiver,
+        organization=tenant.cbo,
     )
 
 
