@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import AuditEvent
@@ -241,6 +242,7 @@ def assessment_result(request, assessment_id: int):
             # Used for ranking only, and only when this organization may see them.
             zip_code=client.zip_code if shows_contact else "",
             language=client.preferred_language if shows_contact else "",
+            age=client.age_at(timezone.now()) if shows_contact else None,
         )
         suggestions = [(s, CapacityState(s.capacity_state).label) for s in found]
     _audit_assessments(request, [assessment])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -212,6 +212,10 @@ class Client(models.Model):
     def age_on(self, day: date) -> int:
         dob = self.date_of_birth
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+    def age_at(self, moment: datetime) -> int:
+        """The client's age on the local calendar day of `moment` (program age limits)."""
+        return self.age_on(timezone.localdate(moment))
 
 
 class ClientIdentifier(models.Model):

@@ -228,6 +228,23 @@ PROGRAMS = [
         "phone": "(555) 010-5001",
         "capacity": 120,
     },
+    # Referrals go both ways: the food bank refers clients with diet-related illness and no
+    # regular doctor to the clinic (community -> clinic).
+    {
+        "organization": "Eastside Community Clinic",
+        "name": "Nutrition and Diabetes Prevention Visits",
+        "description": "A first visit with a clinician and a dietitian for people at risk of "
+        "diabetes or heart disease who have no regular doctor.",
+        "categories": ["food-insecurity", "health-insurance-coverage-status"],
+        "eligibility": "Adults 18 and over; insurance not required (sliding fee).",
+        "counties": ["Riverbend"],
+        "languages": [("en", "English"), ("es", "Spanish")],
+        "hours": "Mon-Fri 8:00-17:00",
+        "fees": "Sliding fee; no one is turned away.",
+        "intake": "Send a referral: the clinic calls within 2 business days to book.",
+        "phone": "(555) 010-6001",
+        "minimum_age": 18,
+    },
     # The backbone as coordination platform (the IG's indirect referral): a clinic that
     # does not know which program fits sends to the hub, and the backbone's navigators
     # route it on to a program ("assign to a program" on the referral).
@@ -312,4 +329,15 @@ HISTORY_PATHS = [
     ("accept", ""),
     ("complete", "need-met"),
     ("complete", "unable-to-contact"),
+]
+
+# Community -> clinic: food bank clients referred to the clinic's program (their own
+# records, releases naming the clinic), each at a different stage.
+COMMUNITY_EMAIL_DOMAIN = "community.demo.linkage.test"
+COMMUNITY_REFERRALS = [
+    # (given name, family name, age, the clinic's moves after the referral)
+    ("Imani", "Okafor", 52, ["accept", "complete"]),
+    ("Luis", "Paredes", 61, ["accept"]),
+    ("Grace", "Whitfield", 44, []),
+    ("Tomas", "Jaramillo", 38, ["accept", "complete"]),
 ]

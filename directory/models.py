@@ -98,6 +98,31 @@ class Program(models.Model):
         return self.name
 
     @property
+    def age_range(self) -> str:
+        """The ages served, as people say it: "ages 18 to 64", "ages 60 and over", "ages
+        up to 17"; "" when the program has no age limits."""
+        low, high = self.minimum_age, self.maximum_age
+        if low is not None and high is not None:
+            return f"ages {low} to {high}"
+        if low is not None:
+            return f"ages {low} and over"
+        if high is not None:
+            return f"ages up to {high}"
+        return ""
+
+    def age_refusal(self, age: int | None) -> str:
+        """Why a client of `age` is outside the program's age limits ("" when inside them,
+        when there are none, or when the age is unknown): one rule for suggestions and
+        for sending."""
+        if age is None or not self.age_range:
+            return ""
+        if (self.minimum_age is not None and age < self.minimum_age) or (
+            self.maximum_age is not None and age > self.maximum_age
+        ):
+            return f"{self.name} serves {self.age_range}; the client is {age}."
+        return ""
+
+    @property
     def capacity_state(self) -> CapacityState:
         open_referrals = getattr(self, "open_referrals", None)
         if open_referrals is None:

@@ -126,6 +126,8 @@ class Suggestion:
     score: float
     reasons: list[str] = field(default_factory=list)
     capacity_state: str = CapacityState.OPEN
+    # False when the program's age limits exclude the client (the reasons say why).
+    eligible: bool = True
 
 
 # Weights: serving a need matters most, then serving the client's ZIP, then language; open
@@ -136,6 +138,8 @@ _ZIP_NOT_SERVED = -4.0
 _LANGUAGE = 2.0
 _OPEN = 1.0
 _WAITLIST = -1.0
+# Below any program that fits: still listed, so people see why it is not offered.
+_NOT_ELIGIBLE = -100.0
 
 
 def suggest_programs(
@@ -144,6 +148,7 @@ def suggest_programs(
     needs: list[str],
     zip_code: str = "",
     language: str = "",
+    age: int | None = None,
     limit: int = 10,
 ) -> list[Suggestion]:
     """Programs of the network's directory for a client's needs, ranked, with reasons.
@@ -152,8 +157,9 @@ def suggest_programs(
     only programs serving at least one of them are suggested. Ranked by the needs served,
     then the client's ZIP against the program's ZIP codes ("Serves ZIP 60601"; a program
     listing ZIPs without it ranks lower), then language, then capacity: open before
-    waitlist. Closed programs (not accepting referrals) and unlisted ones are not suggested.
-    Four queries whatever the number of programs.
+    waitlist. A program whose age limits exclude the client (`age`) is shown last, saying
+    why (sending to it is refused). Closed programs (not accepting referrals) and unlisted
+    ones are not suggested. Four queries whatever the number of programs.
     """
     wanted = [c for c in dict.fromkeys(needs) if c in SDOHCategory.values]
     if needs and not wanted:
@@ -171,15 +177,23 @@ def suggest_programs(
     client_zip = zip5(zip_code)
     client_language = language_code(language)
     suggestions = [
-        _suggestion(program, wanted, client_zip, client_language)
+        _suggestion(program, wanted, client_zip, client_language, age)
         for program in _for_listing(programs)
     ]
     suggestions.sort(key=lambda s: (-s.score, s.program.name.lower(), s.program.pk))
     return suggestions[: max(limit, 0)]
 
 
-def _suggestion(program: Program, wanted: list[str], zip_code: str, language: str) -> Suggestion:
+def _suggestion(
+    program: Program, wanted: list[str], zip_code: str, language: str, age: int | None = None
+) -> Suggestion:
     score, reasons = 0.0, []
+    refusal = program.age_refusal(age)
+    if refusal:
+        score += _NOT_ELIGIBLE
+        reasons.append(f"Not eligible: {refusal}")
+    elif age is not None and program.age_range:
+        reasons.append(f"Eligible by age ({program.age_range})")
     served = {c.code for c in program.categories.all()}
     for code in wanted:
         if code in served:
@@ -205,7 +219,13 @@ def _suggestion(program: Program, wanted: list[str], zip_code: str, language: st
     elif state == CapacityState.WAITLIST:
         score += _WAITLIST
         reasons.append("Waitlist")
-    return Suggestion(program=program, score=score, reasons=reasons, capacity_state=state.value)
+    return Suggestion(
+        program=program,
+        score=score,
+        reasons=reasons,
+        capacity_state=state.value,
+        eligible=not refusal,
+    )
 
 
 def resolve_program(

@@ -539,6 +539,7 @@ def route_page(referral: Referral, organization: Organization, *, suggestions: i
         needs=[n.code for n in referral.needs.all()],
         zip_code=client.zip_code if shows_demographics else "",
         language=client.preferred_language if shows_demographics else "",
+        age=client.age_at(timezone.now()) if shows_demographics else None,
         # One more than shown: the backbone's own program, if suggested, is left out.
         limit=suggestions + 1,
     )

@@ -115,7 +115,7 @@ def referral_send(
     client that the sender received; an open referral for the same client and program
     exists (DuplicateReferral, with the open one); or no active release lets the receiver
     see what a referral carries (ConsentMissing); or the requested service is not a
-    well-formed concept.
+    well-formed concept; or the program's age limits exclude the client (with why).
     """
     if program is None:
         if receiver_organization is None:
@@ -142,6 +142,9 @@ def referral_send(
             raise ValidationError({"program": "That program is not in this client's network."})
         if not receiver.is_active or _program_state(program) == CapacityState.CLOSED:
             raise ValidationError({"program": f"{program.name} is not accepting referrals now."})
+        refusal = program.age_refusal(client.age_at(now))
+        if refusal:
+            raise ValidationError({"program": f"Not eligible: {refusal}"})
     codes = _validate_needs(needs)
     _validate_urgency(urgency)
     if referred_from is not None and (

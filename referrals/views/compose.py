@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
@@ -181,6 +182,7 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
         needs=form.chosen_needs,
         zip_code=client.zip_code,
         language=client.preferred_language,
+        age=client.age_at(timezone.now()),
         limit=SUGGESTIONS,
     )
     _audit_client(request, client)

@@ -147,6 +147,14 @@ def test_seed_demo_builds_the_network_and_running_it_twice_changes_nothing(
     assert Partnership.objects.filter(status="active").count() == len(demo.PARTNERSHIPS)
     user = User.objects.get(email="clinic.coordinator@demo.linkage.test")
     assert user.check_password(demo.DEMO_PASSWORD)
+    # Referrals go both ways: community organizations refer to a clinic's program too.
+    from referrals.models import Referral
+
+    upstream = Referral.objects.filter(
+        sender_organization__kind="cbo", receiver_organization__kind="hco"
+    )
+    assert upstream.count() == len(demo.COMMUNITY_REFERRALS)
+    assert set(upstream.values_list("status", flat=True)) == {"requested", "accepted", "completed"}
 
     second = run("seed_demo")
     assert "nothing changed" in second

@@ -103,6 +103,7 @@ class Command(BaseCommand):
                 )
                 created += 1
         created += _seed_history(network.obj, orgs)
+        created += _seed_community_to_clinic(network.obj, orgs)
         created += seed_payments(network.obj)
         self.stdout.write(
             f"Demo network {demo.NETWORK}: "
@@ -467,3 +468,72 @@ def _seed_outcomes(network) -> int:
         )
         created += sum(r.recorded for r in reports)
     return created
+
+
+def _seed_community_to_clinic(network, orgs: dict[str, Organization]) -> int:
+    """A few referrals the other way round: the food bank refers its clients to the
+    clinic's program (through the real services). Runs once (its clients mark it)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clients.models import Client
+    from consent.models import Release
+    from organizations.models import User
+    from referrals.services import referral_send, referral_transition
+
+    if Client.objects.filter(network=network, email__endswith=demo.COMMUNITY_EMAIL_DOMAIN).exists():
+        return 0
+    bank = orgs["Riverbend Food Bank"]
+    clinic = orgs["Eastside Community Clinic"]
+    staff = User.objects.get(email="foodbank.staff@demo.linkage.test")
+    coordinator = User.objects.get(email="clinic.coordinator@demo.linkage.test")
+    program = Program.objects.get(
+        organization=clinic, name="Nutrition and Diabetes Prevention Visits"
+    )
+    now = timezone.now()
+    for i, (given, family, age, moves) in enumerate(demo.COMMUNITY_REFERRALS):
+        client = Client.objects.create(
+            network=network,
+            created_by_organization=bank,
+            created_by=staff,
+            given_name=given,
+            family_name=family,
+            date_of_birth=(now - timedelta(days=365 * age + 60 + i)).date(),
+            email=f"{given.lower()}@{demo.COMMUNITY_EMAIL_DOMAIN}",
+            preferred_language="es" if i % 2 else "en",
+        )
+        release = Release.objects.create(
+            client=client,
+            organization=bank,
+            captured_by=staff,
+            purpose=Release.Purpose.CARE_COORDINATION,
+            method=Release.Method.ESIGNATURE,
+            esignature_name=f"{given} {family}",
+            esignature_confirmed=True,
+            esignature_signed_at=now - timedelta(days=3),
+            staff_present=staff,
+            effective_at=now - timedelta(days=3),
+            expires_at=now + timedelta(days=365),
+            covers_demographics=True,
+            covers_social_needs=True,
+            covers_referrals=True,
+        )
+        release.recipients.set([clinic])
+        referral = referral_send(
+            client=client,
+            program=program,
+            needs=["food-insecurity"],
+            sender_organization=bank,
+            sender_user=staff,
+            reason="Comes to the pantry weekly; asked about seeing a doctor about blood sugar.",
+        )
+        for move in moves:
+            referral_transition(
+                referral_id=referral.pk,
+                move=move,
+                actor=coordinator,
+                organization=clinic,
+                outcome="need-met" if move == "complete" else "",
+            )
+    return len(demo.COMMUNITY_REFERRALS)
