@@ -89,3 +89,15 @@ def test_accept_and_decline_from_the_inbox_rows(page, tenant):
     expect(page.locator(f'[data-referral-id="{late.pk}"]')).to_have_count(0)
     expect(page.locator(f'[data-referral-id="{new.pk}"]')).to_have_count(1)
     assert_accessible(page, moderate=True)
+
+
+def test_search_forms_keep_usable_fields_on_a_phone(page, tenant):
+    """Point 8: search forms that do not collapse (Pico squeezes role=search forms into
+    one row: the client search's fields were a few pixels wide at 390 px)."""
+    sign_in(page, tenant.cbo_staff.email, PASSWORD)
+    expect(page.get_by_test_id("signed-in-user")).to_be_visible()
+    for path, field in (("/clients/", "name"), ("/referrals/inbox/", "client_name")):
+        page.goto(path)
+        box = page.locator(f'form[role="search"] input[name="{field}"]').bounding_box()
+        assert box is not None and box["width"] >= 160, (path, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
