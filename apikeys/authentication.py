@@ -7,7 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import ApiKey
-from .services import secret_matches, split_key
+from .services import api_key_mark_used, secret_matches, split_key
 
 INVALID = "Invalid or revoked API key."
 
@@ -32,15 +32,17 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         prefix, secret = parts
         api_key = (
             ApiKey.objects.usable()
-            .select_related("organization__network", "membership__organization", "user")
+            .select_related("organization__network", "membership", "user")
             .filter(prefix=prefix)
             .first()
         )
         if api_key is None or not secret_matches(api_key, secret):
             raise exceptions.AuthenticationFailed(INVALID)
-        now = timezone.now()
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+        if api_key.membership.organization_id == api_key.organization_id:
+            # The key's membership is in the key's organization (api_key_create): one row,
+            # loaded once rather than joined twice.
+            api_key.membership.organization = api_key.organization
+        api_key_mark_used(api_key=api_key, now=timezone.now())
         django_request = request._request
         django_request.organization = api_key.organization
         django_request.membership = api_key.membership

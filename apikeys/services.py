@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -19,6 +20,10 @@ from organizations.roles import Role
 from .models import ApiKey, IdempotencyRecord
 
 KEY_PREFIX = "lk"
+
+# How fresh a key's `last_used_at` is kept: admins read it in minutes and days ("3 minutes
+# ago", "never"), so one write a minute tells them the same as one per request did.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_secret(secret: str, salt: str) -> str:
@@ -37,6 +42,26 @@ def split_key(raw: str) -> tuple[str, str] | None:
 def secret_matches(api_key: ApiKey, secret: str) -> bool:
     """Whether `secret` is the key's, compared in constant time."""
     return hmac.compare_digest(api_key.secret_hash, hash_secret(secret, api_key.salt))
+
+
+def api_key_mark_used(*, api_key: ApiKey, now: datetime) -> bool:
+    """Record that `api_key` was used at `now`, at most once a minute
+    (LAST_USED_RESOLUTION). Returns whether it wrote.
+
+    A write on every request would cost each API call an UPDATE, and its row lock would
+    queue a busy integration's concurrent requests behind one another. The in-memory check
+    skips the statement within the minute; the conditional UPDATE lets only one of several
+    requests arriving together (in different workers) write."""
+    last = api_key.last_used_at
+    if last is not None and last <= now < last + LAST_USED_RESOLUTION:
+        return False
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+    # A clock that went back (last use "in the future") is corrected too.
+    stale |= Q(last_used_at__gt=now)
+    written = ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now)
+    if written:
+        api_key.last_used_at = now
+    return bool(written)
 
 
 @transaction.atomic

@@ -59,13 +59,15 @@ def run() -> list[str]:
         call_command("migrate", verbosity=0, interactive=False)
         world = _build_world()
         _add_referrals(world, SMALL)
-        small = _median_inbox_ms(world)
+        small, small_queries = _median_inbox_ms(world), _inbox_queries(world)
         _add_referrals(world, LARGE - SMALL)
-        large = _median_inbox_ms(world)
+        large, large_queries = _median_inbox_ms(world), _inbox_queries(world)
     return [
         f"bench: inbox_median_1k = {small:.1f} ms",
         f"bench: inbox_median_100k = {large:.1f} ms",
         f"bench: inbox_ratio_100k_to_1k = {large / small:.2f} x",
+        f"bench: inbox_queries_1k = {small_queries} queries",
+        f"bench: inbox_queries_100k = {large_queries} queries",
     ]
 
 
@@ -253,3 +255,20 @@ def _median_inbox_ms(world: dict) -> float:
         if i >= WARMUP:
             timings.append(elapsed)
     return statistics.median(timings)
+
+
+def _inbox_queries(world: dict) -> int:
+    """The statements one render of the inbox sends (a page's worth whatever the table's
+    size, if the page stays O(page))."""
+    from django.db import connection
+    from django.test import Client as HttpClient
+    from django.test.utils import CaptureQueriesContext
+
+    browser = HttpClient()
+    browser.force_login(world["staff"][0])
+    browser.get("/referrals/inbox/")
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.get("/referrals/inbox/")
+    if response.status_code != 200:
+        raise RuntimeError(f"The inbox did not render (HTTP {response.status_code}).")
+    return len(queries.captured_queries)

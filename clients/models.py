@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from consent import policy
@@ -23,8 +23,11 @@ class ClientQuerySet(models.QuerySet):
         # see the survivor, so that old links and references find their way to it.
         # (One policy filter, used twice: asking twice would repeat its partner check.)
         sight = policy.client_q(org, category, at)
-        survivors = Client.objects.filter(sight).values("pk")
-        return self.filter(sight | Q(merged_into__isnull=False, merged_into__in=survivors))
+        # Correlated to the row's own survivor: an uncorrelated `merged_into__in` subquery
+        # over every client made PostgreSQL's estimate large enough to JIT-compile the
+        # inbox's query (42 of its 43 ms), for a branch that matches no one most of the time.
+        survivor = Exists(Client.objects.filter(sight, pk=OuterRef("merged_into_id")))
+        return self.filter(sight | (Q(merged_into__isnull=False) & Q(survivor)))
 
     def current(self) -> ClientQuerySet:
         """Records that are not tombstones: what searches and lists show."""

@@ -139,8 +139,12 @@ def client_ids_visible(org: Organization, ids, category: Category | None = None)
     ids = list(ids)
     if not ids:
         return set()
+    # A set: the model's ordering (by name) would only cost a sort.
     return set(
-        Client.objects.visible_to(org, category).filter(pk__in=ids).values_list("pk", flat=True)
+        Client.objects.visible_to(org, category)
+        .filter(pk__in=ids)
+        .order_by()
+        .values_list("pk", flat=True)
     )
 
 

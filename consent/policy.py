@@ -239,7 +239,24 @@ class ReferralSight:
 def referral_author_id(referral) -> int | None:
     """The organization that put the referral on record: its sender, or the receiver that
     logged a referral arriving by fax or phone."""
-    return referral.sender_organization_id or referral.receiver_organization_id
+    return _author_id(referral.sender_organization_id, referral.receiver_organization_id)
+
+
+def _author_id(sender_id: int | None, receiver_id: int | None) -> int | None:
+    return sender_id or receiver_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralParties:
+    """The columns of one referral (and of its client) that decide what an organization may
+    see of it: enough to answer for a page read as rows (`values()`, a raw cursor) rather
+    than as model instances."""
+
+    pk: int
+    client_id: int
+    client_created_by_organization_id: int | None
+    sender_organization_id: int | None
+    receiver_organization_id: int | None
 
 
 def referral_sight(
@@ -251,12 +268,22 @@ def referral_sight(
         return ReferralSight(None, False, False, False, False, False)
     if categories is None:
         categories = visible_categories(org, referral.client, at)
-    party = org.pk in (referral.sender_organization_id, referral.receiver_organization_id)
-    author = org.pk == referral_author_id(referral)
+    return _referral_sight(
+        org, referral.sender_organization_id, referral.receiver_organization_id, categories
+    )
+
+
+def _referral_sight(
+    org: Organization, sender_id: int | None, receiver_id: int | None, categories
+) -> ReferralSight:
+    # The one rule for a referral, whichever entry point (one referral, a page of
+    # instances, a page of rows) gathered the categories.
+    party = org.pk in (sender_id, receiver_id)
+    author = org.pk == _author_id(sender_id, receiver_id)
     demographics = Category.DEMOGRAPHICS in categories
     needs = author or Category.SOCIAL_NEEDS in categories
     details = author or Category.REFERRALS in categories
-    receiver_record = details or org.pk == referral.receiver_organization_id
+    receiver_record = details or org.pk == receiver_id
     withheld = []
     if not demographics:
         withheld.append(
@@ -284,8 +311,30 @@ def referral_sights(
 ) -> dict[int, ReferralSight]:
     """`referral_sight` for a whole page of referrals (clients loaded with them) in a fixed
     number of queries (two), whatever the page's length."""
-    referrals = list(referrals)
-    client_ids = {r.client_id for r in referrals}
+    return referral_sights_for_parties(
+        org,
+        [
+            ReferralParties(
+                r.pk,
+                r.client_id,
+                r.client.created_by_organization_id,
+                r.sender_organization_id,
+                r.receiver_organization_id,
+            )
+            for r in referrals
+        ],
+        at,
+    )
+
+
+def referral_sights_for_parties(
+    org: Organization | None, parties: Iterable[ReferralParties], at: datetime | None = None
+) -> dict[int, ReferralSight]:
+    """`referral_sight` for a page of referrals given as rows (`ReferralParties`), keyed by
+    referral id, in a fixed number of queries (two, none for an empty page) whatever the
+    page's length: the consent decision made once per page, not once per referral."""
+    parties = list(parties)
+    client_ids = {p.client_id for p in parties}
     released: dict[int, set[Category]] = {pk: set() for pk in client_ids}
     shown = (Category.DEMOGRAPHICS, Category.SOCIAL_NEEDS, Category.REFERRALS)
     if org is not None and client_ids:
@@ -295,12 +344,24 @@ def referral_sights(
         columns = [FIELD_FOR[c] for c in shown]
         for client_id, *covers in rows.values_list("client_id", *columns):
             released[client_id].update(c for c, yes in zip(shown, covers, strict=True) if yes)
-    out = {}
-    for referral in referrals:
-        categories = set(released[referral.client_id])
-        if org is not None and referral.client.created_by_organization_id == org.pk:
-            categories |= RECORDED_BY_CREATOR
-        out[referral.pk] = referral_sight(org, referral, at, categories=categories)
+    out: dict[int, ReferralSight] = {}
+    # A page holds few distinct answers (the same parties, the same releases): each is
+    # built once and shared (ReferralSight is immutable).
+    memo: dict[tuple, ReferralSight] = {}
+    for p in parties:
+        if org is None:
+            out[p.pk] = referral_sight(None, None)
+            continue
+        categories = released[p.client_id]
+        if p.client_created_by_organization_id == org.pk:
+            categories = categories | RECORDED_BY_CREATOR
+        key = (p.sender_organization_id, p.receiver_organization_id, frozenset(categories))
+        sight = memo.get(key)
+        if sight is None:
+            sight = memo[key] = _referral_sight(
+                org, p.sender_organization_id, p.receiver_organization_id, categories
+            )
+        out[p.pk] = sight
     return out
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from consent import policy
 from organizations.sdoh import SDOHCategory
-from referrals.models import Referral, ReferralNote
+from referrals.models import Referral, ReferralNeed, ReferralNote
 from referrals.workflow import MOVES, Status
 
 
@@ -133,6 +139,128 @@ class ReferralSerializer(serializers.ModelSerializer):
         shown = policy.redact_referral_fields(sight, values)
         shown["withheld"] = sorted(k for k in values if values[k] != shown[k])
         return shown
+
+
+# --- A page read as rows ------------------------------------------------------------------
+# The list and the detail read referrals with `values()` (no model instances) and build
+# ReferralSerializer's representation from the rows: the same JSON (tests/api/
+# test_api_queries.py compares the two on whole and redacted referrals), without the
+# per-object, per-field framework work that cost most of a page's time.
+
+# The referral's columns the representation reads, and its client's creator (the consent
+# policy's answer needs it).
+REFERRAL_ROW_FIELDS = (
+    "id",
+    "client_id",
+    "program_id",
+    "sender_organization_id",
+    "receiver_organization_id",
+    "source",
+    "status",
+    "business_status",
+    "status_reason",
+    "decline_reason",
+    "outcome",
+    "outcome_note",
+    "resulting_activity",
+    "urgency",
+    "do_not_contact",
+    "reason",
+    "requested_service",
+    "created_at",
+    "updated_at",
+    "sent_at",
+    "accepted_at",
+    "part_of_id",
+    "client__created_by_organization_id",
+)
+
+# ReferralSerializer's own field classes, for the values whose representation is not the
+# stored value itself (a moment in the current time zone; a coded concept's keys).
+_MOMENT = serializers.DateTimeField()
+_CONCEPT = ConceptSerializer()
+_ACTIVITY = ActivitySerializer()
+# Built once, filtered per page (see api/views/referrals.py's _REFERRAL_ROWS).
+_NEEDS = ReferralNeed.objects.order_by().values_list("referral_id", "code")
+
+
+def _moment_formatter() -> Callable[[datetime | None], str | None]:
+    """DateTimeField's representation of a stored (aware) moment, with the time zone and
+    format looked up once per page instead of once per value: ISO 8601 in the current time
+    zone, "Z" for UTC. Settings other than the defaults take DRF's own path."""
+    if not settings.USE_TZ or str(api_settings.DATETIME_FORMAT).lower() != ISO_8601.lower():
+        return _MOMENT.to_representation
+    zone = timezone.get_current_timezone()
+
+    def moment(value: datetime | None) -> str | None:
+        if not value:
+            return None
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return moment
+
+
+def referral_rows_representation(rows: list[dict], *, organization) -> list[dict]:
+    """ReferralSerializer's representation of referrals read as rows
+    (`.values(*REFERRAL_ROW_FIELDS)`), in page order, redacted by the consent policy: two
+    queries for the page's needs and the policy's answers (three with the policy's "is the
+    organization an active partner"), whatever the page's length."""
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    needs: dict[int, list[str]] = {pk: [] for pk in ids}
+    for referral_id, code in _NEEDS.filter(referral_id__in=ids):
+        needs[referral_id].append(code)
+    sights = policy.referral_sights_for_parties(
+        organization,
+        [
+            policy.ReferralParties(
+                row["id"],
+                row["client_id"],
+                row["client__created_by_organization_id"],
+                row["sender_organization_id"],
+                row["receiver_organization_id"],
+            )
+            for row in rows
+        ],
+    )
+    moment = _moment_formatter()
+    out = []
+    for row in rows:
+        activity, service = row["resulting_activity"], row["requested_service"]
+        values = {
+            "id": row["id"],
+            "client": row["client_id"],
+            "program": row["program_id"],
+            "sender_organization": row["sender_organization_id"],
+            "receiver_organization": row["receiver_organization_id"],
+            "source": row["source"],
+            "status": row["status"],
+            "business_status": row["business_status"],
+            "status_reason": row["status_reason"],
+            "decline_reason": row["decline_reason"],
+            "outcome": row["outcome"],
+            "outcome_note": row["outcome_note"],
+            "resulting_activity": None
+            if activity is None
+            else _ACTIVITY.to_representation(activity),
+            "urgency": row["urgency"],
+            "do_not_contact": row["do_not_contact"],
+            "reason": row["reason"],
+            "requested_service": None if service is None else _CONCEPT.to_representation(service),
+            "needs": sorted(needs[row["id"]]),
+            "created_at": moment(row["created_at"]),
+            "updated_at": moment(row["updated_at"]),
+            "sent_at": moment(row["sent_at"]),
+            "accepted_at": moment(row["accepted_at"]),
+            "part_of": row["part_of_id"],
+            "withheld": [],
+        }
+        shown = policy.redact_referral_fields(sights[row["id"]], values)
+        shown["withheld"] = sorted(k for k in values if values[k] != shown[k])
+        out.append(shown)
+    return out
 
 
 class ReferralCreateSerializer(serializers.Serializer):

@@ -9,12 +9,14 @@ from apikeys.permissions import HasCapability
 from organizations.roles import Capability
 
 from ..parsers import JSONParser
+from ..renderers import OrjsonRenderer
 
 ID = "[0-9]+"
 
 
 class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     parser_classes = [JSONParser]
+    renderer_classes = [OrjsonRenderer]
     permission_classes = [HasCapability]
     required_capability = Capability.VIEW_CLIENTS
     capabilities: dict = {}

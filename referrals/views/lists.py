@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
-from audit.services import audit_read
+from audit.services import audit_read_rows
 from consent.categories import Category
 from organizations.roles import Capability
 from organizations.tenancy import member_required
@@ -83,21 +83,26 @@ def _referral_list(request, box: str):
         now=now,
     )
     counts = selectors.tab_counts(base, tabs)
-    rows = selectors.for_list(
+    ordered = selectors.list_order(
         selectors.filter_tab(base, tab), now=now, due_first=selectors.is_work_tab(tab)
     )
-    # The tab's count is known already: the paginator need not count again.
-    page = KnownCountPaginator(rows, PAGE_SIZE, count=counts[tab.key].count).get_page(page_number)
-    page.object_list = list(page.object_list)
+    # The tab's count is known already: the paginator need not count again. It pages ids
+    # (the referrals table alone); only the page's rows are then read with their names.
+    page = KnownCountPaginator(ordered, PAGE_SIZE, count=counts[tab.key].count).get_page(
+        page_number
+    )
+    page.object_list = selectors.rows_in_order(list(page.object_list), now=now)
     selectors.mark_names_visible(org, page.object_list)
 
     categories = [Category.REFERRALS.value]
     if any(r.client_name_visible for r in page.object_list):
         categories.append(Category.DEMOGRAPHICS.value)
-    audit_read(
+    # One statement for the page's event and its client rows.
+    audit_read_rows(
         request,
         object_type="referral",
-        objects=page.object_list,
+        object_ids=[r.pk for r in page.object_list],
+        client_ids=[r.client_id for r in page.object_list],
         categories=categories,
         action=AuditEvent.Action.SEARCH if searching else AuditEvent.Action.LIST,
     )
