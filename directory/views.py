@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,6 +23,16 @@ from organizations.tenancy import member_required
 from .forms import DirectorySearchForm, HsdsUploadForm, PartnershipProgramsForm, ProgramForm
 from .hsds import export_dataset
 from .models import HsdsImport, Program
+from .partnership_forms import AgreementForm, PartnershipForm
+from .partnerships import MESSAGES as PARTNERSHIP_MESSAGES
+from .partnerships import (
+    agreement_status,
+    partnership_create,
+    partnership_document_add,
+    partnership_document_delete,
+    partnership_document_served,
+    partnership_update,
+)
 from .selectors import (
     directory_language_choices,
     directory_programs,
@@ -247,25 +257,33 @@ def hsds_export(request):
 
 
 def _partnership_page(request, partnership, *, status: int = 200, form=None):
-    org = request.organization
-    manage = request.membership.has(Capability.MANAGE_PROGRAMS) and partnership_may_manage(
-        partnership=partnership, organization=org
-    )
+    manage = _may_manage_partnership(request, partnership)
     if manage and form is None:
         form = PartnershipProgramsForm(partnership=partnership)
+    today = timezone.localdate()
     return render(
         request,
         "directory/partnership_detail.html",
         {
             "partnership": partnership,
             "parties": partnership.organizations.order_by("name"),
-            "documents": partnership.documents.all(),
+            "agreements": [
+                (d, agreement_status(d, today=today)) for d in partnership.documents.all()
+            ],
             "programs": partnership.programs.select_related("organization").order_by(
                 "organization__name", "name"
             ),
             "programs_form": form if manage else None,
+            "may_manage": manage,
         },
         status=status,
+    )
+
+
+def _may_manage_partnership(request, partnership) -> bool:
+    """An org admin of one of its organizations, or of the network's backbone."""
+    return request.membership.has(Capability.MANAGE_PROGRAMS) and partnership_may_manage(
+        partnership=partnership, organization=request.organization
     )
 
 
@@ -300,3 +318,162 @@ def partnership_programs(request, partnership_id: int):
         return _partnership_page(request, partnership, status=400, form=form)
     messages.success(request, "The programs this partnership covers are saved.")
     return redirect("partnership_detail", partnership_id=partnership.pk)
+
+
+# Partnerships and their agreements, kept by the backbone and the partners' org admins.
+
+
+def _visible_partnership(request, partnership_id: int):
+    return get_object_or_404(
+        partnerships_for(request.organization, request.user), pk=partnership_id
+    )
+
+
+def _managed_partnership(request, partnership_id: int):
+    """The partnership if this organization may change it; 404 when it may not see it,
+    403 when it sees it (a granted reviewer) but is not one of its organizations."""
+    partnership = _visible_partnership(request, partnership_id)
+    if not partnership_may_manage(partnership=partnership, organization=request.organization):
+        raise PermissionDenied(PARTNERSHIP_MESSAGES["not_yours"])
+    return partnership
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def partnership_create_view(request):
+    """A new partnership of the network: the backbone's admin between any organizations,
+    an org admin between their own organization and others."""
+    org = request.organization
+    form = PartnershipForm(request.POST if request.method == "POST" else None, acting_for=org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            partnership = partnership_create(
+                acting_for=org, actor=request.user, data=form.to_data(), request=request
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{partnership.name} is set up.")
+            return redirect("partnership_detail", partnership_id=partnership.pk)
+    return render(
+        request,
+        "directory/partnership_form.html",
+        {"form": form, "partnership": None},
+        status=INVALID if form.is_bound else 200,
+    )
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def partnership_edit(request, partnership_id: int):
+    partnership = _managed_partnership(request, partnership_id)
+    org = request.organization
+    form = PartnershipForm(
+        request.POST if request.method == "POST" else None,
+        acting_for=org,
+        partnership=partnership,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = partnership_update(
+                partnership=partnership,
+                acting_for=org,
+                actor=request.user,
+                data=form.to_data(),
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            name = form.cleaned_data["name"].strip()
+            messages.success(request, f"Saved {name}." if changed else "Nothing was changed.")
+            return redirect("partnership_detail", partnership_id=partnership.pk)
+    return render(
+        request,
+        "directory/partnership_form.html",
+        {"form": form, "partnership": partnership},
+        status=INVALID if form.is_bound else 200,
+    )
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def partnership_agreement_upload(request, partnership_id: int):
+    """File a signed (or to-be-signed) agreement: MOU, DSA, BAA or service contract."""
+    partnership = _managed_partnership(request, partnership_id)
+    posted = request.method == "POST"
+    form = AgreementForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
+        data = form.cleaned_data
+        try:
+            partnership_document_add(
+                partnership=partnership,
+                acting_for=request.organization,
+                actor=request.user,
+                kind=data["kind"],
+                title=data["title"],
+                signed_on=data["signed_on"],
+                expires_on=data["expires_on"],
+                upload=data["file"],
+                today=timezone.localdate(),
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"The agreement is on file for {partnership.name}.")
+            return redirect("partnership_detail", partnership_id=partnership.pk)
+    return render(
+        request,
+        "directory/partnership_agreement_form.html",
+        {"form": form, "partnership": partnership},
+        status=INVALID if form.is_bound else 200,
+    )
+
+
+@member_required(Capability.VIEW_PARTNERSHIPS)
+@require_GET
+def partnership_agreement_file(request, partnership_id: int, document_id: int):
+    """An agreement's file, to whoever may see the partnership (never a public media URL);
+    every download is audited."""
+    partnership = _visible_partnership(request, partnership_id)
+    document = get_object_or_404(partnership.documents.all(), pk=document_id)
+    if not document.file:
+        raise Http404("No file is on record for this agreement.")
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        # The row outlived its file (storage restored without it): say so, not 500.
+        raise Http404("The agreement's file is missing from storage.") from None
+    partnership_document_served(document=document, request=request)
+    extension = document.file.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{document.kind}-{partnership.pk}-{document.pk}.{extension}",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@member_required(Capability.MANAGE_PROGRAMS)
+@require_http_methods(["GET", "POST"])
+def partnership_agreement_delete(request, partnership_id: int, document_id: int):
+    """GET: which agreement would go. POST: remove it and its file."""
+    partnership = _managed_partnership(request, partnership_id)
+    document = get_object_or_404(partnership.documents.all(), pk=document_id)
+    if request.method == "POST":
+        partnership_document_delete(
+            document=document, acting_for=request.organization, actor=request.user, request=request
+        )
+        messages.success(request, f"Removed {document.get_kind_display()}: {document.title}.")
+        return redirect("partnership_detail", partnership_id=partnership.pk)
+    return render(
+        request,
+        "directory/partnership_agreement_delete.html",
+        {
+            "partnership": partnership,
+            "document": document,
+            "status": agreement_status(document, today=timezone.localdate()),
+        },
+    )

@@ -62,9 +62,16 @@ def network_organizations(request):
 
 @member_required(Capability.VIEW_PARTNERSHIPS)
 def partnership_list(request):
+    """The organization's partnerships with their status and dates; its admins (and the
+    backbone's) get the way to set up a new one (directory's partnership pages)."""
     partnerships = selectors.partnerships_for(request.organization, request.user)
     page = Paginator(partnerships, 25).get_page(request.GET.get("page"))
-    return render(request, "organizations/partnership_list.html", {"page": page})
+    can_create = (
+        request.membership.has(Capability.MANAGE_PROGRAMS) and request.organization.is_active
+    )
+    return render(
+        request, "organizations/partnership_list.html", {"page": page, "can_create": can_create}
+    )
 
 
 @member_required(Capability.VIEW_MEMBERS)

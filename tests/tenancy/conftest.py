@@ -9,3 +9,9 @@ def _sweep_unthrottled(settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"api": "100000/min"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    # The probes file an agreement (a partnership document): not in the checkout's media/.
+    settings.MEDIA_ROOT = tmp_path

@@ -64,8 +64,12 @@ def _referral_note(victim) -> str:
 def page_probes(victim) -> dict:
     program = victim_program(victim)
     data = victim_data(victim)
+    # Made before any page is probed, so a list page that leaked it would show it.
+    agreement = _agreement_of(victim)
     return {
         "partnership_id": lambda: victim.partnership.pk,
+        # An agreement on file for the victim's partnership, with its file.
+        "document_id": lambda: agreement,
         "client_id": lambda: victim.client.pk,
         "release_id": lambda: victim.release.pk,
         # The victim's CBO's program, and an HSDS import (built here: the Tenant has none).
@@ -97,6 +101,24 @@ def page_probes(victim) -> dict:
         # A well-formed token the outsider could not have: the page must say the link is dead.
         "token": lambda: default_token_generator.make_token(victim.hco_admin)[:-3] + "xyz",
     }
+
+
+AGREEMENT_TITLE = "Victim data-sharing agreement"
+
+
+def _agreement_of(victim) -> int:
+    from django.core.files.base import ContentFile
+
+    from organizations.models import PartnershipDocument
+
+    document, made = PartnershipDocument.objects.get_or_create(
+        partnership=victim.partnership,
+        title=AGREEMENT_TITLE,
+        defaults={"kind": PartnershipDocument.Kind.DSA},
+    )
+    if made:
+        document.file.save("victim-agreement.pdf", ContentFile(b"%PDF-1.4 victim"), save=True)
+    return document.pk
 
 
 def _statement_of(victim):
@@ -268,6 +290,7 @@ def sentinels(victim) -> list[str]:
         victim.hco.name,
         victim.cbo.name,
         victim.partnership.name,
+        AGREEMENT_TITLE,
         _program_name(victim),
         *ADMIN_ONLY,
         *(u.email for u in users),
@@ -283,6 +306,7 @@ def same_network_sentinels(victim) -> list[str]:
     return [
         *_client_strings(victim),
         victim.partnership.name,
+        AGREEMENT_TITLE,
         *ADMIN_ONLY,
         *(u.email for u in users),
         *(u.last_name for u in users),

@@ -102,6 +102,8 @@ def test_the_wrong_role_walk_reaches_the_org_admin_routes(tenant):
         ("webhook_subscription_delete", "post"),
         ("fhir-subscription-list", "post"),
         ("partnership_programs", "post"),
+        ("partnership_create", "post"),
+        ("partnership_agreement_delete", "post"),
         ("client_lead_navigator", "post"),
         ("client_disclosures", "get"),
         ("access_log", "get"),
