@@ -16,20 +16,11 @@ from referrals.models import Referral
 from tests.factories import AHC_NEGATIVE, ProgramFactory, assessment_for, instrument
 
 from .test_pages_compose import LOG, walk_in_client  # noqa: F401 (a fixture)
+from .test_release_defaults import checked
 
 pytestmark = pytest.mark.django_db
 
 FOOD_POSITIVE = {**AHC_NEGATIVE, "123821": ("LA28397-0",), "123822": ("LA28397-0",)}
-
-
-def checked(page: str, name: str) -> set[str]:
-    return {
-        m.group(1)
-        for m in re.finditer(
-            rf'<input type="(?:checkbox|radio)" name="{name}" value="([^"]+)"[^>]*>', page
-        )
-        if " checked" in m.group(0)
-    }
 
 
 @pytest.fixture

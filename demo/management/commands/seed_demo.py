@@ -141,7 +141,6 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
     from assessments.models import Assessment, Instrument
     from assessments.services import assessment_record
     from clients.models import Client
-    from consent.models import Release
     from organizations.models import User
     from referrals.models import Notification, Referral, ReferralEvent
     from referrals.services import referral_record_contact, referral_send, referral_transition
@@ -177,23 +176,15 @@ def _seed_history(network, orgs: dict[str, Organization]) -> int:
             ethnicity="2135-2" if i % 3 == 0 else "2186-5",
             insurance_type=insurance[i % len(insurance)],
         )
-        release = Release.objects.create(
-            client=client,
+        _demo_release(
+            client,
             organization=clinic,
-            captured_by=navigator,
-            purpose=Release.Purpose.CARE_COORDINATION,
-            method=Release.Method.ESIGNATURE,
-            esignature_name=f"Demo{i}",
-            esignature_confirmed=True,
-            esignature_signed_at=now - timedelta(days=demo.HISTORY_DAYS + 5),
-            staff_present=navigator,
-            effective_at=now - timedelta(days=demo.HISTORY_DAYS + 5),
-            expires_at=now + timedelta(days=200),
-            covers_demographics=True,
-            covers_social_needs=True,
-            covers_referrals=True,
+            staff=navigator,
+            signer=f"Demo{i}",
+            since=now - timedelta(days=demo.HISTORY_DAYS + 5),
+            until=now + timedelta(days=200),
+            recipients=receivers,
         )
-        release.recipients.set(receivers)
         needs = [
             k for j, k in enumerate(["food", "housing", "transport"]) if (i + j) % (j + 2) == 0
         ]
@@ -478,7 +469,6 @@ def _seed_community_to_clinic(network, orgs: dict[str, Organization]) -> int:
     from django.utils import timezone
 
     from clients.models import Client
-    from consent.models import Release
     from organizations.models import User
     from referrals.services import referral_send, referral_transition
 
@@ -503,23 +493,15 @@ def _seed_community_to_clinic(network, orgs: dict[str, Organization]) -> int:
             email=f"{given.lower()}@{demo.COMMUNITY_EMAIL_DOMAIN}",
             preferred_language="es" if i % 2 else "en",
         )
-        release = Release.objects.create(
-            client=client,
+        _demo_release(
+            client,
             organization=bank,
-            captured_by=staff,
-            purpose=Release.Purpose.CARE_COORDINATION,
-            method=Release.Method.ESIGNATURE,
-            esignature_name=f"{given} {family}",
-            esignature_confirmed=True,
-            esignature_signed_at=now - timedelta(days=3),
-            staff_present=staff,
-            effective_at=now - timedelta(days=3),
-            expires_at=now + timedelta(days=365),
-            covers_demographics=True,
-            covers_social_needs=True,
-            covers_referrals=True,
+            staff=staff,
+            signer=f"{given} {family}",
+            since=now - timedelta(days=3),
+            until=now + timedelta(days=365),
+            recipients=[clinic],
         )
-        release.recipients.set([clinic])
         referral = referral_send(
             client=client,
             program=program,
@@ -537,3 +519,27 @@ def _seed_community_to_clinic(network, orgs: dict[str, Organization]) -> int:
                 outcome="need-met" if move == "complete" else "",
             )
     return len(demo.COMMUNITY_REFERRALS)
+
+
+def _demo_release(client, *, organization, staff, signer, since, until, recipients):
+    """An e-signed release covering what a referral carries, naming `recipients`."""
+    from consent.models import Release
+
+    release = Release.objects.create(
+        client=client,
+        organization=organization,
+        captured_by=staff,
+        purpose=Release.Purpose.CARE_COORDINATION,
+        method=Release.Method.ESIGNATURE,
+        esignature_name=signer,
+        esignature_confirmed=True,
+        esignature_signed_at=since,
+        staff_present=staff,
+        effective_at=since,
+        expires_at=until,
+        covers_demographics=True,
+        covers_social_needs=True,
+        covers_referrals=True,
+    )
+    release.recipients.set(recipients)
+    return release
