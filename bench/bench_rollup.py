@@ -1,6 +1,7 @@
 """How long the nightly rollup takes at 1,000,000 referrals, against the same aggregates
 written directly in SQL on the same data, and how fast the dashboard renders from the
-rollup rows at that size.
+rollup rows at that size; and how long the incremental rollup takes to apply today's
+activity on 1,000 recent referrals, against the full recompute.
 
 A network two years in: 10 clinics, 20 CBOs in 20 partnerships, 100,000 clients,
 1,000,000 referrals, a contact on every third referral, 100,000 screenings. PostgreSQL
@@ -22,6 +23,8 @@ REFERRALS = int(os.environ.get("BENCH_ROLLUP_REFERRALS", "1000000"))
 CLIENTS = max(REFERRALS // 10, 100)
 SCREENINGS = max(REFERRALS // 10, 100)
 BATCH = 10_000
+# Referrals changed before the incremental rollup is timed.
+CHANGES = min(1_000, REFERRALS // 100)
 STATUS_MIX = (
     ["completed"] * 50
     + ["rejected"] * 12
@@ -129,6 +132,7 @@ def run() -> list[str]:
         call_command("migrate", verbosity=0, interactive=False)
         world = _build_world()
         rollup_s, referral_only_s, rows = _time_rollup(world)
+        incremental_s, changed = _time_incremental(world)
         handwritten_s = _time_handwritten()
         render_ms, queries = _time_dashboard(world)
     n = f"{REFERRALS // 1000}k" if REFERRALS < 1_000_000 else f"{REFERRALS // 1_000_000}m"
@@ -138,9 +142,15 @@ def run() -> list[str]:
         f"bench: handwritten_sql_referral_measures_{n} = {handwritten_s:.1f} s",
         f"bench: rollup_to_handwritten_ratio = {referral_only_s / handwritten_s:.2f} x",
         f"bench: rollup_rows_{n} = {rows} rows",
+        f"bench: rollup_incremental_{_count(changed)}_changes_of_{n} = {incremental_s:.2f} s",
+        f"bench: rollup_incremental_to_full_ratio = {incremental_s / rollup_s:.3f} x",
         f"bench: dashboard_render_median_{n} = {render_ms:.1f} ms",
         f"bench: dashboard_queries = {queries} queries",
     ]
+
+
+def _count(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 def _build_world() -> dict:
@@ -333,6 +343,49 @@ def _time_rollup(world) -> tuple[float, float, int]:
     Rollup.objects.filter(run=scratch).delete()
     scratch.delete()
     return total, referral_only, rows
+
+
+def _time_incremental(world) -> tuple[float, int]:
+    """Today's activity on recent referrals — 1,000 of those sent in the last two weeks
+    accepted, started or completed through the ORM (so the changes are recorded as the
+    services' saves record them), a contact logged today on every third — applied to the
+    full run's rows by the incremental rollup."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from metrics.models import RollupChange
+    from metrics.services import rollup_changes_apply
+    from referrals.models import Referral, ReferralEvent
+
+    now = timezone.now()
+    RollupChange.objects.all().delete()
+    recent = Referral.objects.filter(
+        network=world["network"], sent_at__gte=now - timedelta(days=14), status__in=OPEN
+    ).order_by("-sent_at")[:CHANGES]
+    changed = 0
+    with transaction.atomic():
+        for i, r in enumerate(recent):
+            if r.status == "requested":
+                r.status, r.accepted_at = "accepted", now
+            elif r.status == "on-hold":
+                r.status = "in-progress"
+            else:
+                r.status, r.outcome, r.closed_at = "completed", "need-met", now
+            r.updated_at = now
+            r.save(update_fields=["status", "accepted_at", "outcome", "closed_at", "updated_at"])
+            if i % 3 == 0:
+                ReferralEvent.objects.create(
+                    referral=r,
+                    kind="contact",
+                    organization_id=r.receiver_organization_id,
+                    occurred_at=now,
+                    contact_type="phone",
+                    contact_successful=True,
+                )
+            changed += 1
+    started = time.perf_counter()
+    rollup_changes_apply(network_id=world["network"].pk)
+    return time.perf_counter() - started, changed
 
 
 def _tz() -> str:

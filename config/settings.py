@@ -288,6 +288,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.rollup_nightly",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Dashboards fresh within a minute: the recorded changes applied to their cells (the
+    # nightly full recompute stays as the safety net and reports any disagreement).
+    "metrics-rollup-incremental": {
+        "task": "metrics.tasks.rollup_incremental",
+        "schedule": 60.0,
+    },
     "sweep-reminders": {
         "task": "referrals.tasks.sweep_reminders",
         "schedule": REMINDER_SWEEP_SECONDS,

@@ -12,3 +12,8 @@ class MetricsConfig(AppConfig):
 
         # clients sits below metrics: it announces a merge, metrics moves its rows.
         client_merged.connect(on_client_merged, dispatch_uid="metrics_client_merged")
+
+        from . import changes
+
+        # What the rollups read announces its changes for the incremental rollup.
+        changes.connect()

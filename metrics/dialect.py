@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -169,16 +169,23 @@ class SQLite(Dialect):
         out = {}
         for key, value in params.items():
             if isinstance(value, list | tuple):
-                value = json.dumps(list(value))
+                # Dates (periods) as the 'YYYY-MM-DD' text SQLite's date functions give.
+                value = json.dumps(list(value), default=_iso)
             elif isinstance(value, datetime):
                 # Compared with stored datetimes, so in the form Django stores them.
                 value = _sqlite_datetime(value)
+            elif isinstance(value, date):
+                value = value.isoformat()
             out[key] = value
         return out
 
     def prepare(self, connection: BaseDatabaseWrapper) -> None:
         connection.ensure_connection()
         connection.connection.create_aggregate("linkage_median", 1, _Median)
+
+
+def _iso(value: date) -> str:
+    return value.isoformat()
 
 
 def _sqlite_datetime(value: datetime) -> str:

@@ -10,9 +10,10 @@ constructs PostgreSQL and SQLite (the embedded default) write differently."""
 # ruff: noqa: S608
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
@@ -313,7 +314,9 @@ _BREAKDOWN_COLUMN = {
 }
 
 
-def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
+def _statement(
+    d: Dialect, source: Source, measures: list[Measure], in_periods: bool = False
+) -> str:
     aggs = []
     for i, m in enumerate(measures):
         numerator, denominator = m.sql("numerator", d), m.sql("denominator", d)
@@ -384,6 +387,13 @@ def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
     else:
         local_day, start = d.local_date("ts"), d.period_start("ts")
     age = d.age_years(local_day, "dob")
+    # Only some periods (the incremental rollup's cells): the range on the raw `ts` is
+    # what the planner can push into the source's scan; the list keeps exactly the periods.
+    where = ""
+    if in_periods:
+        where = f"""
+        WHERE base.ts >= %(since)s AND base.ts < %(until)s
+          AND {d.in_list(start, "periods")}"""
     banded = f"""
         SELECT base.*,
                {start} AS period_start,
@@ -391,7 +401,7 @@ def _statement(d: Dialect, source: Source, measures: list[Measure]) -> str:
                     WHEN {age} < 65 THEN '18-64'
                     ELSE '65+' END AS age_band,
                {age} >= 18 AS adult
-        FROM base"""
+        FROM base{where}"""
     if per_extra:
         # One more step, since the age band is only known here. `b` is read four times
         # below and materialized on PostgreSQL either way; this CTE is inlined into it.
@@ -444,10 +454,11 @@ def dialect() -> Dialect:
 
 
 def statements(
-    d: Dialect | None = None, only: Collection[str] | None = None
+    d: Dialect | None = None, only: Collection[str] | None = None, in_periods: bool = False
 ) -> list[tuple[str, str]]:
     """(source key, SQL) for every source that has measures (or for the sources `only`
-    names)."""
+    names). `in_periods`: the statements take `periods` (the first days of the periods to
+    compute), `since` and `until` (the moments, or days, those periods span)."""
     d = d or dialect()
     out = []
     for key, source in sources(d).items():
@@ -455,8 +466,83 @@ def statements(
             continue
         measures = [m for m in MEASURES if m.source == key]
         if measures:
-            out.append((key, _statement(d, source, measures)))
+            out.append((key, _statement(d, source, measures, in_periods)))
     return out
+
+
+def source_measures(source: str) -> list[str]:
+    """The keys of the measures a source's statement writes."""
+    return [m.key for m in MEASURES if m.source == source]
+
+
+def measure_source(measure: str) -> str:
+    """The source a measure is computed from."""
+    return _SOURCE_OF[measure]
+
+
+_SOURCE_OF = {m.key: m.source for m in MEASURES}
+
+
+def period_start(day: date, kind: str) -> date:
+    """The first day of the period (month or quarter) holding a local day, as the SQL
+    computes it (dialect.period_start)."""
+    if kind == PeriodKind.QUARTER:
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return date(day.year, day.month, 1)
+
+
+def period_end(start: date, kind: str) -> date:
+    """The first day after the period starting on `start`."""
+    months = 3 if kind == PeriodKind.QUARTER else 1
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def _span(source: Source, kind: str, periods: Collection[date]) -> dict:
+    """The `since` and `until` parameters covering the periods: days for a source dated by
+    days, else the local midnights (in the networks' time zone) that bound them."""
+    since, until = min(periods), period_end(max(periods), kind)
+    if source.ts_is_date:
+        return {"since": since, "until": until}
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return {
+        "since": datetime.combine(since, time(), zone),
+        "until": datetime.combine(until, time(), zone),
+    }
+
+
+# (source key, period kind) -> the first days of the periods to recompute, or None for all.
+Cells = Mapping[tuple[str, str], Collection[date] | None]
+
+
+def recompute_cells(network_id: int, *, run_id: int, now: datetime, cells: Cells) -> int:
+    """Write the rows of these (source, period kind, period) cells of one network as rows
+    of the run (the caller has deleted the cells' old rows, in the same transaction);
+    returns the number of rows written. The same statements as `recompute`, restricted to
+    the periods."""
+    d = dialect()
+    d.prepare(connection)
+    all_sources = sources(d)
+    whole = dict(statements(d, {s for (s, _), p in cells.items() if p is None}))
+    some = dict(statements(d, {s for (s, _), p in cells.items() if p}, in_periods=True))
+    written = 0
+    with connection.cursor() as cursor:
+        for (source, kind), periods in sorted(cells.items()):
+            if periods is None:
+                sql, extra = whole.get(source), {}
+            elif periods:
+                sql = some.get(source)
+                extra = {"periods": sorted(periods), **_span(all_sources[source], kind, periods)}
+            else:
+                continue
+            if sql is None:
+                continue
+            cursor.execute(
+                sql,
+                statement_params(d, networks=[network_id], run=run_id, kind=kind, now=now, **extra),
+            )
+            written += max(cursor.rowcount, 0)
+    return written
 
 
 def statement_params(d: Dialect, **params) -> dict:

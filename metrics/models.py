@@ -133,6 +133,16 @@ class RollupRun(models.Model):
     rows_written = models.PositiveIntegerField(default=0)
     # Queued, started, or progress reported: what tells a live run from an abandoned one.
     touched_at = models.DateTimeField(default=timezone.now)
+    # The moment the run's rows reflect every change committed before: its start for the
+    # full recompute, then the start of each incremental batch applied to its rows since
+    # (metrics/incremental.py). Dashboards say "as of" this.
+    data_as_of = models.DateTimeField(null=True, blank=True)
+    changes_applied = models.PositiveIntegerField(
+        default=0, help_text="Recorded changes applied to this run's rows since it finished."
+    )
+    # Cells (scope, period, measure, breakdown cell) where this full recompute disagreed
+    # with the incrementally kept rows it replaced; None when there was nothing to compare.
+    disagreements = models.PositiveIntegerField(null=True, blank=True)
 
     objects = RollupRunQuerySet.as_manager()
 
@@ -141,6 +151,47 @@ class RollupRun(models.Model):
 
     def __str__(self) -> str:
         return f"rollup run {self.pk} ({self.status})"
+
+
+class RollupChange(models.Model):
+    """A change to what the rollups read, not yet applied to the network's rollup rows:
+    which source rows changed (`what`), the local day they are dated by (a referral's sent
+    day, a contact's day, a screening's completion day, an outcome's observed day) and the
+    client, from which metrics/incremental.py derives the (source, period) cells to
+    recompute. Written in the changing transaction by metrics/changes.py; a change a bulk
+    path makes without signals is caught by the nightly full recompute."""
+
+    class What(models.TextChoices):
+        REFERRAL = "referral", "Referral sent, moved, counted or not, or its needs"
+        WORK = "work", "Referral worked (its status, dates, events)"
+        CONTACT = "contact", "Contact event"
+        ASSESSMENT = "assessment", "Assessment or need"
+        OUTCOME = "outcome", "Outcome result or measure"
+        CLIENT = "client", "Client demographics"
+        ALL = "all", "Everything"
+
+    network = models.ForeignKey(
+        "organizations.Network",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    what = models.CharField(max_length=12, choices=What.choices)
+    # None: every period of the sources `what` names.
+    day = models.DateField(null=True, blank=True)
+    # An id, not a foreign key: the client's rows may be gone when the change is applied.
+    client_ref = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The full recompute that started after this change committed, so its rows hold it:
+    # the change is dropped when that run finishes (kept if it fails).
+    covered_by_run_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["network", "id"], name="rollup_change_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.what} change {self.pk}"
 
 
 class PartnershipTarget(models.Model):

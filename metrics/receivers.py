@@ -27,4 +27,9 @@ def on_client_merged(
     OutcomeResult.objects.filter(pk__in=ids).update(
         entered_in_error_at=timezone.now(), entered_in_error_by_id=actor_id
     )
-    return {"outcome_results": results.update(client_id=survivor_id)}
+    moved = results.update(client_id=survivor_id)
+    # The duplicate's referrals, screenings and results now count for the survivor.
+    from .changes import client_merged
+
+    client_merged(survivor_id=survivor_id)
+    return {"outcome_results": moved}

@@ -104,6 +104,13 @@ def pending_run(network_id: int) -> RollupRun | None:
     return RollupRun.objects.pending(network_id).first()
 
 
+def changes_pending(network_id: int) -> bool:
+    """Whether changes are recorded that the network's rollup rows do not hold yet."""
+    from .models import RollupChange
+
+    return RollupChange.objects.filter(network_id=network_id).exists()
+
+
 def periods(run: RollupRun, kind: str) -> list[date]:
     """The periods the run has rows for, latest first."""
     return list(

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_read
@@ -128,6 +129,7 @@ class _View:
             "measures": MEASURES,
             "pending": selectors.pending_run(self.org.network_id),
             "last": RollupRun.objects.filter(network_id=self.org.network_id).first(),
+            "applying": selectors.changes_pending(self.org.network_id),
         }
 
 
@@ -136,7 +138,10 @@ class _View:
 def dashboard(request):
     """Network (backbone admins) or organization (org admins) measures, with pickers."""
     view = _View(request)
-    return render(request, "metrics/dashboard.html", view.context(view.tables()))
+    context = view.context(view.tables())
+    # The moment the numbers reflect every change before (the incremental rollup's).
+    context["as_of"] = view.run and (view.run.data_as_of or view.run.finished_at)
+    return render(request, "metrics/dashboard.html", context)
 
 
 @require_GET
@@ -168,27 +173,44 @@ def export_csv(request):
 @require_POST
 @member_required(Capability.VIEW_MEASURES)
 def refresh(request):
-    """Recompute the network's rollups now (in the background); the page shows progress."""
-    run = services.rollup_run_request(
+    """Bring the network's rollups up to date now (in the background): the recorded
+    changes are applied (the incremental path); a network never computed yet gets its
+    first full recompute, whose progress the page shows."""
+    run = services.rollup_refresh_request(
         network=request.organization.network, requested_by=request.user
     )
     if request.headers.get("HX-Request"):
-        return render(request, "metrics/_refresh_status.html", {"pending": run})
-    messages.success(request, "Measures are being recomputed; this page shows the progress.")
+        return render(request, "metrics/_rollup_status.html", _status(request, pending=run))
+    if run is not None:
+        messages.success(
+            request, gettext("Measures are being recomputed; this page shows the progress.")
+        )
+    else:
+        messages.success(request, gettext("Recent changes are being applied to the measures."))
     return redirect("metrics_dashboard")
+
+
+def _status(request, pending: RollupRun | None = None) -> dict:
+    network_id = request.organization.network_id
+    return {
+        "pending": pending or selectors.pending_run(network_id),
+        "latest": selectors.latest_run(network_id),
+        "last": RollupRun.objects.filter(network_id=network_id).first(),
+        "applying": selectors.changes_pending(network_id),
+    }
 
 
 @require_GET
 @member_required(Capability.VIEW_MEASURES)
 def refresh_status(request):
-    """The progress of the network's pending recomputation (polled by the dashboard)."""
-    network_id = request.organization.network_id
-    context = {
-        "pending": selectors.pending_run(network_id),
-        "latest": selectors.latest_run(network_id),
-        "last": RollupRun.objects.filter(network_id=network_id).first(),
-    }
-    return render(request, "metrics/_refresh_status.html", context)
+    """The progress of the network's pending recomputation, or of the changes being
+    applied, and the time the measures are as of (polled by the dashboard)."""
+    context = {**_status(request), "polled": True}
+    response = render(request, "metrics/_rollup_status.html", context)
+    if not context["pending"] and not context["applying"] and context["latest"]:
+        # Done: htmx reloads the page, so the new figures show without a manual reload.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_GET
