@@ -311,6 +311,16 @@ MEASURES: list[Measure] = [
         "COUNT(DISTINCT client_id)",
     ),
     Measure(
+        "clients_screened_positive",
+        "Clients screened positive",
+        "Funnel",
+        "Distinct clients with a completed social-needs screening in the period that found "
+        "at least one need (positive in at least one domain).",
+        "count",
+        "screening",
+        "COUNT(DISTINCT client_id) FILTER (WHERE positive_domains > 0)",
+    ),
+    Measure(
         "screening_positive_share",
         "Screenings positive",
         "Process",
@@ -508,4 +518,10 @@ KEY_MEASURES = [
     "clients_served",
     "referrals_overdue",
 ]
-FUNNEL = ["clients_screened", "clients_referred", "clients_engaged", "clients_need_met"]
+FUNNEL = [
+    "clients_screened",
+    "clients_screened_positive",
+    "clients_referred",
+    "clients_engaged",
+    "clients_need_met",
+]

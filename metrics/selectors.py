@@ -136,6 +136,28 @@ def period_label(start: date, kind: str, *, so_far: bool = False) -> str:
     return f"{label} (so far)" if so_far else label
 
 
+def small(count) -> bool:
+    """A count of people too small to show (1 to threshold-1): the one primary rule every
+    figure of a page and its CSV follows (breakdown tables add complementary suppression)."""
+    return count is not None and 0 < count < threshold()
+
+
+def shown(measure: Measure, numerator, denominator, value) -> str:
+    """A single figure as a page and its CSV show it: `fmt`, unless a small count of
+    people would show — then "<threshold" (a rate whose numerator or denominator is small
+    gives it away as surely as the count)."""
+    if small(numerator) or small(denominator):
+        return f"<{threshold()}"
+    return fmt(measure, numerator, denominator, value)
+
+
+def shown_count(count) -> str:
+    """A plain count of people (a numerator or denominator column, a funnel step)."""
+    if count is None or count == "":
+        return ""
+    return f"<{threshold()}" if small(count) else str(count)
+
+
 def fmt(measure: Measure, numerator, denominator, value) -> str:
     if value is None:
         return "—"
@@ -174,9 +196,9 @@ def summary_table(run, org, kind, start, scope: Scope) -> Table:
             [
                 m.group,
                 m.name,
-                fmt(m, r["numerator"], r["denominator"], r["value"]),
-                str(r["numerator"]) if m.unit != "count" else "",
-                str(r["denominator"]) if r["denominator"] is not None else "",
+                shown(m, r["numerator"], r["denominator"], r["value"]),
+                shown_count(r["numerator"]) if m.unit != "count" else "",
+                shown_count(r["denominator"]) if r["denominator"] is not None else "",
             ]
         )
     return Table(
@@ -212,7 +234,7 @@ def by_type_table(
         chart={
             "type": "bar",
             "labels": [c.label for c in cells],
-            "series": [{"label": "Count", "data": [_chart_value(c) for c in cells]}],
+            "series": [_series("Count", cells)],
         },
     )
 
@@ -268,6 +290,24 @@ def _cell_text(cell: Cell, measure: Measure) -> str:
     return fmt(measure, cell.numerator, cell.denominator, cell.value)
 
 
+def _chart_mark(cell: Cell) -> str:
+    """What a chart draws in place of a suppressed cell's bar (the table's own words)."""
+    if cell.suppressed == "primary":
+        return f"<{threshold()}"
+    return "suppressed" if cell.suppressed else ""
+
+
+def _series(label: str, cells: list[Cell], measure: Measure | None = None) -> dict:
+    """A chart series of breakdown cells: values, which are suppressed (drawn as marked
+    cells, never as empty bars that read as zero), and the axis (rates have their own)."""
+    return {
+        "label": label,
+        "data": [_chart_value(c, measure) for c in cells],
+        "suppressed": [_chart_mark(c) for c in cells],
+        "axis": "rate" if measure is not None and measure.unit == "rate" else "count",
+    }
+
+
 def _chart_value(cell: Cell, measure: Measure | None = None):
     if cell.suppressed:
         return None
@@ -318,12 +358,12 @@ def disparity_table(
         total_hidden = suppress(cells, threshold())
         total = totals.get(measure_key)
         total_text = (
-            fmt(m, total["numerator"], total["denominator"], total["value"]) if total else "—"
+            shown(m, total["numerator"], total["denominator"], total["value"]) if total else "—"
         )
         if total_hidden:
             total_text = "suppressed"
         rows.append([m.name, total_text] + [_cell_text(c, m) for c in cells])
-        series.append({"label": m.name, "data": [_chart_value(c, m) for c in cells]})
+        series.append(_series(m.name, cells, m))
     return Table(
         table_key,
         heading or f"By {title.lower()}",
@@ -367,30 +407,34 @@ def trend_table(run, org, kind, scope: Scope, upto: date, count: int = 12) -> Ta
             r = data[start].get(key)
             m = BY_KEY[key]
             if r:
-                line.append(fmt(m, r["numerator"], r["denominator"], r["value"]))
+                line.append(shown(m, r["numerator"], r["denominator"], r["value"]))
             else:
                 line.append("0" if m.unit == "count" else "—")
         table_rows.append(line)
-    chart = {
-        "type": "line",
-        "labels": [period_label(s, kind) for s in starts],
-        "series": [
+
+    def point(r, m):
+        if r is None:
+            return (0 if m.unit == "count" else None), ""
+        if shown(m, r["numerator"], r["denominator"], r["value"]).startswith("<"):
+            return None, f"<{threshold()}"
+        if m.unit == "count":
+            return r["numerator"], ""
+        return round((r["value"] or 0) * 100, 1), ""
+
+    series = []
+    for k in keys:
+        m = BY_KEY[k]
+        points = [point(data[s].get(k), m) for s in starts]
+        series.append(
             {
-                "label": BY_KEY[k].name,
-                "data": [
-                    (
-                        data[s][k]["numerator"]
-                        if BY_KEY[k].unit == "count"
-                        else round((data[s][k]["value"] or 0) * 100, 1)
-                    )
-                    if k in data[s]
-                    else (0 if BY_KEY[k].unit == "count" else None)
-                    for s in starts
-                ],
+                "label": m.name,
+                "data": [value for value, _ in points],
+                "suppressed": [mark for _, mark in points],
+                # Counts and a percentage never share an axis.
+                "axis": "rate" if m.unit == "rate" else "count",
             }
-            for k in keys
-        ],
-    }
+        )
+    chart = {"type": "line", "labels": [period_label(s, kind) for s in starts], "series": series}
     return Table(
         "trend", "Trend", ["Period"] + [BY_KEY[k].name for k in keys], table_rows, chart=chart
     )
@@ -407,15 +451,28 @@ def funnel_table(run, org, kind, start, scope: Scope) -> Table:
         target = entered.target_population if entered and entered.target_population else None
     values = [target] + [by_measure[k]["numerator"] if k in by_measure else 0 for k in FUNNEL]
     rows = [
-        [label, "not entered" if v is None else str(v)]
+        [label, "not entered" if v is None else shown_count(v)]
         for label, v in zip(labels, values, strict=False)
     ]
+    # The target is entered, not a count of people served: it is never suppressed.
+    marks = [""] + [f"<{threshold()}" if small(v) else "" for v in values[1:]]
     return Table(
         "funnel",
         "Engagement funnel",
         ["Step", "Clients"],
         rows,
-        chart={"type": "bar", "labels": labels, "series": [{"label": "Clients", "data": values}]},
+        chart={
+            "type": "bar",
+            "labels": labels,
+            "series": [
+                {
+                    "label": "Clients",
+                    "data": [None if mark else v for v, mark in zip(values, marks, strict=True)],
+                    "suppressed": marks,
+                    "axis": "count",
+                }
+            ],
+        },
         note="Target population is entered by the partnership; the other steps count "
         "distinct clients in the period.",
     )
@@ -492,11 +549,12 @@ def partnership_table(run, org, kind, start, partnerships) -> Table:
             r = data[p.pk].get(key)
             m = BY_KEY[key]
             line.append(
-                fmt(m, r["numerator"], r["denominator"], r["value"])
+                shown(m, r["numerator"], r["denominator"], r["value"])
                 if r
                 else ("0" if m.unit == "count" else "—")
             )
         table_rows.append(line)
+    sent = [(data[p.pk].get("referrals_sent") or {}).get("numerator", 0) for p in partnerships]
     return Table(
         "partnerships",
         "Partnerships side by side",
@@ -508,10 +566,9 @@ def partnership_table(run, org, kind, start, partnerships) -> Table:
             "series": [
                 {
                     "label": "Referrals sent",
-                    "data": [
-                        (data[p.pk].get("referrals_sent") or {}).get("numerator", 0)
-                        for p in partnerships
-                    ],
+                    "data": [None if small(n) else n for n in sent],
+                    "suppressed": [f"<{threshold()}" if small(n) else "" for n in sent],
+                    "axis": "count",
                 }
             ],
         },
@@ -533,10 +590,39 @@ def stalled_table(run, org, scope: Scope) -> Table:
         .order_by("period_start")
         .values("period_start", "numerator")
     )
-    table_rows = [[period_label(r["period_start"], "month"), str(r["numerator"])] for r in rows]
-    total = sum(r["numerator"] for r in rows)
-    table_rows.append(["All", str(total)])
+    # The same rule as every breakdown: small months hidden, and more where the total
+    # would give one away.
+    cells = [Cell(period_label(r["period_start"], "month"), r["numerator"]) for r in rows]
+    total_hidden = suppress(cells, threshold())
+    table_rows = [[c.label, _cell_text(c, BY_KEY["referrals_overdue"])] for c in cells]
+    total = sum(c.numerator for c in cells)
+    table_rows.append(["All", "suppressed" if total_hidden else shown_count(total)])
     return Table("stalled", "Stalled referrals (overdue now)", ["Sent in", "Overdue"], table_rows)
+
+
+# What the headline says, in order: the measure and how a funder reads it.
+HEADLINE = [
+    ("referrals_sent", "referrals sent"),
+    ("referrals_completed", "completed"),
+    (
+        "closed_loop_rate",
+        "of referrals closed the loop within 30 days (the sender saw how they ended)",
+    ),
+    ("clients_need_met", "people had their need met"),
+    ("median_days_to_acceptance", "days, median, from sending to acceptance"),
+]
+
+
+def headline(summary: Table) -> list[tuple[str, str]]:
+    """The page's opening lines for a funder: a few key figures, as the summary table (and
+    its CSV) shows them — small counts hidden by the same rule."""
+    by_name = {row[1]: row[2] for row in summary.rows}
+    out = []
+    for key, words in HEADLINE:
+        m = BY_KEY.get(key)
+        if m is not None and m.name in by_name and by_name[m.name] not in ("—", ""):
+            out.append((by_name[m.name], words))
+    return out
 
 
 def national_table(run, org, kind, start, scope: Scope) -> Table:

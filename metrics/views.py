@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -138,7 +139,11 @@ class _View:
 def dashboard(request):
     """Network (backbone admins) or organization (org admins) measures, with pickers."""
     view = _View(request)
-    context = view.context(view.tables())
+    tables = view.tables()
+    context = view.context(tables)
+    summary = next((t for t in tables if t.key == "summary"), None)
+    context["headline"] = selectors.headline(summary) if summary else []
+    context["threshold"] = selectors.threshold()
     # The moment the numbers reflect every change before (the incremental rollup's).
     context["as_of"] = view.run and (view.run.data_as_of or view.run.finished_at)
     return render(request, "metrics/dashboard.html", context)
@@ -162,8 +167,21 @@ def export_csv(request):
     if table is None:
         raise Http404("No such table for this period.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"{table.key}-{view.kind}-{view.start.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Named for what it holds (the table, whose numbers, which period); a byte-order mark
+    # first, so Excel opens the UTF-8 ("<11", "—", names with accents) as UTF-8.
+    name = "-".join(
+        part
+        for part in (
+            "linkage",
+            slugify(table.title.split(" — ")[0]),
+            slugify(view.scope.label),
+            view.kind,
+            view.start.isoformat(),
+        )
+        if part
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow([csv_cell(c) for c in table.columns])
     writer.writerows([csv_cell(c) for c in row] for row in table.rows)

@@ -49,6 +49,24 @@ def test_backbone_admin_dashboard_on_the_demo_network(
     assert canvases.count() >= 6
     for i in range(canvases.count()):
         expect(canvases.nth(i)).to_have_attribute("data-drawn", "true")
+    # Suppressed cells are drawn as marked cells, each chart as many as its data hides.
+    marked = page.eval_on_selector_all(
+        "canvas[data-chart]", "cs => cs.map(c => +c.dataset.suppressedMarked)"
+    )
+    hidden = page.eval_on_selector_all(
+        "canvas[data-chart]",
+        "cs => cs.map(c => JSON.parse(document.getElementById(c.dataset.chart).textContent)"
+        ".series.reduce((n, s) => n + (s.suppressed || []).filter(Boolean).length, 0))",
+    )
+    assert marked == hidden and sum(marked) > 0, (marked, hidden)
+    # The trend's closed-loop rate has its own axis, in percent.
+    assert (
+        page.evaluate(
+            "document.querySelector('canvas[data-chart=\"chart-trend\"]').chart.options.scales.rate.max"
+        )
+        == 100
+    )
+    expect(page.get_by_test_id("headline")).to_be_visible()
     for key in page.eval_on_selector_all("table[data-table]", "ts => ts.map(t => t.dataset.table)"):
         rows = _table(page, key)[1:]
         numbers = [c for r in rows for c in r[1:] if re.fullmatch(r"[\d.,$%]+", c)]
@@ -70,7 +88,14 @@ def test_backbone_admin_dashboard_on_the_demo_network(
     shown = _table(page, "summary")
     with page.expect_download() as download:
         page.get_by_test_id("csv-summary").click()
-    with open(download.value.path(), encoding="utf-8") as f:
+    # Named for what it holds, and opening in Excel as UTF-8 (a byte-order mark first).
+    assert re.fullmatch(
+        r"linkage-measures-[a-z0-9-]+-(month|quarter)-\d{4}-\d{2}-\d{2}\.csv",
+        download.value.suggested_filename,
+    ), download.value.suggested_filename
+    with open(download.value.path(), "rb") as f:
+        assert f.read(3) == b"\xef\xbb\xbf"
+    with open(download.value.path(), encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     assert rows == shown
     assert any(r[1] == "Referrals sent" and r[2] != "0" for r in rows[1:]), rows

@@ -303,6 +303,9 @@ def screening_rollups(assessments, partnerships) -> dict:
         return {
             "screenings_done": _count(len(group)),
             "clients_screened": _count(_distinct(group)),
+            "clients_screened_positive": _count(
+                _distinct([f for f in group if f.data["positive_domains"] > 0])
+            ),
             "screening_positive_share": _rate(
                 sum(f.data["positive_domains"] > 0 for f in group), len(group)
             ),

@@ -415,7 +415,7 @@ def test_partnership_outcomes_table_suppresses_small_counts_and_csv_matches(tena
         ["HbA1c", "4548-4", "below 8 %", "24", "24", "50.0%"],
     ]
     exported = c.get(f"/measures/export.csv?table=outcomes&review={tenant.partnership.pk}&{query}")
-    assert list(csv.reader(io.StringIO(exported.content.decode()))) == table
+    assert list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")))) == table
     # Not pooled into the summary (an HbA1c plus an asthma score means nothing).
     assert not any("Outcome results" in row[1] for row in _table(html, "summary"))
     # Each measure by age band on the disparities view, suppressed like the other rows.

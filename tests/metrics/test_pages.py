@@ -37,7 +37,7 @@ def _table(html: str, key: str) -> list[list[str]]:
 
 
 def _csv(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def test_backbone_admin_sees_network_measures_and_csv_matches_table(tenant, login):
@@ -88,7 +88,14 @@ def test_dashboard_reads_rollups_in_a_fixed_number_of_queries(
     assert "referrals_referral" not in tables and "clients_client" not in tables
 
 
-def test_switching_partnership_and_period(tenant, login):
+@pytest.fixture
+def no_suppression(settings):
+    """For tests about which numbers a page picks (scope, period), not how it hides small
+    ones: every count shows (test_suppression_is_one_rule covers the hiding)."""
+    settings.METRICS_SUPPRESSION_THRESHOLD = 1
+
+
+def test_switching_partnership_and_period(tenant, login, no_suppression):
     other_cbo = OrganizationFactory(
         network=tenant.network, name="Shelter", kind=Organization.Kind.CBO
     )
@@ -118,7 +125,7 @@ def test_switching_partnership_and_period(tenant, login):
     assert ["Process", "Referrals sent", "2", "", ""] in _table(html, "summary")
 
 
-def test_org_admin_sees_own_organization_and_not_other_partnerships(tenant, login):
+def test_org_admin_sees_own_organization_and_not_other_partnerships(tenant, login, no_suppression):
     other_cbo = OrganizationFactory(
         network=tenant.network, name="Shelter", kind=Organization.Kind.CBO
     )
@@ -326,7 +333,7 @@ def test_a_failed_run_says_so(tenant, login):
     assert "The last recomputation failed" in c.get("/measures/").content.decode()
 
 
-def test_the_dashboard_opens_on_the_latest_complete_period(tenant, login):
+def test_the_dashboard_opens_on_the_latest_complete_period(tenant, login, no_suppression):
     import time_machine
 
     with time_machine.travel(datetime(2026, 6, 2, 15, tzinfo=UTC), tick=False):

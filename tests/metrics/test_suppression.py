@@ -105,7 +105,7 @@ def test_page_and_csv_do_not_reveal_small_cells(tenant, login):
     hidden = [v for v in sent[2:] if not v.isdigit()]
     assert len(hidden) >= 2 and sum(numbers) == 26  # 29 - 26 = 3 split over 2+ hidden cells
     exported = c.get(f"/measures/export.csv?table=disparities-race_ethnicity&{query}")
-    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows == table
     assert ",3," not in exported.content.decode()
 
