@@ -87,13 +87,13 @@ def page(new_context):
     return new_context(phone=True).new_page()
 
 
-def assert_accessible(page, *, moderate: bool = False) -> None:
-    """No serious or critical axe-core violations on the page as it is now (nor moderate
-    ones, with `moderate`)."""
+def assert_accessible(page, *, moderate: bool = True) -> None:
+    """No critical, serious or moderate axe-core violations on the page as it is now."""
     page.add_script_tag(url=AXE_URL)
     result = page.evaluate("async () => await axe.run(document)")
     bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        f"{[(n['target'], n['html'][:160]) for n in v['nodes']][:3]}"
         for v in result["violations"]
         if v["impact"] in ({"serious", "critical"} | ({"moderate"} if moderate else set()))
     ]

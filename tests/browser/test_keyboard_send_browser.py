@@ -71,4 +71,48 @@ def test_focus_moves_to_what_went_wrong_after_a_refused_send(page, tenant):
     summary = page.get_by_test_id("consent-missing")
     expect(summary).to_be_visible()
     expect(summary).to_be_focused()
-    assert_accessible(page, moderate=True)
+    assert_accessible(page)
+
+
+def test_send_a_referral_from_a_screening_result_in_four_page_loads(page, tenant):
+    """Point 4: from the screening's result, Refer on a suggested program opens the referral
+    with the program and the needs chosen; Send. Page loads counted."""
+    instrument()
+    pantry = ProgramFactory(
+        organization=tenant.cbo, name="Northside Pantry", categories=["food-insecurity"]
+    )
+    screening = assessment_for(
+        tenant.client, organization=tenant.hco, answers=FOOD_POSITIVE, actor=tenant.hco_navigator
+    )
+    sign_in(page, tenant.hco_navigator.email, PASSWORD)
+    expect(page.get_by_test_id("signed-in-user")).to_be_visible()
+    page.wait_for_load_state()
+    loads: list[str] = []
+    page.on("load", lambda p: loads.append(p.url))
+    page.goto(f"/assessments/{screening.pk}/")
+    page.get_by_role("button", name="Refer to Northside Pantry").click()
+    expect(page.locator(f"#suggestion-{pantry.pk}")).to_be_checked()
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("referral-status")).to_have_text("Sent")
+    print(f"send a referral from a screening result: {len(loads)} page loads")
+    assert len(loads) <= 4, loads
+    assert Referral.objects.filter(client=tenant.client, program=pantry).count() == 1
+
+
+def test_the_referral_page_on_a_phone_puts_accept_first_and_the_phone_in_reach(page, tenant):
+    """Point 8: on a phone, Accept is on the first screen, touch-sized; the client's phone
+    number is a link that dials."""
+    from tests.factories import referral_for
+
+    tenant.client.phone = "+13125550142"
+    tenant.client.save(update_fields=["phone"])
+    referral = referral_for(tenant)
+    sign_in(page, tenant.cbo_staff.email, PASSWORD)
+    expect(page.get_by_test_id("signed-in-user")).to_be_visible()
+    page.goto(f"/referrals/{referral.pk}/")
+    accept = page.get_by_test_id("move-accept").get_by_role("button", name="Accept")
+    box = accept.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"], box
+    assert box["height"] >= 44, box
+    expect(page.get_by_test_id("client-phone")).to_have_attribute("href", "tel:+13125550142")
+    assert_accessible(page)

@@ -40,7 +40,7 @@ def test_an_org_admin_sets_up_a_partnership_and_files_its_agreement(page, tenant
     page.get_by_test_id("new-partnership").click()
     expect(page.get_by_role("heading", name="New partnership", level=1)).to_be_visible()
     assert fits_phone(page)
-    assert_accessible(page, moderate=True)
+    assert_accessible(page)
 
     # Their own organization is ticked already; the end comes before the start.
     form = page.get_by_test_id("partnership-form")
@@ -58,7 +58,7 @@ def test_an_org_admin_sets_up_a_partnership_and_files_its_agreement(page, tenant
     # Focus moved to what went wrong, not left on the page body.
     expect(page.get_by_test_id("form-errors")).to_be_focused()
     assert not Partnership.objects.filter(name="Clinic + Shelter").exists()
-    assert_accessible(page, moderate=True)
+    assert_accessible(page)
 
     form = page.get_by_test_id("partnership-form")
     expect(form.get_by_label("Harbor Shelter (", exact=False)).to_be_checked()
@@ -69,13 +69,13 @@ def test_an_org_admin_sets_up_a_partnership_and_files_its_agreement(page, tenant
     partnership = Partnership.objects.get(name="Clinic + Shelter")
     assert set(partnership.organizations.all()) == {tenant.hco, shelter}
     assert fits_phone(page)
-    assert_accessible(page, moderate=True)
+    assert_accessible(page)
 
     # Upload the signed data-sharing agreement.
     page.get_by_test_id("upload-agreement").click()
     expect(page.get_by_role("heading", name="Upload an agreement", level=1)).to_be_visible()
     assert fits_phone(page)
-    assert_accessible(page, moderate=True)
+    assert_accessible(page)
     form = page.get_by_test_id("agreement-form")
     today = timezone.localdate()
     form.get_by_label("Kind of agreement").select_option("dsa")
@@ -94,7 +94,7 @@ def test_an_org_admin_sets_up_a_partnership_and_files_its_agreement(page, tenant
         "Data-sharing agreement"
     )
     assert fits_phone(page)
-    assert_accessible(page, moderate=True)
+    assert_accessible(page)
 
     # Download it again, through the permission-checked view.
     with page.expect_download() as info:
@@ -110,4 +110,4 @@ def test_an_org_admin_sets_up_a_partnership_and_files_its_agreement(page, tenant
     expect(listed).to_contain_text("Proposed")
     expect(listed).to_contain_text("to June 30, 2027")
     assert fits_phone(page)
-    assert_accessible(page, moderate=True)
+    assert_accessible(page)

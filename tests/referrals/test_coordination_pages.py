@@ -4,6 +4,8 @@ routed referral's progress on the clinic's page, and nothing for a third organiz
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client as HttpClient
 
@@ -98,7 +100,9 @@ def test_routing_without_a_release_says_so_and_offers_to_capture_one(client, log
     assert f"/clients/{h.client.pk}/releases/new/" in body
     # What was chosen and written is kept for the second try.
     assert "Keep this note" in body
-    assert f'value="{h.uncovered.pk}" id="directory-{h.uncovered.pk}" checked' in body
+    # One radio of the group is ticked (the suggestion or the directory's): the chosen one.
+    ticked = re.findall(r'name="program" value="([\w-]+)" id="[\w-]+" checked', body)
+    assert ticked == [str(h.uncovered.pk)], ticked
     assert (Referral.objects.count(), ReferralEvent.objects.count()) == before
     assert fresh(whole).status == "requested"
 
