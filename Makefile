@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-fast lint format static chromium bench lock clean
+.PHONY: run test test-fast lint format static messages chromium bench lock clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -31,7 +31,15 @@ static/vendor/.installed: package.json package-lock.json
 
 static: static/vendor/.installed
 
-run: $(BIN)/.installed static
+# The translations (locale/*/LC_MESSAGES/django.po) compiled with GNU gettext's msgfmt;
+# the .mo files are build output, never committed.
+messages: $(BIN)/.installed
+	@command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  else echo "Install gettext for the translations: sudo apt-get install gettext"; exit 1; fi; }
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+run: $(BIN)/.installed static messages
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	@echo
@@ -45,7 +53,7 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Install Chromium for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
 
-test: $(BIN)/.installed static chromium
+test: $(BIN)/.installed static messages chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "directory",
     "consent",
     "clients",
+    "outreach",
     "assessments",
     "referrals",
     "metrics",
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "config.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the signed-in user's choice, else the browser's (Accept-Language).
+    "django.middleware.locale.LocaleMiddleware",
     # Before CommonMiddleware, whose APPEND_SLASH would otherwise redirect (or refuse) them.
     "config.middleware.OptionalTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,6 +218,8 @@ LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = env.str("TIME_ZONE", default="America/Chicago")
 USE_I18N = True
+# The Spanish catalogue (compiled at build time: `make` runs compilemessages).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -238,6 +243,14 @@ WHITENOISE_USE_FINDERS = DEBUG
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 # The site's address as people reach it, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Texts to clients (outreach/): the SMS backend (a dotted path: the console backend in
+# development, outreach.sms.TwilioBackend in production) and the provider's settings.
+OUTREACH_SMS_BACKEND = env.str("OUTREACH_SMS_BACKEND", default="outreach.sms.ConsoleBackend")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# Tests point this at a local fake of Twilio's API; production leaves it unset.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Linkage <linkage@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
