@@ -41,8 +41,14 @@ urlpatterns = [
     path("", include("directory.urls")),
     path("", include("clients.urls")),
     path("", include("consent.urls")),
+    # Public: the client's release by a one-time link (no account).
+    path("", include("consent.link_urls")),
+    path("", include("outreach.urls")),
     path("", include("assessments.urls")),
     path("", include("referrals.urls")),
+    path("", include("referrals.summary_urls")),
+    # Public: a network's self-referral page.
+    path("", include("referrals.public_urls")),
     path("", include("audit.urls")),
     path("", include("metrics.urls")),
     path("payments/", include("payments.urls")),
