@@ -18,10 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from organizations.sdoh import SDOHCategory
 
 FORMAT = "linkage-instrument/1"
+TRANSLATION_FORMAT = "linkage-translation/1"
+# The language the Questionnaire files are written in (LOINC's displays).
+SOURCE_LANGUAGE = "en"
 
 
 class DomainStatus:
@@ -31,10 +36,10 @@ class DomainStatus:
     DECLINED = "declined"
 
     LABELS = {
-        POSITIVE: "Positive",
-        NEGATIVE: "Negative",
-        NOT_SCREENED: "Not screened",
-        DECLINED: "Declined to answer",
+        POSITIVE: gettext_lazy("Positive"),
+        NEGATIVE: gettext_lazy("Negative"),
+        NOT_SCREENED: gettext_lazy("Not screened"),
+        DECLINED: gettext_lazy("Declined to answer"),
     }
     SCREENED = frozenset({POSITIVE, NEGATIVE})
 
@@ -46,10 +51,10 @@ class RiskLevel:
     UNKNOWN = "unknown"
 
     CHOICES = [
-        (LOW, "Low"),
-        (MODERATE, "Moderate"),
-        (HIGH, "High"),
-        (UNKNOWN, "Unknown (nothing screened)"),
+        (LOW, gettext_lazy("Low")),
+        (MODERATE, gettext_lazy("Moderate")),
+        (HIGH, gettext_lazy("High")),
+        (UNKNOWN, gettext_lazy("Unknown (nothing screened)")),
     ]
 
 
@@ -220,13 +225,20 @@ class InstrumentDefinition:
         if step is not None:
             current = self.step(step)
             if current is None:
-                raise ValidationError(f"{self.title} has no step {step}.")
+                raise ValidationError(
+                    _("%(title)s has no step %(step)s.") % {"title": self.title, "step": step}
+                )
             allowed = {q.link_id: q for q in current.questions}
         for link_id, answer in answers.items():
             question = allowed.get(link_id)
             if question is None:
-                where = f"step {step} of {self.title}" if step is not None else self.title
-                errors.append(f"Question {link_id!r} is not part of {where}.")
+                if step is not None:
+                    message = _(
+                        "Question '%(question)s' is not part of step %(step)s of %(title)s."
+                    )
+                else:
+                    message = _("Question '%(question)s' is not part of %(title)s.")
+                errors.append(message % {"question": link_id, "step": step, "title": self.title})
                 continue
             errors.extend(_answer_errors(question, answer))
         if errors:
@@ -399,23 +411,111 @@ def _risk_rule_matches(
 
 
 def _answer_errors(question: Question, answer: ItemAnswer) -> list[str]:
-    name = f"question {question.prefix or question.link_id}"
+    name = {"question": question.prefix or question.link_id}
     if answer.declined:
         if answer.codes:
-            return [f"{name.capitalize()}: declined cannot be combined with answers."]
+            return [_("Question %(question)s: declined cannot be combined with answers.") % name]
         return []
     if not answer.codes:
-        return [f"{name.capitalize()}: no answer given."]
+        return [_("Question %(question)s: no answer given.") % name]
     errors = []
     unknown = [c for c in answer.codes if question.option(c) is None]
     if unknown:
-        errors.append(f"{name.capitalize()}: {', '.join(unknown)} is not one of its answers.")
+        errors.append(
+            _("Question %(question)s: %(codes)s is not one of its answers.")
+            % {**name, "codes": ", ".join(unknown)}
+        )
     if len(set(answer.codes)) != len(answer.codes):
-        errors.append(f"{name.capitalize()}: the same answer was given twice.")
+        errors.append(_("Question %(question)s: the same answer was given twice.") % name)
     if not question.repeats and len(answer.codes) > 1:
-        errors.append(f"{name.capitalize()} takes one answer.")
+        errors.append(_("Question %(question)s takes one answer.") % name)
     exclusive = question.exclusive & set(answer.codes)
     if exclusive and len(answer.codes) > 1:
         labels = ", ".join(question.option(c).display for c in sorted(exclusive))
-        errors.append(f"{name.capitalize()}: {labels!r} cannot be combined with other answers.")
+        errors.append(
+            _("Question %(question)s: '%(answers)s' cannot be combined with other answers.")
+            % {**name, "answers": labels}
+        )
     return errors
+
+
+# -- translations ---------------------------------------------------------------------------
+#
+# A translation (`translation-<language>.json` beside the Questionnaire, see
+# instruments/README.md) gives the wording of every group, question and answer in another
+# language. It changes words only: the localized definition is built from the same
+# Questionnaire and sidecar with the texts replaced, so every answer keeps its code and the
+# scoring is the source language's by construction.
+
+
+def check_translation(questionnaire: Mapping, sidecar: Mapping, translation: Mapping) -> None:
+    """DefinitionError unless `translation` words every group, question and answer of the
+    Questionnaire (and every domain of the sidecar), and nothing else: a partial
+    translation would show a client a page in two languages."""
+    if translation.get("format") != TRANSLATION_FORMAT:
+        raise DefinitionError(f"A translation must declare format {TRANSLATION_FORMAT!r}.")
+    language = translation.get("language", "")
+    if not language or language == SOURCE_LANGUAGE:
+        raise DefinitionError("A translation needs its language (not the source language).")
+    about = translation.get("translation")
+    if not isinstance(about, Mapping) or not isinstance(about.get("official"), bool):
+        raise DefinitionError(
+            f"Translation {language!r}: 'translation' must say whether it is official."
+        )
+    if about["official"] and not about.get("source"):
+        raise DefinitionError(
+            f"Translation {language!r}: an official translation cites its source."
+        )
+    if not about.get("title"):
+        raise DefinitionError(f"Translation {language!r}: the instrument's title is missing.")
+    items = translation.get("items", {})
+    expected = {}
+    for item in _walk(questionnaire.get("item", [])):
+        expected[item["linkId"]] = {
+            o["valueCoding"]["code"] for o in item.get("answerOption", []) if "valueCoding" in o
+        }
+    missing, extra = set(expected) - set(items), set(items) - set(expected)
+    if missing or extra:
+        raise DefinitionError(
+            f"Translation {language!r}: items missing {sorted(missing)}, unknown {sorted(extra)}."
+        )
+    for link_id, codes in expected.items():
+        entry = items[link_id]
+        if not entry.get("text"):
+            raise DefinitionError(f"Translation {language!r}: item {link_id!r} has no text.")
+        answers = entry.get("answers", {})
+        if set(answers) != codes or not all(answers.values()):
+            raise DefinitionError(
+                f"Translation {language!r}: item {link_id!r} must word exactly its answers "
+                f"{sorted(codes)}."
+            )
+    domains = {d.get("key") for d in sidecar.get("domains", [])}
+    if set(translation.get("domains", {})) != domains:
+        raise DefinitionError(f"Translation {language!r}: domains must be {sorted(domains)}.")
+
+
+def localize(questionnaire: Mapping, sidecar: Mapping, translation: Mapping) -> tuple[dict, dict]:
+    """Copies of the Questionnaire and sidecar with the translation's wording (checked by
+    `check_translation`). Codes, systems, scores and rules are left as they are."""
+    import copy
+
+    items = translation["items"]
+    localized = copy.deepcopy(dict(questionnaire))
+    for item in _walk(localized.get("item", [])):
+        entry = items[item["linkId"]]
+        item["text"] = entry["text"]
+        for option in item.get("answerOption", []):
+            coding = option.get("valueCoding")
+            if coding:
+                coding["display"] = entry["answers"][coding["code"]]
+    scoring = copy.deepcopy(dict(sidecar))
+    scoring["title"] = translation["translation"]["title"]
+    for domain in scoring.get("domains", []):
+        domain["title"] = translation["domains"][domain["key"]]
+    return localized, scoring
+
+
+def _walk(items):
+    for item in items:
+        yield item
+        yield from _walk(item.get("item", []))

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .engine import ItemAnswer, Step
+from .engine import SOURCE_LANGUAGE, ItemAnswer, Step
 from .models import Assessment, Instrument
 
 DECLINED = "declined"
 FIELD_PREFIX = "q-"
+
+# The languages a client may be asked in, by their own names (the one an instrument has no
+# wording for is refused on starting).
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
 class StartForm(forms.Form):
@@ -17,30 +23,60 @@ class StartForm(forms.Form):
         queryset=Instrument.objects.none(),
         widget=forms.RadioSelect,
         empty_label=None,
-        label="Instrument",
-        error_messages={"invalid_choice": "Choose one of the instruments listed."},
+        label=_("Instrument"),
+        error_messages={"invalid_choice": _("Choose one of the instruments listed.")},
     )
     mode = forms.ChoiceField(
         choices=Assessment.Mode.choices,
         widget=forms.RadioSelect,
         initial=Assessment.Mode.IN_PERSON,
-        label="How it is given",
+        label=_("How it is given"),
+    )
+    language = forms.ChoiceField(
+        choices=list(LANGUAGE_NAMES.items()),
+        widget=forms.RadioSelect,
+        initial=SOURCE_LANGUAGE,
+        # Left out (an older form, a script): the source language.
+        required=False,
+        label=_("Language of the questions"),
+        help_text=_(
+            "The client's language when they answer on their own or you read the questions "
+            "aloud. The answers and the result are the same in every language."
+        ),
     )
     capture_release = forms.BooleanField(
         required=False,
-        label="Start with a release of information",
-        help_text="Capture the client's consent to share before the questions. Without a "
-        "release covering social needs, only your organization sees this assessment.",
+        label=_("Start with a release of information"),
+        help_text=_(
+            "Capture the client's consent to share before the questions. Without a "
+            "release covering social needs, only your organization sees this assessment."
+        ),
     )
 
-    def __init__(self, *args, can_capture_release: bool, **kwargs):
+    def __init__(self, *args, can_capture_release: bool, client_language: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["instrument"].queryset = Instrument.objects.filter(is_current=True).order_by(
-            "title"
-        )
+        instruments = Instrument.objects.filter(is_current=True).order_by("title")
+        self.fields["instrument"].queryset = instruments
         self.fields["instrument"].label_from_instance = lambda i: i.title
+        # The client's preferred language when some instrument has wording for it.
+        offered = {lang for i in instruments for lang in i.languages}
+        if client_language in LANGUAGE_NAMES and client_language in offered:
+            self.fields["language"].initial = client_language
+        self.languages_by_instrument = {i.pk: i.languages for i in instruments}
         if not can_capture_release:
             del self.fields["capture_release"]
+
+    def clean(self):
+        data = super().clean()
+        language = data["language"] = data.get("language") or SOURCE_LANGUAGE
+        instrument = data.get("instrument")
+        if instrument is not None and language not in instrument.languages:
+            self.add_error(
+                "language",
+                gettext("%(instrument)s is not available in %(language)s.")
+                % {"instrument": instrument.title, "language": LANGUAGE_NAMES[language]},
+            )
+        return data
 
 
 def field_name(link_id: str) -> str:
@@ -49,7 +85,10 @@ def field_name(link_id: str) -> str:
 
 class StepForm(forms.Form):
     """The questions of one step. Each question: its answers (one, or several for a
-    multi-select question), "Declined to answer", or nothing (skipped)."""
+    multi-select question), "Declined to answer", or nothing (skipped).
+
+    `step` is worded in the language the client is asked in; the values are the answers'
+    codes whatever the language."""
 
     def __init__(self, data=None, *, step: Step, initial_answers=None, **kwargs):
         super().__init__(data, **kwargs)
@@ -57,7 +96,7 @@ class StepForm(forms.Form):
         initial_answers = initial_answers or {}
         for question in step.questions:
             choices = [(o.code, o.display) for o in question.options]
-            choices.append((DECLINED, "Declined to answer"))
+            choices.append((DECLINED, gettext("Declined to answer")))
             saved = initial_answers.get(question.link_id)
             if question.repeats:
                 field = forms.MultipleChoiceField(
@@ -70,7 +109,7 @@ class StepForm(forms.Form):
                 if saved is not None:
                     field.initial = DECLINED if saved.declined else saved.codes[0]
             field.label = question.label
-            field.error_messages["invalid_choice"] = (
+            field.error_messages["invalid_choice"] = gettext(
                 "%(value)s is not one of the answers to this question."
             )
             field.question = question
@@ -88,7 +127,8 @@ class StepForm(forms.Form):
             )
             if strangers:
                 raise ValidationError(
-                    f"Question {', '.join(strangers)} is not part of this step: reload the page."
+                    gettext("Question %(questions)s is not part of this step: reload the page.")
+                    % {"questions": ", ".join(strangers)}
                 )
         return data
 

@@ -3,6 +3,8 @@
 Used by the data migration (with the historical model) and by `manage.py load_instruments`.
 Idempotent: an unchanged version is left alone; a changed file with the same version is
 refused once assessments use that version (a changed definition must be a new version).
+Translations (`translation-<language>.json`) are words only, so a new or reworded
+translation updates the version in place, even one assessments use.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from .engine import DefinitionError, InstrumentDefinition
+from .engine import DefinitionError, InstrumentDefinition, check_translation
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
 SIDECAR = "instrument.json"
+TRANSLATIONS = "translation-*.json"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class InstrumentFiles:
     kind: str
     questionnaire: dict
     scoring: dict
+    translations: dict  # language -> translation document
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,15 @@ def read_instrument(folder: Path) -> InstrumentFiles:
         raise DefinitionError(f"{folder.name}: questionnaire file {name!r} not found beside it.")
     questionnaire = json.loads(path.read_text(encoding="utf-8"))
     definition = InstrumentDefinition.from_documents(questionnaire, scoring)
+    translations = {}
+    for file in sorted(folder.glob(TRANSLATIONS)):
+        translation = json.loads(file.read_text(encoding="utf-8"))
+        if translation.get("questionnaire") != name:
+            raise DefinitionError(f"{folder.name}/{file.name}: translates another questionnaire.")
+        check_translation(questionnaire, scoring, translation)
+        if translation["language"] in translations:
+            raise DefinitionError(f"{folder.name}: two translations into one language.")
+        translations[translation["language"]] = translation
     return InstrumentFiles(
         key=definition.key,
         version=definition.version,
@@ -53,6 +66,7 @@ def read_instrument(folder: Path) -> InstrumentFiles:
         kind=definition.kind,
         questionnaire=questionnaire,
         scoring=scoring,
+        translations=translations,
     )
 
 
@@ -86,6 +100,11 @@ def _load_one(model, files: InstrumentFiles) -> LoadOutcome:
         "questionnaire": files.questionnaire,
         "scoring": files.scoring,
     }
+    # Words only: may change under assessments (the historical model of an early migration
+    # has no such column yet).
+    wording = {}
+    if any(f.name == "translations" for f in model._meta.get_fields()):
+        wording["translations"] = files.translations
     existing = model.objects.select_for_update().filter(key=files.key, version=files.version)
     row = existing.first()
     if row is None:
@@ -96,10 +115,12 @@ def _load_one(model, files: InstrumentFiles) -> LoadOutcome:
             is_current=True,
             loaded_at=timezone.now(),
             **fields,
+            **wording,
         )
         return LoadOutcome(files.key, files.version, "created")
     changed = [name for name, value in fields.items() if getattr(row, name) != value]
-    if not changed and row.is_current:
+    reworded = [name for name, value in wording.items() if getattr(row, name) != value]
+    if not changed and not reworded and row.is_current:
         return LoadOutcome(files.key, files.version, "unchanged")
     if changed and row.assessments.exists():
         raise DefinitionError(
@@ -107,8 +128,8 @@ def _load_one(model, files: InstrumentFiles) -> LoadOutcome:
             f"({', '.join(changed)}): give the changed definition a new version."
         )
     model.objects.filter(key=files.key, is_current=True).exclude(pk=row.pk).update(is_current=False)
-    for name, value in fields.items():
+    for name, value in {**fields, **wording}.items():
         setattr(row, name, value)
     row.is_current = True
     row.save()
-    return LoadOutcome(files.key, files.version, "updated" if changed else "unchanged")
+    return LoadOutcome(files.key, files.version, "updated" if changed or reworded else "unchanged")

@@ -7,12 +7,21 @@ from functools import cached_property
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from consent import policy
 from consent.categories import Category
 from organizations.sdoh import SDOHCategory
 
-from .engine import DomainResult, DomainStatus, InstrumentDefinition, ItemAnswer, RiskLevel
+from .engine import (
+    SOURCE_LANGUAGE,
+    DomainResult,
+    DomainStatus,
+    InstrumentDefinition,
+    ItemAnswer,
+    RiskLevel,
+    localize,
+)
 
 
 class Instrument(models.Model):
@@ -21,8 +30,8 @@ class Instrument(models.Model):
     a changed definition is a new version)."""
 
     class Kind(models.TextChoices):
-        SCREENING = "screening", "Screening (positive or negative per domain)"
-        MATRIX = "matrix", "Self-sufficiency matrix (each domain rated 1 to 5)"
+        SCREENING = "screening", _("Screening (positive or negative per domain)")
+        MATRIX = "matrix", _("Self-sufficiency matrix (each domain rated 1 to 5)")
 
     key = models.SlugField(max_length=60)
     version = models.CharField(max_length=30)
@@ -30,6 +39,10 @@ class Instrument(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     questionnaire = models.JSONField(help_text="The FHIR R4 Questionnaire.")
     scoring = models.JSONField(help_text="Linkage's instrument.json: scoring rules.")
+    # Per language code, the instrument's wording in that language (translation-<lang>.json:
+    # questions, answers, domain titles, and whether it is official and from where). Words
+    # only: codes and scoring are the Questionnaire's.
+    translations = models.JSONField(default=dict, blank=True)
     # New assessments use the current version of each instrument.
     is_current = models.BooleanField(default=True)
     loaded_at = models.DateTimeField(default=timezone.now)
@@ -50,6 +63,29 @@ class Instrument(models.Model):
     def definition(self) -> InstrumentDefinition:
         return InstrumentDefinition.from_documents(self.questionnaire, self.scoring)
 
+    @property
+    def languages(self) -> list[str]:
+        """The languages the instrument can be given in: the source language first."""
+        return [SOURCE_LANGUAGE, *sorted(self.translations)]
+
+    def translation(self, language: str) -> dict:
+        """What is known of the wording in `language` (official or not, its source);
+        {} for the source language or a language without a translation."""
+        return dict(self.translations.get(language, {}).get("translation", {}))
+
+    def definition_in(self, language: str | None) -> InstrumentDefinition:
+        """The definition worded in `language` (the source wording when there is no
+        translation): the same questions, codes and scoring, other words."""
+        translation = self.translations.get(language or "")
+        if not translation:
+            return self.definition
+        cache = self.__dict__.setdefault("_localized", {})
+        if language not in cache:
+            cache[language] = InstrumentDefinition.from_documents(
+                *localize(self.questionnaire, self.scoring, translation)
+            )
+        return cache[language]
+
 
 class AssessmentQuerySet(models.QuerySet):
     def visible_to(self, org) -> AssessmentQuerySet:
@@ -66,13 +102,13 @@ class Assessment(models.Model):
     and once completed, its result (domains, needs, risk level, rescreen date)."""
 
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
 
     class Mode(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        PHONE = "phone", "By phone"
-        SELF = "self", "Self-completed"
+        IN_PERSON = "in_person", _("In person")
+        PHONE = "phone", _("By phone")
+        SELF = "self", _("Self-completed")
 
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="assessments")
     client = models.ForeignKey(
@@ -85,6 +121,9 @@ class Assessment(models.Model):
         "organizations.User", on_delete=models.PROTECT, related_name="administered_assessments"
     )
     mode = models.CharField(max_length=20, choices=Mode.choices)
+    # The language the questions are shown (or read aloud) in: the client's. The answers'
+    # codes and the scoring do not depend on it.
+    language = models.CharField(max_length=10, default=SOURCE_LANGUAGE)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
     # A release captured as the first page of this assessment, if any.
     release = models.ForeignKey(
@@ -131,6 +170,11 @@ class Assessment(models.Model):
     def definition(self) -> InstrumentDefinition:
         return self.instrument.definition
 
+    @property
+    def client_definition(self) -> InstrumentDefinition:
+        """The definition in the language the client is asked in."""
+        return self.instrument.definition_in(self.language)
+
     def item_answers(self) -> dict[str, ItemAnswer]:
         """The recorded answers in the engine's shape (from prefetched rows if any)."""
         codes: dict[str, list[str]] = {}
@@ -144,10 +188,11 @@ class Assessment(models.Model):
         out.update({link_id: ItemAnswer(declined=True) for link_id in declined})
         return out
 
-    def results(self) -> list[DomainResult]:
-        """The stored result per domain, in the instrument's order."""
+    def results(self, *, language: str | None = None) -> list[DomainResult]:
+        """The stored result per domain, in the instrument's order (titles in `language`
+        when the instrument has it)."""
         out = []
-        for domain in self.definition.domains:
+        for domain in self.instrument.definition_in(language).domains:
             stored = self.domain_results.get(domain.key, {})
             out.append(
                 DomainResult(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from clients.models import Client
 from consent import policy
@@ -48,7 +49,7 @@ def client_label(org: Organization, client: Client) -> str:
     label (an organization may see a client's screenings without their contact details)."""
     if policy.may_see(org, Category.DEMOGRAPHICS, client):
         return client.display_name
-    return f"Client #{client.pk}"
+    return _("Client #%(number)s") % {"number": client.pk}
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,12 @@ class AnsweredStep:
     questions: list[AnsweredQuestion]
 
 
-def answered_steps(assessment: Assessment) -> list[AnsweredStep]:
-    """Every question of the instrument, step by step, with what was recorded."""
+def answered_steps(assessment: Assessment, *, language: str | None = None) -> list[AnsweredStep]:
+    """Every question of the instrument, step by step, with what was recorded (worded in
+    `language` when the instrument has it)."""
     answers = assessment.item_answers()
     out = []
-    for step in assessment.definition.steps:
+    for step in assessment.instrument.definition_in(language).steps:
         rows = []
         for question in step.questions:
             answer = answers.get(question.link_id)

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -17,16 +19,18 @@ from clients.models import Client
 from consent.models import Release
 from organizations.models import Network, Organization, User
 
-from .engine import ItemAnswer, RiskLevel
+from .engine import SOURCE_LANGUAGE, ItemAnswer, RiskLevel
 from .models import Answer, Assessment, Instrument, Need
 
 MESSAGES = {
-    "completed": "This assessment is completed: its answers can no longer change.",
-    "client_network": "The client belongs to another network.",
-    "not_current": "This instrument version is retired: start with the current version.",
-    "nothing_answered": "Answer at least one question (or record that it was declined) "
-    "before finishing.",
-    "release_client": "That release is for another client.",
+    "completed": _("This assessment is completed: its answers can no longer change."),
+    "client_network": _("The client belongs to another network."),
+    "not_current": _("This instrument version is retired: start with the current version."),
+    "nothing_answered": _(
+        "Answer at least one question (or record that it was declined) before finishing."
+    ),
+    "release_client": _("That release is for another client."),
+    "language": _("%(instrument)s is not available in that language."),
 }
 
 
@@ -61,23 +65,28 @@ def assessment_start(
     instrument: Instrument,
     mode: str,
     actor: User,
+    language: str = SOURCE_LANGUAGE,
     request: HttpRequest | None = None,
 ) -> Assessment:
     """Open an in-progress assessment of `client` by `organization` (the caller has checked
-    the organization may see the client)."""
+    the organization may see the client), asked in `language` (one the instrument has
+    wording for: the client's when it can be)."""
     if client.network_id != organization.network_id:
         raise ValidationError(MESSAGES["client_network"])
     client.ensure_current()  # a merged record: its survivor takes new assessments
     if not instrument.is_current:
         raise ValidationError(MESSAGES["not_current"])
     if mode not in Assessment.Mode.values:
-        raise ValidationError({"mode": f"Unknown mode {mode!r}."})
+        raise ValidationError({"mode": gettext('Unknown mode "%(mode)s".') % {"mode": mode}})
+    if language not in instrument.languages:
+        raise ValidationError({"language": MESSAGES["language"] % {"instrument": instrument.title}})
     assessment = Assessment.objects.create(
         instrument=instrument,
         client=client,
         organization=organization,
         administered_by=actor,
         mode=mode,
+        language=language,
     )
     audit_record(
         action=AuditEvent.Action.CREATE,
@@ -255,6 +264,7 @@ def assessment_record(
     mode: str,
     actor: User,
     answers: Mapping[str, ItemAnswer],
+    language: str = SOURCE_LANGUAGE,
     request: HttpRequest | None = None,
 ) -> Assessment:
     """Record a whole assessment at once (an import, the API, an EHR's screening): start,
@@ -267,6 +277,7 @@ def assessment_record(
         instrument=instrument,
         mode=mode,
         actor=actor,
+        language=language,
         request=request,
     )
     for step in definition.steps:

@@ -15,7 +15,9 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import AuditEvent
@@ -69,11 +71,15 @@ def assessment_start(request, client_id: int):
     """Choose the instrument and how it is given; optionally start with a release."""
     org = request.organization
     client = _client_for(request, client_id)
-    can_capture = request.membership.has(Capability.CAPTURE_RELEASES) and policy.may_see(
-        org, Category.DEMOGRAPHICS, client
-    )
+    shows_contact = policy.may_see(org, Category.DEMOGRAPHICS, client)
+    can_capture = request.membership.has(Capability.CAPTURE_RELEASES) and shows_contact
     data = request.POST if request.method == "POST" else None
-    form = StartForm(data, can_capture_release=can_capture)
+    form = StartForm(
+        data,
+        can_capture_release=can_capture,
+        # The preferred language is contact information: a default only when it may be seen.
+        client_language=client.preferred_language if shows_contact else "",
+    )
     if request.method == "POST" and form.is_valid():
         try:
             assessment = services.assessment_start(
@@ -81,6 +87,7 @@ def assessment_start(request, client_id: int):
                 organization=org,
                 instrument=form.cleaned_data["instrument"],
                 mode=form.cleaned_data["mode"],
+                language=form.cleaned_data["language"],
                 actor=request.user,
                 request=request,
             )
@@ -111,17 +118,20 @@ def assessment_step(request, assessment_id: int, step: int):
     can be resumed; the last step (or "finish now") scores it."""
     assessment = _own_assessment(request, assessment_id)
     if assessment.is_completed:
-        messages.info(request, "This assessment is already completed.")
+        messages.info(request, _("This assessment is already completed."))
         return redirect("assessment_result", assessment_id=assessment.pk)
     if step == 0:
         return _release_step(request, assessment)
-    definition = assessment.definition
+    # The questions in the client's language; the answers are codes in every language.
+    definition = assessment.client_definition
     step_def = definition.step(step)
     if step_def is None:
         raise Http404("No such step.")
     saved = assessment.item_answers()
     data = request.POST if request.method == "POST" else None
-    form = StepForm(data, step=step_def, initial_answers=saved)
+    with translation.override(assessment.language):
+        # "Declined to answer" and the answer errors sit among the client's questions.
+        form = StepForm(data, step=step_def, initial_answers=saved)
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         finish = "finish" in request.POST or step == len(definition.steps)
@@ -148,7 +158,7 @@ def assessment_step(request, assessment_id: int, step: int):
                 status = 409
         else:
             if finish:
-                messages.success(request, "The assessment is complete.")
+                messages.success(request, _("The assessment is complete."))
                 return redirect("assessment_result", assessment_id=assessment.pk)
             return redirect("assessment_step", assessment_id=assessment.pk, step=step + 1)
     _audit_assessments(request, [assessment])
@@ -162,6 +172,8 @@ def assessment_step(request, assessment_id: int, step: int):
             "steps": definition.steps,
             "form": form,
             "is_last": step == len(definition.steps),
+            "question_language": assessment.language,
+            "translation": assessment.instrument.translation(assessment.language),
         },
         status=status,
     )
@@ -200,7 +212,7 @@ def _release_step(request, assessment: Assessment):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "The release of information was recorded.")
+            messages.success(request, _("The release of information was recorded."))
             return redirect("assessment_step", assessment_id=assessment.pk, step=1)
     audit_read(
         request,
@@ -217,7 +229,7 @@ def _release_step(request, assessment: Assessment):
             "client": client,
             "form": form,
             "agreement": form.agreement(),
-            "steps": assessment.definition.steps,
+            "steps": assessment.client_definition.steps,
             "default_months": client.network.release_default_months,
         },
         status=400 if request.method == "POST" else 200,
@@ -246,15 +258,17 @@ def assessment_result(request, assessment_id: int):
         )
         suggestions = [(s, CapacityState(s.capacity_state).label) for s in found]
     _audit_assessments(request, [assessment])
+    # The reader's language where the instrument has it (the codes are the same).
+    language = (get_language() or "").split("-")[0]
     return render(
         request,
         "assessments/result.html",
         {
             "assessment": assessment,
             "client_label": selectors.client_label(org, client),
-            "results": assessment.results(),
+            "results": assessment.results(language=language),
             "needs": needs,
-            "answered_steps": selectors.answered_steps(assessment),
+            "answered_steps": selectors.answered_steps(assessment, language=language),
             "suggestions": suggestions,
             "is_own": assessment.organization_id == org.pk,
         },

@@ -1,3 +1,18 @@
-from django.urls import path  # noqa: F401
+"""The client's own summary of a referral (printable, in the client's language)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import summary
+
+urlpatterns = [
+    path(
+        "referrals/<int:referral_id>/summary/",
+        summary.referral_client_summary,
+        name="referral_client_summary",
+    ),
+    path(
+        "referrals/<int:referral_id>/summary/text/",
+        summary.referral_summary_send,
+        name="referral_summary_send",
+    ),
+]
