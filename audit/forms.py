@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from organizations.models import Membership, Organization, User
 
@@ -17,7 +18,7 @@ from .models import AuditEvent
 # into a moment in the installation's time zone.
 _EARLIEST = date(2000, 1, 1)
 _LATEST = date(2999, 12, 31)
-_DATE_RANGE_MESSAGE = "Choose a date between 2000 and 2999."
+_DATE_RANGE_MESSAGE = gettext_lazy("Choose a date between 2000 and 2999.")
 # Postgres bigint: a larger "client id" is simply not one (and must not reach the query).
 _MAX_ID = 2**63 - 1
 
@@ -38,14 +39,14 @@ def _date_field(label: str) -> forms.DateField:
 class DateRangeForm(forms.Form):
     """From/to days, both included, in the installation's time zone."""
 
-    since = _date_field("From")
-    until = _date_field("To")
+    since = _date_field(gettext_lazy("From"))
+    until = _date_field(gettext_lazy("To"))
 
     def clean(self):
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and until < since:
-            self.add_error("until", "The end date must be on or after the start date.")
+            self.add_error("until", gettext("The end date must be on or after the start date."))
         return cleaned
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
@@ -68,29 +69,29 @@ class AccessLogFilterForm(DateRangeForm):
     """Who, which client, when, what: an org admin's filters on the own access log."""
 
     user = MemberChoiceField(
-        label="Staff member",
+        label=gettext_lazy("Staff member"),
         queryset=User.objects.none(),
         required=False,
-        empty_label="Anyone",
-        error_messages={"invalid_choice": "Choose a member of your organization."},
+        empty_label=gettext_lazy("Anyone"),
+        error_messages={"invalid_choice": gettext_lazy("Choose a member of your organization.")},
     )
     client = forms.IntegerField(
-        label="Client ID",
+        label=gettext_lazy("Client ID"),
         required=False,
         min_value=1,
         max_value=_MAX_ID,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
-            "invalid": "A client ID is a number.",
-            "min_value": "A client ID is a positive number.",
-            "max_value": "No client has an ID that large.",
+            "invalid": gettext_lazy("A client ID is a number."),
+            "min_value": gettext_lazy("A client ID is a positive number."),
+            "max_value": gettext_lazy("No client has an ID that large."),
         },
     )
     action = forms.ChoiceField(
-        label="Action",
+        label=gettext_lazy("Action"),
         required=False,
-        choices=[("", "Any action"), *AuditEvent.Action.choices],
-        error_messages={"invalid_choice": "Choose one of the listed actions."},
+        choices=[("", gettext_lazy("Any action")), *AuditEvent.Action.choices],
+        error_messages={"invalid_choice": gettext_lazy("Choose one of the listed actions.")},
     )
     field_order = ["user", "client", "action", "since", "until"]
 

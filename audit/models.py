@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class AppendOnlyError(Exception):
@@ -39,15 +40,15 @@ class AuditEvent(models.Model):
     """Who, acting for which organization, did what to which objects, when, from where."""
 
     class Action(models.TextChoices):
-        VIEW = "view", "Viewed"
-        LIST = "list", "Listed"
-        SEARCH = "search", "Searched"
-        PRINT = "print", "Printed"
-        EXPORT = "export", "Exported"
-        CREATE = "create", "Created"
-        UPDATE = "update", "Changed"
-        REVOKE = "revoke", "Revoked"
-        DISCLOSE = "disclose", "Disclosed"
+        VIEW = "view", gettext_lazy("Viewed")
+        LIST = "list", gettext_lazy("Listed")
+        SEARCH = "search", gettext_lazy("Searched")
+        PRINT = "print", gettext_lazy("Printed")
+        EXPORT = "export", gettext_lazy("Exported")
+        CREATE = "create", gettext_lazy("Created")
+        UPDATE = "update", gettext_lazy("Changed")
+        REVOKE = "revoke", gettext_lazy("Revoked")
+        DISCLOSE = "disclose", gettext_lazy("Disclosed")
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

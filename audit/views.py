@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from config.spreadsheets import csv_cell
@@ -45,7 +46,7 @@ def access_log(request):
     valid = form.is_valid()
     export = request.GET.get("format", "")
     if export not in ("", "csv"):
-        form.add_error(None, "The access log downloads as CSV only (format=csv).")
+        form.add_error(None, gettext("The access log downloads as CSV only (format=csv)."))
         valid = False
     if not valid:
         # Bad filters show their errors over an empty result (400), never everything.
@@ -117,7 +118,11 @@ def network_activity(request):
     today = timezone.localdate()
     presets = [
         (label, (today - timedelta(days=days - 1)).isoformat(), today.isoformat())
-        for label, days in (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90))
+        for label, days in (
+            (gettext("Last 7 days"), 7),
+            (gettext("Last 30 days"), 30),
+            (gettext("Last 90 days"), 90),
+        )
     ]
     return render(
         request,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership
 from organizations.roles import Role
@@ -46,13 +48,25 @@ class ClientForm(forms.ModelForm):
             "insurance_member_id",
         ]
         labels = {
-            "given_name": "Given (first) name",
-            "family_name": "Family (last) name",
-            "preferred_name": "Preferred name",
-            "address_line": "Street address",
-            "state": "State (2 letters)",
-            "insurance_member_id": "Member id",
-            "insurance_payer": "Insurance payer / plan",
+            "given_name": _("Given (first) name"),
+            "family_name": _("Family (last) name"),
+            "preferred_name": _("Preferred name"),
+            "address_line": _("Street address"),
+            "state": _("State (2 letters)"),
+            "insurance_member_id": _("Member id"),
+            "insurance_payer": _("Insurance payer / plan"),
+            # The model's own field names, as labels the page can translate.
+            "date_of_birth": _("Date of birth"),
+            "phone": _("Phone"),
+            "email": _("Email"),
+            "city": _("City"),
+            "zip_code": _("ZIP code"),
+            "preferred_language": _("Preferred language"),
+            "race": _("Race"),
+            "ethnicity": _("Ethnicity"),
+            "sex": _("Sex"),
+            "gender_identity": _("Gender identity"),
+            "insurance_type": _("Insurance type"),
         }
         widgets = {
             "date_of_birth": DateInput(),
@@ -97,7 +111,7 @@ class ClientCreateForm(ClientForm):
 
     confirm_new = forms.BooleanField(
         required=False,
-        label="None of these is the person: create a new record anyway",
+        label=_("None of these is the person: create a new record anyway"),
     )
 
 
@@ -107,18 +121,18 @@ class ClientSearchForm(forms.Form):
     name = forms.CharField(
         required=False,
         max_length=200,
-        label="Name",
-        help_text="Given, family or preferred name; nicknames and accents are matched.",
+        label=_("Name"),
+        help_text=_("Given, family or preferred name; nicknames and accents are matched."),
     )
-    date_of_birth = forms.DateField(required=False, label="Date of birth", widget=DateInput())
+    date_of_birth = forms.DateField(required=False, label=_("Date of birth"), widget=DateInput())
     phone = forms.CharField(
         required=False,
         max_length=30,
-        label="Phone",
+        label=_("Phone"),
         widget=forms.TextInput(attrs={"inputmode": "tel"}),
     )
     identifier = forms.CharField(
-        required=False, max_length=100, label="Identifier (MRN, member id...)"
+        required=False, max_length=100, label=_("Identifier (MRN, member id...)")
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
 
@@ -141,7 +155,7 @@ class ClientSearchForm(forms.Form):
         criteria = ("name", "date_of_birth", "phone", "identifier")
         if not self.errors and not any(cleaned.get(c) for c in criteria):
             raise forms.ValidationError(
-                "Enter a name, a date of birth, a phone number or an identifier."
+                gettext("Enter a name, a date of birth, a phone number or an identifier.")
             )
         return cleaned
 
@@ -161,18 +175,18 @@ class LeadNavigatorForm(forms.Form):
 
     membership = forms.ModelChoiceField(
         queryset=Membership.objects.none(),
-        label="Lead navigator",
-        empty_label="Choose a navigator",
+        label=_("Lead navigator"),
+        empty_label=_("Choose a navigator"),
     )
     handover_note = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Handover note",
-        help_text="What the new lead navigator needs to know. Required when taking over.",
+        label=_("Handover note"),
+        help_text=_("What the new lead navigator needs to know. Required when taking over."),
     )
     confirm_handover = forms.BooleanField(
         required=False,
-        label="I understand the current lead navigator will be replaced and told.",
+        label=_("I understand the current lead navigator will be replaced and told."),
     )
 
     def __init__(self, *args, organization, current_lead: Membership | None, **kwargs):
@@ -202,11 +216,13 @@ class LeadNavigatorForm(forms.Form):
             return cleaned
         if not cleaned.get("handover_note", "").strip():
             self.add_error(
-                "handover_note", "A handover note is required when replacing a lead navigator."
+                "handover_note",
+                gettext("A handover note is required when replacing a lead navigator."),
             )
         if not cleaned.get("confirm_handover"):
             self.add_error(
-                "confirm_handover", "Confirm that the current lead navigator will be replaced."
+                "confirm_handover",
+                gettext("Confirm that the current lead navigator will be replaced."),
             )
         return cleaned
 
@@ -217,7 +233,7 @@ class ClientIdentifierForm(forms.ModelForm):
     class Meta:
         model = ClientIdentifier
         fields = ["system", "value"]
-        labels = {"system": "System", "value": "Identifier"}
+        labels = {"system": _("System"), "value": _("Identifier")}
         widgets = {
             "system": forms.TextInput(attrs={"placeholder": "MRN", "autocomplete": "off"}),
             "value": forms.TextInput(attrs={"autocomplete": "off"}),
@@ -249,7 +265,8 @@ class ClientIdentifierForm(forms.ModelForm):
             self.add_error(
                 "value",
                 forms.ValidationError(
-                    f"Your organization already uses this {system} for a client record.",
+                    gettext("Your organization already uses this %(system)s for a client record.")
+                    % {"system": system},
                     code="duplicate",
                 ),
             )

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from consent import policy
 
@@ -38,46 +40,46 @@ class Client(models.Model):
     """One person, once per network ("patient" to an HCO)."""
 
     class Language(models.TextChoices):
-        EN = "en", "English"
-        ES = "es", "Spanish"
-        ZH = "zh", "Chinese"
-        VI = "vi", "Vietnamese"
-        AR = "ar", "Arabic"
-        OTHER = "other", "Other"
+        EN = "en", _("English")
+        ES = "es", _("Spanish")
+        ZH = "zh", _("Chinese")
+        VI = "vi", _("Vietnamese")
+        AR = "ar", _("Arabic")
+        OTHER = "other", _("Other")
 
     # OMB race and ethnicity categories, with the codes of the SDOH Clinical Care IG value sets
     # (urn:oid:2.16.840.1.113883.6.238); "declined" and "unknown" are Linkage's own.
     class Race(models.TextChoices):
-        AIAN = "1002-5", "American Indian or Alaska Native"
-        ASIAN = "2028-9", "Asian"
-        BLACK = "2054-5", "Black or African American"
-        NHPI = "2076-8", "Native Hawaiian or Other Pacific Islander"
-        WHITE = "2106-3", "White"
-        MULTIPLE = "multiple", "More than one race"
-        DECLINED = "declined", "Declined to answer"
-        UNKNOWN = "unknown", "Unknown"
+        AIAN = "1002-5", _("American Indian or Alaska Native")
+        ASIAN = "2028-9", _("Asian")
+        BLACK = "2054-5", _("Black or African American")
+        NHPI = "2076-8", _("Native Hawaiian or Other Pacific Islander")
+        WHITE = "2106-3", _("White")
+        MULTIPLE = "multiple", _("More than one race")
+        DECLINED = "declined", _("Declined to answer")
+        UNKNOWN = "unknown", _("Unknown")
 
     class Ethnicity(models.TextChoices):
-        HISPANIC = "2135-2", "Hispanic or Latino"
-        NOT_HISPANIC = "2186-5", "Not Hispanic or Latino"
-        DECLINED = "declined", "Declined to answer"
-        UNKNOWN = "unknown", "Unknown"
+        HISPANIC = "2135-2", _("Hispanic or Latino")
+        NOT_HISPANIC = "2186-5", _("Not Hispanic or Latino")
+        DECLINED = "declined", _("Declined to answer")
+        UNKNOWN = "unknown", _("Unknown")
 
     class Sex(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        OTHER = "other", "Other"
-        UNKNOWN = "unknown", "Unknown"
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+        UNKNOWN = "unknown", _("Unknown")
 
     class InsuranceType(models.TextChoices):
-        MEDICAID = "medicaid", "Medicaid"
-        MEDICARE = "medicare", "Medicare"
-        DUAL = "dual", "Medicare and Medicaid"
-        COMMERCIAL = "commercial", "Commercial"
-        MARKETPLACE = "marketplace", "Marketplace"
-        OTHER = "other", "Other"
-        UNINSURED = "uninsured", "Uninsured"
-        UNKNOWN = "unknown", "Unknown"
+        MEDICAID = "medicaid", _("Medicaid")
+        MEDICARE = "medicare", _("Medicare")
+        DUAL = "dual", _("Medicare and Medicaid")
+        COMMERCIAL = "commercial", _("Commercial")
+        MARKETPLACE = "marketplace", _("Marketplace")
+        OTHER = "other", _("Other")
+        UNINSURED = "uninsured", _("Uninsured")
+        UNKNOWN = "unknown", _("Unknown")
 
     network = models.ForeignKey(
         "organizations.Network", on_delete=models.PROTECT, related_name="clients"
@@ -198,8 +200,10 @@ class Client(models.Model):
         faces lead callers to the survivor; this is the services' last line)."""
         if self.merged_into_id is not None:
             raise ValidationError(
-                f"Client record #{self.pk} was merged into record #{self.merged_into_id}: "
-                "use that record."
+                gettext(
+                    "Client record #%(id)s was merged into record #%(survivor)s: use that record."
+                )
+                % {"id": self.pk, "survivor": self.merged_into_id}
             )
 
     @property
@@ -228,7 +232,9 @@ class ClientIdentifier(models.Model):
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="client_identifiers"
     )
-    system = models.CharField(max_length=200, help_text="e.g. MRN, or a FHIR identifier system URI")
+    system = models.CharField(
+        max_length=200, help_text=_("e.g. MRN, or a FHIR identifier system URI")
+    )
     value = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -294,9 +300,9 @@ class PossibleDuplicate(models.Model):
     (dismissed), or the same person (merged: clients.services.client_merge)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        DISMISSED = "dismissed", "Not the same person"
-        MERGED = "merged", "Merged"
+        OPEN = "open", _("Open")
+        DISMISSED = "dismissed", _("Not the same person")
+        MERGED = "merged", _("Merged")
 
     client = models.ForeignKey(
         Client, on_delete=models.CASCADE, related_name="possible_duplicates"

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from audit.services import audit_read
@@ -56,7 +57,7 @@ def release_create(request, client_id: int):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, "The release of information was recorded.")
+                messages.success(request, gettext("The release of information was recorded."))
                 return redirect("release_detail", release_id=release.pk)
     else:
         # `?recipient=<organization id>` (repeatable): the organizations the user is about

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from audit.services import audit_read, audit_record
@@ -144,7 +145,7 @@ def client_identifier_add(
     client.ensure_current()
     system, value = system.strip(), value.strip()
     if not system or not value:
-        raise ValidationError("An identifier needs a system and a value.")
+        raise ValidationError(gettext("An identifier needs a system and a value."))
     try:
         # A savepoint, so that losing a race with a concurrent insert leaves the request's
         # transaction usable for the error page.
@@ -198,25 +199,31 @@ def client_lead_navigator_assign(
         or membership.role not in LEAD_ROLES
         or membership.organization.network_id != client.network_id
     ):
-        raise ValidationError("Only an active navigator of the network can be lead navigator.")
+        raise ValidationError(
+            gettext("Only an active navigator of the network can be lead navigator.")
+        )
     # Another organization's member (an API key's service user included) is never ours to
     # appoint, and the person appointing must act for the organization they appoint from.
     if (
         membership.organization_id != acting.pk
         or not acting.memberships.filter(user=actor, is_active=True).exists()
     ):
-        raise ValidationError("Choose one of your own organization's navigators.")
+        raise ValidationError(gettext("Choose one of your own organization's navigators."))
     if not policy.may_see(acting, Category.DEMOGRAPHICS, client):
         raise ValidationError(
-            "Your organization may not see this client's demographics, so it cannot "
-            "change their lead navigator."
+            gettext(
+                "Your organization may not see this client's demographics, so it cannot "
+                "change their lead navigator."
+            )
         )
     current = client.lead_assignments.filter(ended_at__isnull=True).first()
     if current is not None and current.membership_id == membership.pk:
         return current
     handover_note = handover_note.strip()
     if current is not None and not handover_note:
-        raise ValidationError("A handover note is required when replacing a lead navigator.")
+        raise ValidationError(
+            gettext("A handover note is required when replacing a lead navigator.")
+        )
 
     now = timezone.now()
     if current is not None:
@@ -275,8 +282,10 @@ def lead_navigator_replaced_notify(
         "ended_at": ended.ended_at,
         "site_url": settings.SITE_URL,
     }
-    subject = render_to_string("clients/email/lead_navigator_replaced_subject.txt", context)
-    body = render_to_string("clients/email/lead_navigator_replaced_body.txt", context)
+    # In the language the recipient picked (the default when they follow the browser).
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("clients/email/lead_navigator_replaced_subject.txt", context)
+        body = render_to_string("clients/email/lead_navigator_replaced_body.txt", context)
     send_mail(
         " ".join(subject.split()),
         body,
@@ -393,8 +402,10 @@ def possible_duplicate_dismiss(
         and policy.may_see(organization, Category.DEMOGRAPHICS, duplicate.match)
     ):
         raise ValidationError(
-            "Your organization may not see both records, so it cannot decide whether they "
-            "are the same person."
+            gettext(
+                "Your organization may not see both records, so it cannot decide whether they "
+                "are the same person."
+            )
         )
     duplicate.status = PossibleDuplicate.Status.DISMISSED
     duplicate.resolved_at = timezone.now()
@@ -501,7 +512,9 @@ def client_merge(
 
     membership = organization.memberships.filter(user=actor, is_active=True).first()
     if membership is None or membership.role not in LEAD_ROLES:
-        raise PermissionDenied("Only a navigator or an admin of your organization can merge.")
+        raise PermissionDenied(
+            gettext("Only a navigator or an admin of your organization can merge.")
+        )
     if survivor.pk == duplicate.pk:
         raise MergeRefused("A record cannot be merged into itself.")
     locked = {
@@ -516,7 +529,7 @@ def client_merge(
         and policy.may_see(organization, Category.DEMOGRAPHICS, duplicate)
     ):
         raise PermissionDenied(
-            "Your organization may not see both records, so it cannot merge them."
+            gettext("Your organization may not see both records, so it cannot merge them.")
         )
     if survivor.network_id != duplicate.network_id:
         raise MergeRefused("The two records belong to different networks.")

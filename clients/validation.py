@@ -7,6 +7,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .normalize import digits
 
@@ -35,7 +36,7 @@ def normalize_us_phone(value: str) -> str:
     # NANP: an area code never starts with 0 or 1.
     if number[0] in "01":
         raise ValidationError(
-            "That area code does not exist; check the first three digits.", code="phone"
+            gettext("That area code does not exist; check the first three digits."), code="phone"
         )
     return f"({number[:3]}) {number[3:6]}-{number[6:]}"
 
@@ -44,9 +45,12 @@ def validate_birth_date(value: date | None) -> date | None:
     if value is None:
         return None
     if value > timezone.localdate():
-        raise ValidationError("Date of birth cannot be in the future.", code="future")
+        raise ValidationError(gettext("Date of birth cannot be in the future."), code="future")
     if value.year < OLDEST_BIRTH_YEAR:
-        raise ValidationError(f"Date of birth must be after {OLDEST_BIRTH_YEAR}.", code="too_old")
+        raise ValidationError(
+            gettext("Date of birth must be after %(year)s.") % {"year": OLDEST_BIRTH_YEAR},
+            code="too_old",
+        )
     return value
 
 
@@ -54,7 +58,7 @@ def normalize_zip(value: str) -> str:
     value = (value or "").strip()
     if value and not ZIP_RE.match(value):
         raise ValidationError(
-            "Enter a 5-digit ZIP code (or ZIP+4, like 60601-1234).", code="zip_code"
+            gettext("Enter a 5-digit ZIP code (or ZIP+4, like 60601-1234)."), code="zip_code"
         )
     return value
 
@@ -62,7 +66,9 @@ def normalize_zip(value: str) -> str:
 def normalize_state(value: str) -> str:
     value = (value or "").strip().upper()
     if value and not STATE_RE.match(value):
-        raise ValidationError("Use the two-letter state code, for example IL.", code="state")
+        raise ValidationError(
+            gettext("Use the two-letter state code, for example IL."), code="state"
+        )
     return value
 
 

@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
@@ -183,7 +184,9 @@ def client_create(request):
                 except ValidationError as error:
                     form.add_error(None, error)
                 else:
-                    messages.success(request, f"Client record #{client.pk} created.")
+                    messages.success(
+                        request, gettext("Client record #%(id)s created.") % {"id": client.pk}
+                    )
                     return redirect("client_profile", client_id=client.pk)
             else:
                 # Say why the record was not created when the user already answered: the
@@ -191,14 +194,18 @@ def client_create(request):
                 if seen_these:
                     form.add_error(
                         "confirm_new",
-                        "Tick the box if none of the records above is this person, or open "
-                        "the matching record instead.",
+                        gettext(
+                            "Tick the box if none of the records above is this person, or open "
+                            "the matching record instead."
+                        ),
                     )
                 elif seen:
                     form.add_error(
                         None,
-                        "The possible matches changed since you checked (the details typed, "
-                        "or the records in the network): look at them again below.",
+                        gettext(
+                            "The possible matches changed since you checked (the details typed, "
+                            "or the records in the network): look at them again below."
+                        ),
                     )
                 visible, notices = _present_matches(request, matches)
                 context = {"visible_matches": visible, "hidden_notices": notices, "digest": digest}
@@ -297,9 +304,9 @@ def client_edit(request, client_id: int):
                 form.add_error(None, error)
             else:
                 if changed:
-                    messages.success(request, "Client record saved.")
+                    messages.success(request, gettext("Client record saved."))
                 else:
-                    messages.info(request, "Nothing was changed.")
+                    messages.info(request, gettext("Nothing was changed."))
                 return redirect("client_profile", client_id=client.pk)
     else:
         form = ClientForm(instance=client)
@@ -347,10 +354,12 @@ def client_lead_navigator(request, client_id: int):
             form.add_error(None, error)
         else:
             if current is not None and assignment.pk == current.pk:
-                messages.info(request, "That navigator is already the lead navigator.")
+                messages.info(request, gettext("That navigator is already the lead navigator."))
             else:
                 who = membership.user.get_full_name() or membership.user.email
-                messages.success(request, f"{who} is now the lead navigator.")
+                messages.success(
+                    request, gettext("%(person)s is now the lead navigator.") % {"person": who}
+                )
             return redirect("client_profile", client_id=client.pk)
     return _render_profile(request, client, lead_form=form, status=INVALID)
 
@@ -379,7 +388,7 @@ def client_identifier_add(request, client_id: int):
         except ValidationError as error:
             form.add_error("value", error)
         else:
-            messages.success(request, "Identifier added.")
+            messages.success(request, gettext("Identifier added."))
             return redirect("client_profile", client_id=client.pk)
     status = CONFLICT if form.has_error("value", code="duplicate") else INVALID
     return _render_profile(request, client, identifier_form=form, status=status)
@@ -514,8 +523,10 @@ def possible_duplicate_dismiss(request, duplicate_id: int):
     if request.POST.get("confirm") != "yes":
         messages.error(
             request,
-            "Tick the box to confirm that the two records are different people: nothing was "
-            "changed.",
+            gettext(
+                "Tick the box to confirm that the two records are different people: nothing was "
+                "changed."
+            ),
         )
         return redirect("possible_duplicates")
     try:
@@ -528,7 +539,9 @@ def possible_duplicate_dismiss(request, duplicate_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Marked as two different people: the entry left the queue.")
+        messages.success(
+            request, gettext("Marked as two different people: the entry left the queue.")
+        )
     return redirect("possible_duplicates")
 
 
@@ -544,7 +557,7 @@ def possible_duplicate_merge(request, duplicate_id: int):
     visible = _demographics_visible(org)
     records = {pk: get_object_or_404(visible, pk=pk) for pk in (entry.client_id, entry.match_id)}
     if entry.status != PossibleDuplicate.Status.OPEN:
-        messages.info(request, "This entry was already decided: nothing was changed.")
+        messages.info(request, gettext("This entry was already decided: nothing was changed."))
         return redirect("possible_duplicates")
     try:
         survivor_id = int(request.POST.get("survivor", ""))
@@ -553,8 +566,10 @@ def possible_duplicate_merge(request, duplicate_id: int):
     if survivor_id not in records or request.POST.get("confirm") != "yes":
         messages.error(
             request,
-            "Choose the record that stays and tick the box to confirm that the two records "
-            "are the same person: nothing was changed.",
+            gettext(
+                "Choose the record that stays and tick the box to confirm that the two records "
+                "are the same person: nothing was changed."
+            ),
         )
         return redirect("possible_duplicates")
     (duplicate_id_,) = (pk for pk in records if pk != survivor_id)
@@ -570,6 +585,8 @@ def possible_duplicate_merge(request, duplicate_id: int):
         messages.error(request, " ".join(error.messages) + " Nothing was changed.")
         return redirect("possible_duplicates")
     messages.success(
-        request, f"Client record #{duplicate_id_} was merged into record #{survivor.pk}."
+        request,
+        gettext("Client record #%(merged)s was merged into record #%(survivor)s.")
+        % {"merged": duplicate_id_, "survivor": survivor.pk},
     )
     return redirect("client_profile", client_id=survivor.pk)

@@ -1,16 +1,17 @@
 """The data categories a release covers (ARCHITECTURE.md, Consent)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.TextChoices):
-    DEMOGRAPHICS = "demographics", "Demographics and contact"
-    SOCIAL_NEEDS = "social_needs", "Social needs and assessments"
-    REFERRALS = "referrals", "Referral details and outcomes"
-    HEALTH = "health", "Health information"
-    BEHAVIORAL_HEALTH = "behavioral_health", "Behavioral health"
+    DEMOGRAPHICS = "demographics", _("Demographics and contact")
+    SOCIAL_NEEDS = "social_needs", _("Social needs and assessments")
+    REFERRALS = "referrals", _("Referral details and outcomes")
+    HEALTH = "health", _("Health information")
+    BEHAVIORAL_HEALTH = "behavioral_health", _("Behavioral health")
     # 42 CFR Part 2: may only be released to recipients named one by one.
-    SUD = "sud", "Substance-use-disorder records (42 CFR Part 2)"
+    SUD = "sud", _("Substance-use-disorder records (42 CFR Part 2)")
 
 
 # Release has one boolean column per category: "covers category C" is then a plain,

@@ -10,6 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Organization
 
@@ -61,7 +63,7 @@ class ReleaseForm(forms.Form):
         queryset=Organization.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Organizations named one by one",
+        label=_("Organizations named one by one"),
         error_messages={
             "invalid_choice": MESSAGES["recipient_outside"],
             "invalid_pk_value": MESSAGES["recipient_outside"],
@@ -69,60 +71,62 @@ class ReleaseForm(forms.Form):
     )
     all_network_partners = forms.BooleanField(
         required=False,
-        label="All active partners in the network",
-        help_text="Every organization in an active partnership in the network when data is "
-        "shared. Not allowed for substance-use-disorder records.",
+        label=_("All active partners in the network"),
+        help_text=_(
+            "Every organization in an active partnership in the network when data is "
+            "shared. Not allowed for substance-use-disorder records."
+        ),
     )
     categories = forms.MultipleChoiceField(
         choices=Category.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Information that may be shared",
+        label=_("Information that may be shared"),
     )
     purpose = forms.ChoiceField(
         choices=Release.Purpose.choices, initial=Release.Purpose.CARE_COORDINATION
     )
     purpose_other = forms.CharField(
-        required=False, max_length=300, label="Purpose, if other (describe)"
+        required=False, max_length=300, label=_("Purpose, if other (describe)")
     )
-    language = forms.ChoiceField(choices=Release.Language.choices, label="Language of the form")
+    language = forms.ChoiceField(choices=Release.Language.choices, label=_("Language of the form"))
     method = forms.ChoiceField(
         choices=Release.Method.choices,
         initial=Release.Method.ESIGNATURE,
         widget=forms.RadioSelect,
-        label="How the client gives consent",
+        label=_("How the client gives consent"),
     )
     esignature_name = forms.CharField(
-        required=False, max_length=200, label="Signer's full name, typed by the signer"
+        required=False, max_length=200, label=_("Signer's full name, typed by the signer")
     )
     esignature_confirmed = forms.BooleanField(
-        required=False, label="I, the signer, agree to this release"
+        required=False, label=_("I, the signer, agree to this release")
     )
     paper_form = forms.FileField(
         required=False,
-        label="Signed paper form (PDF, JPEG or PNG, up to 10 MB)",
+        label=_("Signed paper form (PDF, JPEG or PNG, up to 10 MB)"),
         validators=[FileExtensionValidator(PAPER_FORM_EXTENSIONS)],
     )
     verbal_witness_name = forms.CharField(
-        required=False, max_length=200, label="Witness to the verbal consent"
+        required=False, max_length=200, label=_("Witness to the verbal consent")
     )
     signer = forms.ChoiceField(
         choices=Release.Signer.choices,
         initial=Release.Signer.CLIENT,
         widget=forms.RadioSelect,
-        label="Who signs",
+        label=_("Who signs"),
     )
     representative_name = forms.CharField(
-        required=False, max_length=200, label="Representative's name"
+        required=False, max_length=200, label=_("Representative's name")
     )
     representative_relationship = forms.CharField(
         required=False,
         max_length=100,
-        label="Relationship to the client",
-        help_text="e.g. parent, legal guardian, health care power of attorney",
+        label=_("Relationship to the client"),
+        help_text=_("e.g. parent, legal guardian, health care power of attorney"),
     )
-    effective_at = forms.DateField(widget=DateInput(), label="Effective date")
-    expires_at = forms.DateField(widget=DateInput(), label="Expiry date")
+    effective_at = forms.DateField(widget=DateInput(), label=_("Effective date"))
+    expires_at = forms.DateField(widget=DateInput(), label=_("Expiry date"))
 
     def __init__(self, data=None, files=None, *, organization, client, actor, **kwargs):
         super().__init__(data, files, **kwargs)
@@ -149,13 +153,13 @@ class ReleaseForm(forms.Form):
     def clean_paper_form(self):
         upload = self.cleaned_data.get("paper_form")
         if upload and upload.size > PAPER_FORM_MAX_BYTES:
-            raise ValidationError("The file is larger than 10 MB.")
+            raise ValidationError(gettext("The file is larger than 10 MB."))
         return upload
 
     def clean_effective_at(self):
         day = self.cleaned_data["effective_at"]
         if day < timezone.localdate():
-            raise ValidationError("A release cannot take effect in the past.")
+            raise ValidationError(gettext("A release cannot take effect in the past."))
         return day
 
     def clean(self):

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -89,12 +91,16 @@ def release_create(
         errors.setdefault(field, []).append(MESSAGES[key])
 
     if not policy.may_see(organization, Category.DEMOGRAPHICS, client):
-        raise ValidationError("Your organization may not capture a release for this client.")
+        raise ValidationError(
+            gettext("Your organization may not capture a release for this client.")
+        )
     client.ensure_current()  # a merged record: its survivor takes new releases
     if not Membership.objects.filter(
         user=captured_by, organization=organization, is_active=True
     ).exists():
-        raise ValidationError("Only staff of the capturing organization can record a release.")
+        raise ValidationError(
+            gettext("Only staff of the capturing organization can record a release.")
+        )
 
     if not categories:
         fail("categories", "no_category")
@@ -205,21 +211,29 @@ def release_revoke(
         locked = Release.objects.select_for_update().get(pk=release.pk)
         if locked.organization_id != organization.pk:
             raise ValidationError(
-                "Only the organization that captured this release can record its revocation."
+                gettext(
+                    "Only the organization that captured this release can record its revocation."
+                )
             )
         if not Membership.objects.filter(
             user=actor, organization=organization, is_active=True
         ).exists():
-            raise ValidationError("Only staff of the capturing organization can revoke it.")
+            raise ValidationError(
+                gettext("Only staff of the capturing organization can revoke it.")
+            )
         now = timezone.now()
         status = locked.status_at(now)
         if status == "revoked":
             when = timezone.localtime(locked.revoked_at)
-            raise ValidationError(f"This release was already revoked on {when:%b %d, %Y}.")
+            raise ValidationError(
+                gettext("This release was already revoked on %(date)s.")
+                % {"date": date_format(when, "M d, Y")}
+            )
         if status == "expired":
             when = timezone.localtime(locked.expires_at)
             raise ValidationError(
-                f"This release expired on {when:%b %d, %Y}; there is nothing left to revoke."
+                gettext("This release expired on %(date)s; there is nothing left to revoke.")
+                % {"date": date_format(when, "M d, Y")}
             )
         locked.revoked_at = now
         locked.revoked_by = actor

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import AuditEvent
@@ -126,7 +127,7 @@ def release_revoke(request, release_id: int):
     release = _release_for(request, release_id)
     if release.organization_id != request.organization.pk:
         raise PermissionDenied(
-            "Only the organization that captured this release can record its revocation."
+            gettext("Only the organization that captured this release can record its revocation.")
         )
     error = None
     if request.method == "POST":
@@ -144,7 +145,7 @@ def release_revoke(request, release_id: int):
             release = _release_for(request, release_id)
         else:
             messages.success(
-                request, "The release was revoked. Its recipients no longer have access."
+                request, gettext("The release was revoked. Its recipients no longer have access.")
             )
             return redirect("release_detail", release_id=release.pk)
     shows_client = _shows_client(request, release)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 if TYPE_CHECKING:
     from .models import Program
@@ -29,9 +30,9 @@ class CapacityState(models.TextChoices):
     IG's capacity status codes. `additional-assessment-required` is not a state a program
     is in, so Linkage does not use it."""
 
-    OPEN = "capacity", "Open"
-    WAITLIST = "waitlist", "Waitlist"
-    CLOSED = "no-capacity", "Closed"
+    OPEN = "capacity", gettext_lazy("Open")
+    WAITLIST = "waitlist", gettext_lazy("Waitlist")
+    CLOSED = "no-capacity", gettext_lazy("Closed")
 
 
 def capacity_state(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from organizations.languages import COMMON_LANGUAGES
 from organizations.sdoh import SDOHCategory
@@ -24,21 +25,23 @@ def _category_choices() -> list[tuple[str, str]]:
 class DirectorySearchForm(forms.Form):
     """GET filters: nothing here is about a person, so they may sit in the URL."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200)
-    category = forms.ChoiceField(label="Need", required=False)
+    q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=200)
+    category = forms.ChoiceField(label=gettext_lazy("Need"), required=False)
     area = forms.CharField(
-        label="ZIP code or county",
+        label=gettext_lazy("ZIP code or county"),
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"inputmode": "search", "autocomplete": "postal-code"}),
     )
-    language = forms.ChoiceField(label="Language", required=False)
-    accepting = forms.BooleanField(label="Accepting referrals now (open)", required=False)
+    language = forms.ChoiceField(label=gettext_lazy("Language"), required=False)
+    accepting = forms.BooleanField(
+        label=gettext_lazy("Accepting referrals now (open)"), required=False
+    )
 
     def __init__(self, *args, language_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "Any need"), *_category_choices()]
-        self.fields["language"].choices = [("", "Any language"), *language_choices]
+        self.fields["category"].choices = [("", gettext("Any need")), *_category_choices()]
+        self.fields["language"].choices = [("", gettext("Any language")), *language_choices]
 
     def filters(self) -> DirectoryFilters:
         if not self.is_valid():
@@ -60,69 +63,92 @@ def _split(text: str) -> list[str]:
 class ProgramForm(forms.Form):
     """A program as its organization keeps it current (HSDS fields and capacity)."""
 
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    description = forms.CharField(
+        label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
     categories = forms.MultipleChoiceField(
-        label="Needs it serves (SDOH categories)",
+        label=gettext_lazy("Needs it serves (SDOH categories)"),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one need the program serves."},
+        error_messages={"required": gettext_lazy("Choose at least one need the program serves.")},
     )
     service_codes = forms.MultipleChoiceField(
-        label="Services it delivers (SNOMED CT)",
+        label=gettext_lazy("Services it delivers (SNOMED CT)"),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="A referral sent to your organization for one of these services comes "
-        "straight to this program; otherwise it waits in your intake queue.",
+        help_text=gettext_lazy(
+            "A referral sent to your organization for one of these services comes "
+            "straight to this program; otherwise it waits in your intake queue."
+        ),
     )
     eligibility = forms.CharField(
-        label="Eligibility", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=gettext_lazy("Eligibility"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
-    minimum_age = forms.IntegerField(min_value=0, max_value=130, required=False)
-    maximum_age = forms.IntegerField(min_value=0, max_value=130, required=False)
+    minimum_age = forms.IntegerField(
+        label=gettext_lazy("Minimum age"), min_value=0, max_value=130, required=False
+    )
+    maximum_age = forms.IntegerField(
+        label=gettext_lazy("Maximum age"), min_value=0, max_value=130, required=False
+    )
     zip_codes = forms.CharField(
-        label="ZIP codes served",
+        label=gettext_lazy("ZIP codes served"),
         required=False,
-        help_text="Five-digit ZIP codes, separated by commas.",
+        help_text=gettext_lazy("Five-digit ZIP codes, separated by commas."),
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     counties = forms.CharField(
-        label="Counties served", required=False, help_text="Separated by commas, e.g. Cook, Lake."
+        label=gettext_lazy("Counties served"),
+        required=False,
+        help_text=gettext_lazy("Separated by commas, e.g. Cook, Lake."),
     )
     other_areas = forms.CharField(
-        label="Other service area",
+        label=gettext_lazy("Other service area"),
         required=False,
-        help_text="An area in words, one per line (e.g. “North side neighborhoods”).",
+        help_text=gettext_lazy("An area in words, one per line (e.g. “North side neighborhoods”)."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     languages = forms.MultipleChoiceField(
-        label="Languages", widget=forms.CheckboxSelectMultiple, required=False
+        label=gettext_lazy("Languages"), widget=forms.CheckboxSelectMultiple, required=False
     )
-    fees = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    hours = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    fees = forms.CharField(
+        label=gettext_lazy("Fees"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    hours = forms.CharField(
+        label=gettext_lazy("Hours"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
     intake = forms.CharField(
-        label="How intake works", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=gettext_lazy("How intake works"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
     )
     phone = forms.CharField(
-        max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+        label=gettext_lazy("Phone"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel"}),
     )
-    email = forms.EmailField(required=False)
-    website = forms.URLField(required=False, assume_scheme="https")
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    website = forms.URLField(label=gettext_lazy("Website"), required=False, assume_scheme="https")
     is_listed = forms.BooleanField(
-        label="Listed in the network's directory", required=False, initial=True
+        label=gettext_lazy("Listed in the network's directory"), required=False, initial=True
     )
     accepting_referrals = forms.BooleanField(
-        label="Accepting referrals", required=False, initial=True
+        label=gettext_lazy("Accepting referrals"), required=False, initial=True
     )
     manual_waitlist = forms.BooleanField(
-        label="New referrals go to a waitlist",
+        label=gettext_lazy("New referrals go to a waitlist"),
         required=False,
-        help_text="Set this when the program is full; clear it when it has room again.",
+        help_text=gettext_lazy(
+            "Set this when the program is full; clear it when it has room again."
+        ),
     )
     capacity = forms.IntegerField(
-        label="Capacity (open referrals the program can hold)",
+        label=gettext_lazy("Capacity (open referrals the program can hold)"),
         min_value=0,
         required=False,
-        help_text="Leave empty for no limit. Beyond it, new referrals are waitlisted.",
+        help_text=gettext_lazy(
+            "Leave empty for no limit. Beyond it, new referrals are waitlisted."
+        ),
     )
 
     def __init__(self, *args, program: Program | None = None, **kwargs):
@@ -163,7 +189,9 @@ class ProgramForm(forms.Form):
         values = _split(self.cleaned_data["zip_codes"].replace(" ", ","))
         bad = [v for v in values if not zip5(v)]
         if bad:
-            raise forms.ValidationError(f"Not a ZIP code: {', '.join(bad)}.")
+            raise forms.ValidationError(
+                gettext("Not a ZIP code: %(codes)s.") % {"codes": ", ".join(bad)}
+            )
         return list(dict.fromkeys(zip5(v) for v in values))
 
     def clean_counties(self) -> list[str]:
@@ -177,14 +205,14 @@ class ProgramForm(forms.Form):
         lines = [line.strip() for line in self.cleaned_data["other_areas"].splitlines()]
         too_long = [line for line in lines if len(line) > 255]
         if too_long:
-            raise forms.ValidationError("Each area line must be 255 characters or fewer.")
+            raise forms.ValidationError(gettext("Each area line must be 255 characters or fewer."))
         return list(dict.fromkeys(line for line in lines if line))
 
     def clean(self):
         data = super().clean()
         low, high = data.get("minimum_age"), data.get("maximum_age")
         if low is not None and high is not None and high < low:
-            self.add_error("maximum_age", "The maximum age is below the minimum age.")
+            self.add_error("maximum_age", gettext("The maximum age is below the minimum age."))
         return data
 
     def to_data(self) -> ProgramData:
@@ -216,16 +244,20 @@ class ProgramForm(forms.Form):
 
 class HsdsUploadForm(forms.Form):
     file = forms.FileField(
-        label="HSDS dataset",
-        help_text="A zip of the HSDS CSV tables (organizations.csv, services.csv, …) or a "
-        "datapackage.json. Up to 20 MB.",
+        label=gettext_lazy("HSDS dataset"),
+        help_text=gettext_lazy(
+            "A zip of the HSDS CSV tables (organizations.csv, services.csv, …) or a "
+            "datapackage.json. Up to 20 MB."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,.json,application/zip"}),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 20 MB; split the dataset.")
+            raise forms.ValidationError(
+                gettext("The file is larger than 20 MB; split the dataset.")
+            )
         return upload
 
 
@@ -236,9 +268,11 @@ class PartnershipProgramsForm(forms.Form):
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Programs this partnership covers",
+        label=gettext_lazy("Programs this partnership covers"),
         error_messages={
-            "invalid_choice": "Choose programs of the partnership's own organizations.",
+            "invalid_choice": gettext_lazy(
+                "Choose programs of the partnership's own organizations."
+            ),
         },
     )
 

@@ -9,6 +9,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from organizations.models import Network, Organization, User
 from organizations.sdoh import SDOHCategory
@@ -51,26 +52,31 @@ class Program(models.Model):
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    eligibility = models.TextField(blank=True, help_text="Who the program is for.")
+    eligibility = models.TextField(blank=True, help_text=gettext_lazy("Who the program is for."))
     minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
     maximum_age = models.PositiveSmallIntegerField(null=True, blank=True)
     fees = models.TextField(blank=True)
     hours = models.TextField(blank=True)
-    intake = models.TextField(blank=True, help_text="How intake works: the steps to get served.")
+    intake = models.TextField(
+        blank=True, help_text=gettext_lazy("How intake works: the steps to get served.")
+    )
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True)
     is_listed = models.BooleanField(
-        default=True, help_text="Shown in the network's directory to other organizations."
+        default=True,
+        help_text=gettext_lazy("Shown in the network's directory to other organizations."),
     )
     accepting_referrals = models.BooleanField(default=True)
     manual_waitlist = models.BooleanField(
-        default=False, help_text="Set by program staff when new referrals must wait."
+        default=False, help_text=gettext_lazy("Set by program staff when new referrals must wait.")
     )
     capacity = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Open referrals the program can hold; beyond it new referrals are waitlisted.",
+        help_text=gettext_lazy(
+            "Open referrals the program can hold; beyond it new referrals are waitlisted."
+        ),
     )
     # The HSDS service id: kept from an import (so re-importing updates) or minted here.
     hsds_id = models.CharField(max_length=250, default=_new_hsds_id)
@@ -103,11 +109,11 @@ class Program(models.Model):
         up to 17"; "" when the program has no age limits."""
         low, high = self.minimum_age, self.maximum_age
         if low is not None and high is not None:
-            return f"ages {low} to {high}"
+            return gettext("ages %(low)s to %(high)s") % {"low": low, "high": high}
         if low is not None:
-            return f"ages {low} and over"
+            return gettext("ages %(low)s and over") % {"low": low}
         if high is not None:
-            return f"ages up to {high}"
+            return gettext("ages up to %(high)s") % {"high": high}
         return ""
 
     def age_refusal(self, age: int | None) -> str:
@@ -119,7 +125,11 @@ class Program(models.Model):
         if (self.minimum_age is not None and age < self.minimum_age) or (
             self.maximum_age is not None and age > self.maximum_age
         ):
-            return f"{self.name} serves {self.age_range}; the client is {age}."
+            return gettext("%(program)s serves %(ages)s; the client is %(age)s.") % {
+                "program": self.name,
+                "ages": self.age_range,
+                "age": age,
+            }
         return ""
 
     @property
@@ -182,9 +192,9 @@ class ProgramServiceArea(models.Model):
     """Where a program serves people: a ZIP code, a county, or an area described in words."""
 
     class Kind(models.TextChoices):
-        ZIP = "zip", "ZIP code"
-        COUNTY = "county", "County"
-        OTHER = "other", "Area"
+        ZIP = "zip", gettext_lazy("ZIP code")
+        COUNTY = "county", gettext_lazy("County")
+        OTHER = "other", gettext_lazy("Area")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="service_areas")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -197,7 +207,9 @@ class ProgramServiceArea(models.Model):
         indexes = [models.Index(fields=["kind", "value"], name="program_area_kind_value")]
 
     def __str__(self) -> str:
-        return f"{self.value} County" if self.kind == self.Kind.COUNTY else self.value
+        if self.kind == self.Kind.COUNTY:
+            return gettext("%(name)s County") % {"name": self.value}
+        return self.value
 
 
 class ProgramLanguage(models.Model):
@@ -231,10 +243,10 @@ class HsdsImport(models.Model):
     import finishes, so any worker can run it from the id alone."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to start"
-        RUNNING = "running", "Importing"
-        DONE = "done", "Finished"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", gettext_lazy("Waiting to start")
+        RUNNING = "running", gettext_lazy("Importing")
+        DONE = "done", gettext_lazy("Finished")
+        FAILED = "failed", gettext_lazy("Failed")
 
     network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="hsds_imports")
     # The importing organization; none when an operator imports from the command line.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import FileExtensionValidator
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from organizations.models import Organization, Partnership, PartnershipDocument
 
@@ -25,30 +26,35 @@ class DateInput(forms.DateInput):
 class PartnershipForm(forms.Form):
     """Name, organizations, status, dates, description and referral protocol."""
 
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     organizations = forms.ModelMultipleChoiceField(
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
-        label="Organizations in the partnership",
-        help_text="At least two. Usually a health care organization and a community-based "
-        "organization.",
+        label=gettext_lazy("Organizations in the partnership"),
+        help_text=gettext_lazy(
+            "At least two. Usually a health care organization and a community-based organization."
+        ),
         error_messages={
             "required": MESSAGES["too_few"],
             "invalid_choice": MESSAGES["foreign"],
         },
     )
-    status = forms.ChoiceField(choices=Partnership.Status.choices)
-    start_date = forms.DateField(required=False, widget=DateInput(), label="Start date")
-    end_date = forms.DateField(required=False, widget=DateInput(), label="End date")
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=Partnership.Status.choices)
+    start_date = forms.DateField(
+        required=False, widget=DateInput(), label=gettext_lazy("Start date")
+    )
+    end_date = forms.DateField(required=False, widget=DateInput(), label=gettext_lazy("End date"))
     description = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Description"
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=gettext_lazy("Description")
     )
     referral_protocol = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Referral protocol",
-        help_text="How referrals travel between the organizations: who sends what, how fast "
-        "they are answered, whom to call.",
+        label=gettext_lazy("Referral protocol"),
+        help_text=gettext_lazy(
+            "How referrals travel between the organizations: who sends what, how fast "
+            "they are answered, whom to call."
+        ),
     )
 
     def __init__(self, *args, acting_for: Organization, partnership=None, **kwargs):
@@ -87,22 +93,24 @@ class PartnershipForm(forms.Form):
 class AgreementForm(forms.Form):
     """An agreement's kind, title, dates and file."""
 
-    kind = forms.ChoiceField(choices=PartnershipDocument.Kind.choices, label="Kind of agreement")
-    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(
+        choices=PartnershipDocument.Kind.choices, label=gettext_lazy("Kind of agreement")
+    )
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
     signed_on = forms.DateField(
         required=False,
         widget=DateInput(),
-        label="Signed on",
-        help_text="Leave empty while it is not signed yet.",
+        label=gettext_lazy("Signed on"),
+        help_text=gettext_lazy("Leave empty while it is not signed yet."),
     )
     expires_on = forms.DateField(
         required=False,
         widget=DateInput(),
-        label="Expires on",
-        help_text="Leave empty if it runs until ended.",
+        label=gettext_lazy("Expires on"),
+        help_text=gettext_lazy("Leave empty if it runs until ended."),
     )
     file = forms.FileField(
-        label="File (PDF, JPEG or PNG, up to 10 MB)",
+        label=gettext_lazy("File (PDF, JPEG or PNG, up to 10 MB)"),
         validators=[FileExtensionValidator(AGREEMENT_EXTENSIONS, message=MESSAGES["file_type"])],
         error_messages={"required": MESSAGES["file_missing"]},
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),

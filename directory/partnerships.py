@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -39,23 +40,27 @@ _SIGNATURES = {
 EXPIRY_WARNING_DAYS = 60
 
 MESSAGES = {
-    "not_yours": "Only the partnership's organizations or the network's backbone may do this.",
-    "name": "Give the partnership a name.",
-    "name_taken": "The network already has a partnership with this name.",
-    "too_few": "Choose at least two organizations for a partnership.",
-    "foreign": "Choose organizations of your network only.",
-    "inactive": "These organizations are no longer active: {names}.",
-    "own_missing": "Your own organization must be one of the partnership's organizations.",
-    "status": "Choose a status.",
-    "end_before_start": "The end date cannot be before the start date.",
-    "title": "Give the agreement a title.",
-    "kind": "Choose the kind of agreement.",
-    "signed_future": "The signing date cannot be in the future.",
-    "expires_before_signed": "The expiry date cannot be before the signing date.",
-    "file_missing": "Choose the agreement's file.",
-    "file_type": "Upload a PDF, JPEG or PNG file.",
-    "file_content": "The file is not the PDF, JPEG or PNG its name says it is.",
-    "file_size": "The file is larger than 10 MB.",
+    "not_yours": gettext_lazy(
+        "Only the partnership's organizations or the network's backbone may do this."
+    ),
+    "name": gettext_lazy("Give the partnership a name."),
+    "name_taken": gettext_lazy("The network already has a partnership with this name."),
+    "too_few": gettext_lazy("Choose at least two organizations for a partnership."),
+    "foreign": gettext_lazy("Choose organizations of your network only."),
+    "inactive": gettext_lazy("These organizations are no longer active: {names}."),
+    "own_missing": gettext_lazy(
+        "Your own organization must be one of the partnership's organizations."
+    ),
+    "status": gettext_lazy("Choose a status."),
+    "end_before_start": gettext_lazy("The end date cannot be before the start date."),
+    "title": gettext_lazy("Give the agreement a title."),
+    "kind": gettext_lazy("Choose the kind of agreement."),
+    "signed_future": gettext_lazy("The signing date cannot be in the future."),
+    "expires_before_signed": gettext_lazy("The expiry date cannot be before the signing date."),
+    "file_missing": gettext_lazy("Choose the agreement's file."),
+    "file_type": gettext_lazy("Upload a PDF, JPEG or PNG file."),
+    "file_content": gettext_lazy("The file is not the PDF, JPEG or PNG its name says it is."),
+    "file_size": gettext_lazy("The file is larger than 10 MB."),
 }
 
 
@@ -238,18 +243,20 @@ def agreement_status(document: PartnershipDocument, *, today: date) -> Agreement
     """Unsigned (no signing date), expired (its expiry date has passed), expires in N days
     (within EXPIRY_WARNING_DAYS), or in force."""
     if document.signed_on is None:
-        return AgreementStatus("unsigned", "Unsigned")
+        return AgreementStatus("unsigned", gettext("Unsigned"))
     if document.expires_on is None:
-        return AgreementStatus("in_force", "In force")
+        return AgreementStatus("in_force", gettext("In force"))
     days = (document.expires_on - today).days
     if days < 0:
-        return AgreementStatus("expired", "Expired", days)
+        return AgreementStatus("expired", gettext("Expired"), days)
     if days == 0:
-        return AgreementStatus("expiring", "Expires today", 0)
+        return AgreementStatus("expiring", gettext("Expires today"), 0)
     if days <= EXPIRY_WARNING_DAYS:
-        unit = "day" if days == 1 else "days"
-        return AgreementStatus("expiring", f"Expires in {days} {unit}", days)
-    return AgreementStatus("in_force", "In force", days)
+        label = ngettext("Expires in %(days)s day", "Expires in %(days)s days", days) % {
+            "days": days
+        }
+        return AgreementStatus("expiring", label, days)
+    return AgreementStatus("in_force", gettext("In force"), days)
 
 
 def _extension(name: str) -> str:

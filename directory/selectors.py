@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils.translation import gettext
 
 from organizations.languages import language_code, language_name
 from organizations.models import Network, Organization
@@ -191,34 +192,39 @@ def _suggestion(
     refusal = program.age_refusal(age)
     if refusal:
         score += _NOT_ELIGIBLE
-        reasons.append(f"Not eligible: {refusal}")
+        reasons.append(gettext("Not eligible: %(reason)s") % {"reason": refusal})
     elif age is not None and program.age_range:
-        reasons.append(f"Eligible by age ({program.age_range})")
+        reasons.append(gettext("Eligible by age (%(ages)s)") % {"ages": program.age_range})
     served = {c.code for c in program.categories.all()}
     for code in wanted:
         if code in served:
             score += _PER_NEED
-            reasons.append(f"Serves {SDOHCategory(code).label.lower()}")
+            reasons.append(
+                gettext("Serves %(need)s") % {"need": str(SDOHCategory(code).label).lower()}
+            )
     if zip_code:
         zips = {a.value for a in program.service_areas.all() if a.kind == "zip"}
         if zip_code in zips:
             score += _ZIP_SERVED
-            reasons.append(f"Serves ZIP {zip_code}")
+            reasons.append(gettext("Serves ZIP %(zip)s") % {"zip": zip_code})
         elif zips:
             score += _ZIP_NOT_SERVED
-            reasons.append(f"ZIP {zip_code} is not in its service area")
+            reasons.append(gettext("ZIP %(zip)s is not in its service area") % {"zip": zip_code})
     if language:
         spoken = {lang.code: lang.name for lang in program.languages.all()}
         if language in spoken:
             score += _LANGUAGE
-            reasons.append(f"Speaks {spoken[language] or language_name(language)}")
+            reasons.append(
+                gettext("Speaks %(language)s")
+                % {"language": spoken[language] or language_name(language)}
+            )
     state = program.capacity_state
     if state == CapacityState.OPEN:
         score += _OPEN
-        reasons.append("Accepting referrals")
+        reasons.append(gettext("Accepting referrals"))
     elif state == CapacityState.WAITLIST:
         score += _WAITLIST
-        reasons.append("Waitlist")
+        reasons.append(gettext("Waitlist"))
     return Suggestion(
         program=program,
         score=score,

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -73,29 +74,38 @@ class ProgramData:
         """ValidationError naming each problem; the services call it before any write."""
         errors = []
         if not self.name.strip():
-            errors.append("A program needs a name.")
+            errors.append(gettext("A program needs a name."))
         if len(self.name) > Program._meta.get_field("name").max_length:
-            errors.append("The name is longer than 200 characters.")
+            errors.append(gettext("The name is longer than 200 characters."))
         unknown = [c for c in self.categories if c not in SDOHCategory.values]
         if unknown:
-            errors.append(f"Unknown SDOH category code(s): {', '.join(unknown)}.")
+            errors.append(
+                gettext("Unknown SDOH category code(s): %(codes)s.") % {"codes": ", ".join(unknown)}
+            )
         bad_zips = [z for z in self.zip_codes if zip5(z) != z]
         if bad_zips:
-            errors.append(f"Not a five-digit ZIP code: {', '.join(bad_zips)}.")
-        for label, age in (("minimum", self.minimum_age), ("maximum", self.maximum_age)):
+            errors.append(
+                gettext("Not a five-digit ZIP code: %(codes)s.") % {"codes": ", ".join(bad_zips)}
+            )
+        for message, age in (
+            (gettext("The minimum age must be between 0 and 130."), self.minimum_age),
+            (gettext("The maximum age must be between 0 and 130."), self.maximum_age),
+        ):
             if age is not None and not 0 <= age <= 130:
-                errors.append(f"The {label} age must be between 0 and 130.")
+                errors.append(message)
         if (
             self.minimum_age is not None
             and self.maximum_age is not None
             and self.maximum_age < self.minimum_age
         ):
-            errors.append("The maximum age is below the minimum age.")
+            errors.append(gettext("The maximum age is below the minimum age."))
         if self.capacity is not None and self.capacity < 0:
-            errors.append("Capacity cannot be negative.")
+            errors.append(gettext("Capacity cannot be negative."))
         bad_codes = [c for c, _ in self.service_codes or () if not is_sctid(c)]
         if bad_codes:
-            errors.append(f"Not a SNOMED CT code: {', '.join(bad_codes)}.")
+            errors.append(
+                gettext("Not a SNOMED CT code: %(codes)s.") % {"codes": ", ".join(bad_codes)}
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -338,14 +348,15 @@ def partnership_programs_set(
     """Set the programs (services) the partnership covers. Each must be a program of one of
     the partnership's organizations; anything else is refused and nothing changes."""
     if not partnership_may_manage(partnership=partnership, organization=organization):
-        raise ValidationError("Only the partnership's organizations or the backbone may do this.")
+        raise ValidationError(
+            gettext("Only the partnership's organizations or the backbone may do this.")
+        )
     members = set(partnership.organizations.values_list("pk", flat=True))
     foreign = [p.name for p in programs if p.organization_id not in members]
     if foreign:
         raise ValidationError(
-            "These programs are not run by an organization of the partnership: "
-            + ", ".join(sorted(foreign))
-            + "."
+            gettext("These programs are not run by an organization of the partnership: %(names)s.")
+            % {"names": ", ".join(sorted(foreign))}
         )
     Partnership.objects.select_for_update().filter(pk=partnership.pk).first()
     partnership.programs.set(programs)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from organizations.roles import Capability
@@ -130,7 +131,9 @@ def program_create_view(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{program.name} is in the directory.")
+            messages.success(
+                request, gettext("%(name)s is in the directory.") % {"name": program.name}
+            )
             return redirect("program_detail", program_id=program.pk)
     return render(
         request,
@@ -154,7 +157,12 @@ def program_edit(request, program_id: int):
             form.add_error(None, exc)
         else:
             name = form.cleaned_data["name"]
-            messages.success(request, f"Saved {name}." if changed else "Nothing was changed.")
+            messages.success(
+                request,
+                gettext("Saved %(name)s.") % {"name": name}
+                if changed
+                else gettext("Nothing was changed."),
+            )
             return redirect("program_detail", program_id=program.pk)
     return render(
         request,
@@ -171,9 +179,11 @@ def program_close_view(request, program_id: int):
     program = _editable(request, program_id)
     if request.method == "POST":
         if program_close(program=program, actor=request.user, request=request):
-            messages.success(request, f"{program.name} no longer accepts referrals.")
+            messages.success(
+                request, gettext("%(name)s no longer accepts referrals.") % {"name": program.name}
+            )
         else:
-            messages.info(request, f"{program.name} was already closed.")
+            messages.info(request, gettext("%(name)s was already closed.") % {"name": program.name})
         return redirect("program_detail", program_id=program.pk)
     return render(request, "directory/program_close.html", {"program": program})
 
@@ -303,7 +313,9 @@ def partnership_programs(request, partnership_id: int):
         partnerships_for(request.organization, request.user), pk=partnership_id
     )
     if not partnership_may_manage(partnership=partnership, organization=request.organization):
-        raise PermissionDenied("Only the partnership's organizations or the backbone may do this.")
+        raise PermissionDenied(
+            gettext("Only the partnership's organizations or the backbone may do this.")
+        )
     form = PartnershipProgramsForm(request.POST, partnership=partnership)
     if not form.is_valid():
         return _partnership_page(request, partnership, status=400, form=form)
@@ -316,7 +328,7 @@ def partnership_programs(request, partnership_id: int):
     except ValidationError as error:
         form.add_error(None, error)
         return _partnership_page(request, partnership, status=400, form=form)
-    messages.success(request, "The programs this partnership covers are saved.")
+    messages.success(request, gettext("The programs this partnership covers are saved."))
     return redirect("partnership_detail", partnership_id=partnership.pk)
 
 
@@ -353,7 +365,7 @@ def partnership_create_view(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{partnership.name} is set up.")
+            messages.success(request, gettext("%(name)s is set up.") % {"name": partnership.name})
             return redirect("partnership_detail", partnership_id=partnership.pk)
     return render(
         request,
@@ -386,7 +398,12 @@ def partnership_edit(request, partnership_id: int):
             form.add_error(None, exc)
         else:
             name = form.cleaned_data["name"].strip()
-            messages.success(request, f"Saved {name}." if changed else "Nothing was changed.")
+            messages.success(
+                request,
+                gettext("Saved %(name)s.") % {"name": name}
+                if changed
+                else gettext("Nothing was changed."),
+            )
             return redirect("partnership_detail", partnership_id=partnership.pk)
     return render(
         request,
@@ -421,7 +438,10 @@ def partnership_agreement_upload(request, partnership_id: int):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"The agreement is on file for {partnership.name}.")
+            messages.success(
+                request,
+                gettext("The agreement is on file for %(name)s.") % {"name": partnership.name},
+            )
             return redirect("partnership_detail", partnership_id=partnership.pk)
     return render(
         request,
@@ -466,7 +486,11 @@ def partnership_agreement_delete(request, partnership_id: int, document_id: int)
         partnership_document_delete(
             document=document, acting_for=request.organization, actor=request.user, request=request
         )
-        messages.success(request, f"Removed {document.get_kind_display()}: {document.title}.")
+        messages.success(
+            request,
+            gettext("Removed %(kind)s: %(title)s.")
+            % {"kind": document.get_kind_display(), "title": document.title},
+        )
         return redirect("partnership_detail", partnership_id=partnership.pk)
     return render(
         request,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 # LOINC numbers run to 7 digits before the check digit today ("4548-4", "96777-8").
 _SHAPE = re.compile(r"^(\d{1,7})-(\d)$")
@@ -35,13 +36,15 @@ def validate_loinc(value: str) -> None:
     found = _SHAPE.match(value)
     if not found:
         raise ValidationError(
-            "A LOINC code is digits, a hyphen and one check digit, e.g. 4548-4.",
+            gettext("A LOINC code is digits, a hyphen and one check digit, e.g. 4548-4."),
             code="loinc_shape",
         )
     number, given = found.groups()
     if check_digit(number) != int(given):
         raise ValidationError(
-            "That is not a LOINC code: its check digit does not match. Copy the code from "
-            "loinc.org or the laboratory's report.",
+            gettext(
+                "That is not a LOINC code: its check digit does not match. Copy the code from "
+                "loinc.org or the laboratory's report."
+            ),
             code="loinc_check_digit",
         )

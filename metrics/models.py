@@ -10,13 +10,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .loinc import validate_loinc
 
 
 class PeriodKind(models.TextChoices):
-    MONTH = "month", "Month"
-    QUARTER = "quarter", "Quarter"
+    MONTH = "month", gettext_lazy("Month")
+    QUARTER = "quarter", gettext_lazy("Quarter")
 
 
 class RollupQuerySet(models.QuerySet):
@@ -116,17 +117,17 @@ class RollupRun(models.Model):
     with its progress for the page to show."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Running")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
 
     network = models.ForeignKey("organizations.Network", on_delete=models.CASCADE, related_name="+")
     requested_by = models.ForeignKey(
         "organizations.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    progress = models.PositiveSmallIntegerField(default=0, help_text=gettext_lazy("Percent done."))
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -138,7 +139,8 @@ class RollupRun(models.Model):
     # (metrics/incremental.py). Dashboards say "as of" this.
     data_as_of = models.DateTimeField(null=True, blank=True)
     changes_applied = models.PositiveIntegerField(
-        default=0, help_text="Recorded changes applied to this run's rows since it finished."
+        default=0,
+        help_text=gettext_lazy("Recorded changes applied to this run's rows since it finished."),
     )
     # Cells (scope, period, measure, breakdown cell) where this full recompute disagreed
     # with the incrementally kept rows it replaced; None when there was nothing to compare.
@@ -162,13 +164,13 @@ class RollupChange(models.Model):
     path makes without signals is caught by the nightly full recompute."""
 
     class What(models.TextChoices):
-        REFERRAL = "referral", "Referral sent, moved, counted or not, or its needs"
-        WORK = "work", "Referral worked (its status, dates, events)"
-        CONTACT = "contact", "Contact event"
-        ASSESSMENT = "assessment", "Assessment or need"
-        OUTCOME = "outcome", "Outcome result or measure"
-        CLIENT = "client", "Client demographics"
-        ALL = "all", "Everything"
+        REFERRAL = "referral", gettext_lazy("Referral sent, moved, counted or not, or its needs")
+        WORK = "work", gettext_lazy("Referral worked (its status, dates, events)")
+        CONTACT = "contact", gettext_lazy("Contact event")
+        ASSESSMENT = "assessment", gettext_lazy("Assessment or need")
+        OUTCOME = "outcome", gettext_lazy("Outcome result or measure")
+        CLIENT = "client", gettext_lazy("Client demographics")
+        ALL = "all", gettext_lazy("Everything")
 
     network = models.ForeignKey(
         "organizations.Network",
@@ -202,7 +204,10 @@ class PartnershipTarget(models.Model):
     )
     target_population = models.PositiveIntegerField(default=0)
     monthly_cost = models.DecimalField(
-        max_digits=12, decimal_places=2, default=0, help_text="Program cost per month, USD."
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text=gettext_lazy("Program cost per month, USD."),
     )
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -226,10 +231,10 @@ class OutcomeMeasure(models.Model):
     deactivated, never deleted, so the results reported for it keep their meaning."""
 
     class Goal(models.TextChoices):
-        BELOW = "below", "below"
-        AT_MOST = "at-most", "at most"
-        AT_LEAST = "at-least", "at least"
-        ABOVE = "above", "above"
+        BELOW = "below", gettext_lazy("below")
+        AT_MOST = "at-most", gettext_lazy("at most")
+        AT_LEAST = "at-least", gettext_lazy("at least")
+        ABOVE = "above", gettext_lazy("above")
 
     partnership = models.ForeignKey(
         "organizations.Partnership", on_delete=models.PROTECT, related_name="outcome_measures"
@@ -240,9 +245,11 @@ class OutcomeMeasure(models.Model):
         max_length=10,
         blank=True,
         validators=[validate_loinc],
-        help_text="Optional: the LOINC code of the observation (from loinc.org or the lab).",
+        help_text=gettext_lazy(
+            "Optional: the LOINC code of the observation (from loinc.org or the lab)."
+        ),
     )
-    unit = models.CharField(max_length=30, help_text="e.g. %, mg/dL, points")
+    unit = models.CharField(max_length=30, help_text=gettext_lazy("e.g. %, mg/dL, points"))
     goal = models.CharField(max_length=10, choices=Goal.choices)
     threshold = models.DecimalField(max_digits=12, decimal_places=4)
     description = models.TextField(blank=True)

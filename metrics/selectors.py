@@ -10,6 +10,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
+from django.utils.formats import date_format
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from clients.models import Client
 from organizations.models import Organization, Partnership
@@ -22,13 +25,23 @@ from .suppression import Cell, suppress
 
 BREAKDOWNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "race_ethnicity": (
-        "Race / ethnicity",
-        [("hispanic", "Hispanic or Latino (any race)")]
-        + [(code, f"{label} (not Hispanic)") for code, label in Client.Race.choices],
+        gettext_lazy("Race / ethnicity"),
+        [("hispanic", gettext_lazy("Hispanic or Latino (any race)"))]
+        + [
+            (code, format_lazy(gettext_lazy("{label} (not Hispanic)"), label=label))
+            for code, label in Client.Race.choices
+        ],
     ),
-    "language": ("Preferred language", list(Client.Language.choices)),
-    "insurance": ("Insurance type", list(Client.InsuranceType.choices)),
-    "age_band": ("Age band", [("0-17", "17 or younger"), ("18-64", "18 to 64"), ("65+", "65+")]),
+    "language": (gettext_lazy("Preferred language"), list(Client.Language.choices)),
+    "insurance": (gettext_lazy("Insurance type"), list(Client.InsuranceType.choices)),
+    "age_band": (
+        gettext_lazy("Age band"),
+        [
+            ("0-17", gettext_lazy("17 or younger")),
+            ("18-64", gettext_lazy("18 to 64")),
+            ("65+", "65+"),
+        ],
+    ),
 }
 # Measures shown by their own type in a table of their own (not in the summary's totals).
 BY_TYPE_MEASURES = ("encounters", "needs_identified", "referrals_declined_by_reason")
@@ -130,10 +143,14 @@ def period_containing(day: date, kind: str) -> date:
 
 def period_label(start: date, kind: str, *, so_far: bool = False) -> str:
     if kind == PeriodKind.QUARTER:
-        label = f"{start.year} Q{(start.month - 1) // 3 + 1}"
+        label = gettext("%(year)s Q%(quarter)s") % {
+            "year": start.year,
+            "quarter": (start.month - 1) // 3 + 1,
+        }
     else:
-        label = start.strftime("%b %Y")
-    return f"{label} (so far)" if so_far else label
+        # The month's abbreviation in the reader's language ("Jan 2026", "ene 2026").
+        label = date_format(start, "M Y")
+    return gettext("%(period)s (so far)") % {"period": label} if so_far else label
 
 
 def small(count) -> bool:
@@ -203,8 +220,16 @@ def summary_table(run, org, kind, start, scope: Scope) -> Table:
         )
     return Table(
         "summary",
-        f"Measures — {scope.label}, {period_label(start, kind)}",
-        ["Group", "Measure", "Value", "Numerator (or n)", "Denominator"],
+        # The CSV's file name is the part before " — ": keep it in the translation.
+        gettext("Measures — %(scope)s, %(period)s")
+        % {"scope": scope.label, "period": period_label(start, kind)},
+        [
+            gettext("Group"),
+            gettext("Measure"),
+            gettext("Value"),
+            gettext("Numerator (or n)"),
+            gettext("Denominator"),
+        ],
         rows,
         note=ROUTED_RULE,
     )
@@ -225,16 +250,16 @@ def by_type_table(
     total_hidden = suppress(cells, threshold())
     table_rows = [[c.label, _cell_text(c, BY_KEY[measure_key])] for c in cells]
     total = sum(c.numerator for c in cells)
-    table_rows.append(["Total", "suppressed" if total_hidden else str(total)])
+    table_rows.append([gettext("Total"), gettext("suppressed") if total_hidden else str(total)])
     return Table(
         measure_key,
         title,
-        ["Category", "Count"],
+        [gettext("Category"), gettext("Count")],
         table_rows,
         chart={
             "type": "bar",
             "labels": [c.label for c in cells],
-            "series": [_series("Count", cells)],
+            "series": [_series(gettext("Count"), cells)],
         },
     )
 
@@ -249,7 +274,7 @@ def encounters_table(run, org, kind, start, scope):
         "encounters",
         "contact_type",
         ReferralEvent.ContactType.choices,
-        "Encounters by type",
+        gettext("Encounters by type"),
     )
 
 
@@ -263,7 +288,7 @@ def needs_table(run, org, kind, start, scope):
         "needs_identified",
         "sdoh_category",
         SDOHCategory.choices,
-        "Needs identified by SDOH category",
+        gettext("Needs identified by SDOH category"),
     )
 
 
@@ -278,7 +303,7 @@ def declines_table(run, org, kind, start, scope):
         "referrals_declined_by_reason",
         "decline_reason",
         Referral.DeclineReason.choices,
-        "Declined, by reason",
+        gettext("Declined, by reason"),
     )
 
 
@@ -286,7 +311,7 @@ def _cell_text(cell: Cell, measure: Measure) -> str:
     if cell.suppressed == "primary":
         return f"<{threshold()}"
     if cell.suppressed:
-        return "suppressed"
+        return gettext("suppressed")
     return fmt(measure, cell.numerator, cell.denominator, cell.value)
 
 
@@ -294,7 +319,7 @@ def _chart_mark(cell: Cell) -> str:
     """What a chart draws in place of a suppressed cell's bar (the table's own words)."""
     if cell.suppressed == "primary":
         return f"<{threshold()}"
-    return "suppressed" if cell.suppressed else ""
+    return gettext("suppressed") if cell.suppressed else ""
 
 
 def _series(label: str, cells: list[Cell], measure: Measure | None = None) -> dict:
@@ -341,7 +366,7 @@ def disparity_table(
             found[r["measure"]][r["breakdown_value"]] = r
         else:
             totals[r["measure"]] = r
-    columns = ["Measure", "All clients"] + [label for _, label in choices]
+    columns = [gettext("Measure"), gettext("All clients")] + [label for _, label in choices]
     rows = []
     series = []
     for measure_key in measures:
@@ -361,20 +386,26 @@ def disparity_table(
             shown(m, total["numerator"], total["denominator"], total["value"]) if total else "—"
         )
         if total_hidden:
-            total_text = "suppressed"
+            total_text = gettext("suppressed")
         rows.append([m.name, total_text] + [_cell_text(c, m) for c in cells])
         series.append(_series(m.name, cells, m))
     return Table(
         table_key,
-        heading or f"By {title.lower()}",
+        heading or gettext("By %(breakdown)s") % {"breakdown": str(title).lower()},
         columns,
         rows,
         chart={"type": "bar", "labels": [label for _, label in choices], "series": series[:1]},
-        note=f"Counts from 1 to {threshold() - 1} show as <{threshold()}; where one small "
-        "cell could be worked out from the total, another cell is hidden too (suppressed)."
+        note=gettext(
+            "Counts from 1 to %(top)s show as <%(threshold)s; where one small cell could be "
+            "worked out from the total, another cell is hidden too (suppressed)."
+        )
+        % {"top": threshold() - 1, "threshold": threshold()}
         + (
-            " Every measure about people is here; encounters and needs identified count "
-            "contacts and needs, not people, so they are shown by their own type instead."
+            " "
+            + gettext(
+                "Every measure about people is here; encounters and needs identified count "
+                "contacts and needs, not people, so they are shown by their own type instead."
+            )
             if measures is DISPARITY_MEASURES
             else ""
         ),
@@ -436,7 +467,11 @@ def trend_table(run, org, kind, scope: Scope, upto: date, count: int = 12) -> Ta
         )
     chart = {"type": "line", "labels": [period_label(s, kind) for s in starts], "series": series}
     return Table(
-        "trend", "Trend", ["Period"] + [BY_KEY[k].name for k in keys], table_rows, chart=chart
+        "trend",
+        gettext("Trend"),
+        [gettext("Period")] + [BY_KEY[k].name for k in keys],
+        table_rows,
+        chart=chart,
     )
 
 
@@ -444,37 +479,39 @@ def funnel_table(run, org, kind, start, scope: Scope) -> Table:
     """Target population (entered by the partnership) → screened → referred → engaged →
     need met."""
     by_measure = {r["measure"]: r for r in _rows(run, org, kind, start, scope)}
-    labels = ["Target population"] + [BY_KEY[k].name for k in FUNNEL]
+    labels = [gettext("Target population")] + [BY_KEY[k].name for k in FUNNEL]
     target = None
     if scope.partnership is not None:
         entered = PartnershipTarget.objects.filter(partnership=scope.partnership).first()
         target = entered.target_population if entered and entered.target_population else None
     values = [target] + [by_measure[k]["numerator"] if k in by_measure else 0 for k in FUNNEL]
     rows = [
-        [label, "not entered" if v is None else shown_count(v)]
+        [label, gettext("not entered") if v is None else shown_count(v)]
         for label, v in zip(labels, values, strict=False)
     ]
     # The target is entered, not a count of people served: it is never suppressed.
     marks = [""] + [f"<{threshold()}" if small(v) else "" for v in values[1:]]
     return Table(
         "funnel",
-        "Engagement funnel",
-        ["Step", "Clients"],
+        gettext("Engagement funnel"),
+        [gettext("Step"), gettext("Clients")],
         rows,
         chart={
             "type": "bar",
             "labels": labels,
             "series": [
                 {
-                    "label": "Clients",
+                    "label": gettext("Clients"),
                     "data": [None if mark else v for v, mark in zip(values, marks, strict=True)],
                     "suppressed": marks,
                     "axis": "count",
                 }
             ],
         },
-        note="Target population is entered by the partnership; the other steps count "
-        "distinct clients in the period.",
+        note=gettext(
+            "Target population is entered by the partnership; the other steps count "
+            "distinct clients in the period."
+        ),
     )
 
 
@@ -506,22 +543,22 @@ def cost_table(run, org, kind, start, scope: Scope) -> Table | None:
         return None
     months = 3 if kind == PeriodKind.QUARTER else 1
     cost = statement_cost(scope.partnership.pk, start, months)
-    source = "Approved payment statements in the period"
+    source = gettext("Approved payment statements in the period")
     if cost is None:
         entered = PartnershipTarget.objects.filter(partnership=scope.partnership).first()
         if not entered or not entered.monthly_cost:
             return None
         cost = entered.monthly_cost * months
-        source = "Program cost in the period (entered)"
+        source = gettext("Program cost in the period (entered)")
     by_measure = {r["measure"]: r for r in _rows(run, org, kind, start, scope)}
     served = by_measure.get("clients_served", {}).get("numerator") or 0
     completed = by_measure.get("referrals_completed", {}).get("numerator") or 0
     rows = [
         [source, f"${cost:,.2f}"],
-        ["Cost per client served", f"${cost / served:,.2f}" if served else "—"],
-        ["Cost per completed referral", f"${cost / completed:,.2f}" if completed else "—"],
+        [gettext("Cost per client served"), f"${cost / served:,.2f}" if served else "—"],
+        [gettext("Cost per completed referral"), f"${cost / completed:,.2f}" if completed else "—"],
     ]
-    return Table("cost", "Cost", ["Measure", "Value"], rows)
+    return Table("cost", gettext("Cost"), [gettext("Measure"), gettext("Value")], rows)
 
 
 def partnership_table(run, org, kind, start, partnerships) -> Table:
@@ -557,15 +594,15 @@ def partnership_table(run, org, kind, start, partnerships) -> Table:
     sent = [(data[p.pk].get("referrals_sent") or {}).get("numerator", 0) for p in partnerships]
     return Table(
         "partnerships",
-        "Partnerships side by side",
-        ["Partnership"] + [BY_KEY[k].name for k in KEY_MEASURES],
+        gettext("Partnerships side by side"),
+        [gettext("Partnership")] + [BY_KEY[k].name for k in KEY_MEASURES],
         table_rows,
         chart={
             "type": "bar",
             "labels": [p.name for p in partnerships],
             "series": [
                 {
-                    "label": "Referrals sent",
+                    "label": gettext("Referrals sent"),
                     "data": [None if small(n) else n for n in sent],
                     "suppressed": [f"<{threshold()}" if small(n) else "" for n in sent],
                     "axis": "count",
@@ -596,20 +633,27 @@ def stalled_table(run, org, scope: Scope) -> Table:
     total_hidden = suppress(cells, threshold())
     table_rows = [[c.label, _cell_text(c, BY_KEY["referrals_overdue"])] for c in cells]
     total = sum(c.numerator for c in cells)
-    table_rows.append(["All", "suppressed" if total_hidden else shown_count(total)])
-    return Table("stalled", "Stalled referrals (overdue now)", ["Sent in", "Overdue"], table_rows)
+    table_rows.append(
+        [gettext("All"), gettext("suppressed") if total_hidden else shown_count(total)]
+    )
+    return Table(
+        "stalled",
+        gettext("Stalled referrals (overdue now)"),
+        [gettext("Sent in"), gettext("Overdue")],
+        table_rows,
+    )
 
 
 # What the headline says, in order: the measure and how a funder reads it.
 HEADLINE = [
-    ("referrals_sent", "referrals sent"),
-    ("referrals_completed", "completed"),
+    ("referrals_sent", gettext_lazy("referrals sent")),
+    ("referrals_completed", gettext_lazy("completed")),
     (
         "closed_loop_rate",
-        "of referrals closed the loop within 30 days (the sender saw how they ended)",
+        gettext_lazy("of referrals closed the loop within 30 days (the sender saw how they ended)"),
     ),
-    ("clients_need_met", "people had their need met"),
-    ("median_days_to_acceptance", "days, median, from sending to acceptance"),
+    ("clients_need_met", gettext_lazy("people had their need met")),
+    ("median_days_to_acceptance", gettext_lazy("days, median, from sending to acceptance")),
 ]
 
 
@@ -637,7 +681,7 @@ def national_table(run, org, kind, start, scope: Scope) -> Table:
         "age_band",
         measures=NATIONAL,
         key="national",
-        heading="National measures (CMS SDOH-1/-2, MIPS #498, HEDIS SNS-E) by age",
+        heading=gettext("National measures (CMS SDOH-1/-2, MIPS #498, HEDIS SNS-E) by age"),
     )
 
 

@@ -58,7 +58,7 @@ class _View:
         if partnership is not None:
             self.scope = Scope(partnership.name, partnership=partnership)
         elif org.is_backbone:
-            self.scope = Scope(f"{org.network.name} (network)")
+            self.scope = Scope(gettext("%(name)s (network)") % {"name": org.network.name})
         else:
             self.scope = Scope(org.name, organization=org)
         self.run = selectors.latest_run(org.network_id)
@@ -254,12 +254,14 @@ def partnership_target(request, partnership_id: int):
         if population < 0 or cost < 0 or cost > Decimal("9999999999"):
             raise ValueError
     except (ValueError, InvalidOperation):
-        messages.error(request, "Enter a whole number of people and a cost in dollars (0 or more).")
+        messages.error(
+            request, gettext("Enter a whole number of people and a cost in dollars (0 or more).")
+        )
         return redirect("metrics_partnership_review", partnership_id=partnership.pk)
     services.partnership_target_set(
         partnership=partnership, target_population=population, monthly_cost=cost
     )
-    messages.success(request, "Saved: the funnel and cost now use these numbers.")
+    messages.success(request, gettext("Saved: the funnel and cost now use these numbers."))
     return redirect("metrics_partnership_review", partnership_id=partnership.pk)
 
 

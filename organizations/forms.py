@@ -1,16 +1,19 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label="Six-digit code from your authenticator app",
+        label=_("Six-digit code from your authenticator app"),
         min_length=6,
         max_length=8,
         widget=forms.TextInput(
@@ -21,5 +24,5 @@ class TokenForm(forms.Form):
     def clean_token(self) -> str:
         token = self.cleaned_data["token"].replace(" ", "")
         if not token.isdigit():
-            raise forms.ValidationError("The code is digits only.")
+            raise forms.ValidationError(gettext("The code is digits only."))
         return token

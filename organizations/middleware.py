@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django_otp import user_has_device
 
 ACTIVE_ORGANIZATION_SESSION_KEY = "active_organization_id"
@@ -12,6 +13,26 @@ ACTIVE_ORGANIZATION_SESSION_KEY = "active_organization_id"
 TWO_FACTOR_EXEMPT_URL_NAMES = frozenset(
     {"logout", "two_factor_verify", "two_factor_setup", "health", "set_language"}
 )
+
+
+class UserLanguageMiddleware:
+    """Speaks the signed-in user's chosen language, whatever the browser asks for.
+
+    Goes after AuthenticationMiddleware (it reads `request.user`) and inside
+    LocaleMiddleware, which has already picked the cookie's or the browser's language for
+    everyone (and for users who left the choice blank) and sets Content-Language from the
+    language active on the way out.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
 
 
 class ActiveOrganizationMiddleware:

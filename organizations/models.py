@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from .roles import Capability, Role, capabilities_for
 
@@ -30,7 +32,16 @@ class LinkageUserManager(UserManager):
 class User(AbstractUser):
     """A person who signs in. What they may do comes from their memberships."""
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
+    # The interface language this person picked; blank follows the browser (Accept-Language).
+    # Emails and reminders sent to them render in it too.
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Blank: the language your browser asks for."),
+    )
 
     objects = LinkageUserManager()
 
@@ -63,13 +74,13 @@ class Network(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Network rules set by the backbone.
     release_default_months = models.PositiveSmallIntegerField(
-        default=12, help_text="How long a release of information lasts unless set otherwise."
+        default=12, help_text=_("How long a release of information lasts unless set otherwise.")
     )
     rescreen_months = models.PositiveSmallIntegerField(
-        default=12, help_text="Rescreening interval for social needs."
+        default=12, help_text=_("Rescreening interval for social needs.")
     )
     rescreen_months_high_risk = models.PositiveSmallIntegerField(
-        default=6, help_text="Rescreening interval for high-risk clients."
+        default=6, help_text=_("Rescreening interval for high-risk clients.")
     )
 
     class Meta:
@@ -99,19 +110,19 @@ class Organization(models.Model):
     network's backbone, or a payer."""
 
     class Kind(models.TextChoices):
-        HCO = "hco", "Health care organization"
-        CBO = "cbo", "Community-based organization"
-        BACKBONE = "backbone", "Backbone organization"
-        PAYER = "payer", "Payer"
+        HCO = "hco", _("Health care organization")
+        CBO = "cbo", _("Community-based organization")
+        BACKBONE = "backbone", _("Backbone organization")
+        PAYER = "payer", _("Payer")
 
     class SubKind(models.TextChoices):
-        HOSPITAL = "hospital", "Hospital / health system"
-        FQHC = "fqhc", "FQHC / clinic"
-        PRACTICE = "practice", "Practice"
-        ACO = "aco", "Advanced network / ACO"
-        NONPROFIT = "nonprofit", "Nonprofit"
-        HEALTH_DEPARTMENT = "health_department", "Local health department"
-        GOVERNMENT = "government", "Government agency"
+        HOSPITAL = "hospital", _("Hospital / health system")
+        FQHC = "fqhc", _("FQHC / clinic")
+        PRACTICE = "practice", _("Practice")
+        ACO = "aco", _("Advanced network / ACO")
+        NONPROFIT = "nonprofit", _("Nonprofit")
+        HEALTH_DEPARTMENT = "health_department", _("Local health department")
+        GOVERNMENT = "government", _("Government agency")
 
     SUB_KINDS_BY_KIND = {
         Kind.HCO: {SubKind.HOSPITAL, SubKind.FQHC, SubKind.PRACTICE, SubKind.ACO},
@@ -202,9 +213,9 @@ class Partnership(models.Model):
     CBO): covered services, referral protocol, agreements, dates and status."""
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "Proposed"
-        ACTIVE = "active", "Active"
-        ENDED = "ended", "Ended"
+        PROPOSED = "proposed", _("Proposed")
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
 
     network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="partnerships")
     name = models.CharField(max_length=200)
@@ -242,10 +253,10 @@ class PartnershipDocument(models.Model):
     """An agreement on file for a partnership."""
 
     class Kind(models.TextChoices):
-        MOU = "mou", "Memorandum of understanding"
-        DSA = "dsa", "Data-sharing agreement"
-        BAA = "baa", "Business associate agreement"
-        SERVICE_CONTRACT = "service_contract", "Service contract"
+        MOU = "mou", _("Memorandum of understanding")
+        DSA = "dsa", _("Data-sharing agreement")
+        BAA = "baa", _("Business associate agreement")
+        SERVICE_CONTRACT = "service_contract", _("Service contract")
 
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    STAFF = "staff", "Staff"
-    NAVIGATOR = "navigator", "Navigator / care coordinator"
-    ORG_ADMIN = "org_admin", "Organization admin"
+    STAFF = "staff", _("Staff")
+    NAVIGATOR = "navigator", _("Navigator / care coordinator")
+    ORG_ADMIN = "org_admin", _("Organization admin")
 
 
 class Capability(StrEnum):

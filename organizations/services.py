@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from .models import Membership, Network, Organization, Partnership, User
 from .roles import Role
@@ -181,3 +183,15 @@ def partnership_may_manage(*, partnership: Partnership, organization: Organizati
     if organization.network_id != partnership.network_id:
         return False
     return organization.is_backbone or partnership.organizations.filter(pk=organization.pk).exists()
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    """Keep the interface language a person picked ("" follows the browser).
+
+    Raises ValidationError for a language the site does not offer.
+    """
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValidationError(gettext("Unknown language."), code="invalid_language")
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 
 from .models import Organization
 from .roles import Capability
@@ -26,7 +27,7 @@ def member_required(capability: Capability | None = None):
             if request.membership is None:
                 return render(request, "organizations/no_membership.html", status=403)
             if capability is not None and not request.membership.has(capability):
-                raise PermissionDenied("Your role does not allow this.")
+                raise PermissionDenied(gettext("Your role does not allow this."))
             return view(request, *args, **kwargs)
 
         wrapped.required_capability = capability

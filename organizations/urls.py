@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, pages
+from .views import auth, language, pages
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("health/", pages.health, name="health"),
     path("account/login/", auth.SignInView.as_view(), name="login"),
     path("account/security/", auth.account_security, name="account_security"),
+    path("account/language/", language.set_language, name="set_language"),
     path("account/two-factor/verify/", auth.two_factor_verify, name="two_factor_verify"),
     path("account/two-factor/setup/", auth.two_factor_setup, name="two_factor_setup"),
     path("account/two-factor/disable/", auth.two_factor_disable, name="two_factor_disable"),

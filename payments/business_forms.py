@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from .business_case import Inputs, Subsidy
 from .models import PaymentTerm
@@ -50,21 +51,26 @@ def _months(label: str) -> forms.IntegerField:
 
 
 class BusinessCaseForm(forms.Form):
-    cost_per_client = _money("Cost per client (USD a year)", "What serving one client costs.")
+    cost_per_client = _money(
+        gettext_lazy("Cost per client (USD a year)"), gettext_lazy("What serving one client costs.")
+    )
     clients_per_year = forms.IntegerField(
-        label="Clients per year", min_value=0, max_value=1_000_000
+        label=gettext_lazy("Clients per year"), min_value=0, max_value=1_000_000
     )
     savings_per_client = _money(
-        "Expected savings per client (USD a year)",
-        "e.g. about $10,000 a year from fewer EMS calls and emergency visits.",
+        gettext_lazy("Expected savings per client (USD a year)"),
+        gettext_lazy("e.g. about $10,000 a year from fewer EMS calls and emergency visits."),
     )
-    fixed_cost = _money("Fixed cost (USD a year)", "Staff, space and systems, whatever the volume.")
-    escalator_percent = _percent("Annual escalator (%)")
-    subsidy_1_percent = _percent("First subsidy: share it pays (%)")
-    subsidy_1_months = _months("First subsidy: months, from month 1")
-    subsidy_2_percent = _percent("Then a second subsidy: share (%)")
-    subsidy_2_months = _months("Second subsidy: months")
-    years = forms.IntegerField(label="Years", min_value=1, max_value=10)
+    fixed_cost = _money(
+        gettext_lazy("Fixed cost (USD a year)"),
+        gettext_lazy("Staff, space and systems, whatever the volume."),
+    )
+    escalator_percent = _percent(gettext_lazy("Annual escalator (%)"))
+    subsidy_1_percent = _percent(gettext_lazy("First subsidy: share it pays (%)"))
+    subsidy_1_months = _months(gettext_lazy("First subsidy: months, from month 1"))
+    subsidy_2_percent = _percent(gettext_lazy("Then a second subsidy: share (%)"))
+    subsidy_2_months = _months(gettext_lazy("Second subsidy: months"))
+    years = forms.IntegerField(label=gettext_lazy("Years"), min_value=1, max_value=10)
 
     def inputs(self) -> Inputs:
         """The checked inputs (call after is_valid())."""

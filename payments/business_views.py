@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from organizations.models import Partnership
@@ -36,7 +37,9 @@ def business_case_page(request, partnership_id: int):
         inputs = form.inputs()
         projection = business_case.project(inputs)
     else:
-        messages.error(request, "Some inputs are not numbers in range: see the fields marked.")
+        messages.error(
+            request, gettext("Some inputs are not numbers in range: see the fields marked.")
+        )
         status = 400
     context = {
         "partnership": partnership,

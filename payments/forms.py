@@ -7,6 +7,7 @@ from datetime import date
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from organizations.models import Organization
 
@@ -32,9 +33,16 @@ def month_choices(today: date, back: int = MONTHS_BACK) -> list[tuple[str, str]]
 class StatementFilterForm(forms.Form):
     """The statement list's filters (GET): a term and a status, both optional."""
 
-    term = forms.ModelChoiceField(queryset=None, required=False, empty_label="Every term")
+    term = forms.ModelChoiceField(
+        label=gettext_lazy("Term"),
+        queryset=None,
+        required=False,
+        empty_label=gettext_lazy("Every term"),
+    )
     status = forms.ChoiceField(
-        choices=[("", "Every status"), *Statement.Status.choices], required=False
+        label=gettext_lazy("Status"),
+        choices=[("", gettext_lazy("Every status")), *Statement.Status.choices],
+        required=False,
     )
 
     def __init__(self, *args, organization: Organization, **kwargs):
@@ -46,8 +54,12 @@ class GenerateForm(forms.Form):
     """Generate (or generate again) the month's statement of a term the organization is
     the payee of."""
 
-    term = forms.ModelChoiceField(queryset=None, empty_label=None, label="Payment term")
-    month = forms.TypedChoiceField(choices=(), coerce=date.fromisoformat, label="Month")
+    term = forms.ModelChoiceField(
+        queryset=None, empty_label=None, label=gettext_lazy("Payment term")
+    )
+    month = forms.TypedChoiceField(
+        choices=(), coerce=date.fromisoformat, label=gettext_lazy("Month")
+    )
 
     def __init__(self, *args, organization: Organization, **kwargs):
         # Its own ids: the list page's filter form has a "term" field too.
@@ -63,8 +75,8 @@ class ConfirmForm(forms.Form):
     """A checked box before a step that cannot be taken back."""
 
     confirm = forms.BooleanField(
-        label="I have checked this and mean to do it",
-        error_messages={"required": "Tick the box to confirm."},
+        label=gettext_lazy("I have checked this and mean to do it"),
+        error_messages={"required": gettext_lazy("Tick the box to confirm.")},
     )
 
 
@@ -72,18 +84,19 @@ class MarkPaidForm(forms.Form):
     """The payment of an approved statement: when, and its reference."""
 
     paid_on = forms.DateField(
-        label="Paid on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=gettext_lazy("Paid on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reference = forms.CharField(
-        label="Payment reference",
+        label=gettext_lazy("Payment reference"),
         max_length=100,
-        help_text="The check or transfer number.",
+        help_text=gettext_lazy("The check or transfer number."),
     )
 
     def clean_paid_on(self) -> date:
         day = self.cleaned_data["paid_on"]
         if day > timezone.localdate():
-            raise forms.ValidationError("A payment date cannot be in the future.")
+            raise forms.ValidationError(gettext("A payment date cannot be in the future."))
         return day
 
 

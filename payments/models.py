@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from organizations.models import Organization, Partnership
 
@@ -39,20 +40,23 @@ class PaymentTerm(models.Model):
     payer's contract with the backbone."""
 
     class Kind(models.TextChoices):
-        FEE_FOR_SERVICE = "fee_for_service", "Fee for service (per completed referral)"
-        CASE_RATE = "case_rate", "Case rate (per client served per year)"
-        PMPM = "pmpm", "Per member per month (attributed panel)"
-        PATHWAY = "pathway", "Pathway payments (per completed pathway)"
-        SUPPORT_FUNDS = "support_funds", "Patient support funds (per person per year)"
+        FEE_FOR_SERVICE = (
+            "fee_for_service",
+            gettext_lazy("Fee for service (per completed referral)"),
+        )
+        CASE_RATE = "case_rate", gettext_lazy("Case rate (per client served per year)")
+        PMPM = "pmpm", gettext_lazy("Per member per month (attributed panel)")
+        PATHWAY = "pathway", gettext_lazy("Pathway payments (per completed pathway)")
+        SUPPORT_FUNDS = "support_funds", gettext_lazy("Patient support funds (per person per year)")
 
     class OutcomeMode(models.TextChoices):
-        NONE = "", "None"
-        WITHHOLD = "withhold", "Withhold a share, returned when the target is met"
-        BONUS = "bonus", "Bonus paid when the target is met"
+        NONE = "", gettext_lazy("None")
+        WITHHOLD = "withhold", gettext_lazy("Withhold a share, returned when the target is met")
+        BONUS = "bonus", gettext_lazy("Bonus paid when the target is met")
 
     class Direction(models.TextChoices):
-        AT_LEAST = "at_least", "at least"
-        AT_MOST = "at_most", "at most"
+        AT_LEAST = "at_least", gettext_lazy("at least")
+        AT_MOST = "at_most", gettext_lazy("at most")
 
     partnership = models.ForeignKey(
         Partnership, on_delete=models.PROTECT, related_name="payment_terms"
@@ -67,7 +71,9 @@ class PaymentTerm(models.Model):
         null=True,
         blank=True,
         related_name="sub_terms",
-        help_text="Through the backbone: the payer's contract this sub-term is paid from.",
+        help_text=gettext_lazy(
+            "Through the backbone: the payer's contract this sub-term is paid from."
+        ),
     )
     # Empty: every program of the partnership.
     programs = models.ManyToManyField("directory.Program", blank=True, related_name="+")
@@ -76,30 +82,32 @@ class PaymentTerm(models.Model):
     currency = models.CharField(max_length=3, default="USD")
 
     unit_amount = _money(
-        help_text="Per completed referral, client-year, member-month, pathway (when the "
-        "pathway has no value of its own) or, for support funds, the allowance per person "
-        "per year."
+        help_text=gettext_lazy(
+            "Per completed referral, client-year, member-month, pathway (when the "
+            "pathway has no value of its own) or, for support funds, the allowance per person "
+            "per year."
+        )
     )
     # Fee for service: what a referral closed with the need met earns, and what one
     # attempted (closed otherwise) earns; blank means unit_amount.
     amount_need_met = _money(null=True, blank=True)
     amount_attempted = _money(null=True, blank=True)
     contracted_volume = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Case rate: clients paid for per term year."
+        null=True, blank=True, help_text=gettext_lazy("Case rate: clients paid for per term year.")
     )
     escalator_percent = models.DecimalField(
         max_digits=5,
         decimal_places=2,
         default=Decimal("0"),
         validators=PERCENT,
-        help_text="Added to the rates at each anniversary of the term's start.",
+        help_text=gettext_lazy("Added to the rates at each anniversary of the term's start."),
     )
 
     outcome_mode = models.CharField(
         max_length=10, choices=OutcomeMode.choices, blank=True, default=""
     )
     outcome_measure = models.CharField(
-        max_length=60, blank=True, help_text="A measure of the metrics registry."
+        max_length=60, blank=True, help_text=gettext_lazy("A measure of the metrics registry.")
     )
     outcome_direction = models.CharField(
         max_length=10, choices=Direction.choices, default=Direction.AT_LEAST
@@ -137,7 +145,9 @@ class SubsidyShare(models.Model):
 
     term = models.ForeignKey(PaymentTerm, on_delete=models.CASCADE, related_name="subsidies")
     funder = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True)
-    funder_name = models.CharField(max_length=200, help_text="e.g. State Medicaid innovation fund")
+    funder_name = models.CharField(
+        max_length=200, help_text=gettext_lazy("e.g. State Medicaid innovation fund")
+    )
     month_from = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     month_to = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     percent = models.DecimalField(max_digits=5, decimal_places=2, validators=PERCENT)
@@ -159,7 +169,7 @@ class PanelMonth(models.Model):
     """Per member per month: the attributed panel's size for one calendar month."""
 
     term = models.ForeignKey(PaymentTerm, on_delete=models.CASCADE, related_name="panel_months")
-    month = models.DateField(help_text="The first day of the month.")
+    month = models.DateField(help_text=gettext_lazy("The first day of the month."))
     members = models.PositiveIntegerField()
 
     class Meta:
@@ -203,7 +213,10 @@ class Pathway(models.Model):
 
     class Rule(models.TextChoices):
         # What the record must show; `hold_days`: and still so that many days later.
-        REFERRAL_NEED_MET = "referral_need_met", "A referral for the need closed with the need met"
+        REFERRAL_NEED_MET = (
+            "referral_need_met",
+            gettext_lazy("A referral for the need closed with the need met"),
+        )
         RESCREEN_RESOLVED = (
             "rescreen_resolved",
             "A later screening no longer finds the need",
@@ -214,12 +227,13 @@ class Pathway(models.Model):
     )
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=120)
-    need = models.CharField(max_length=40, help_text="SDOH category code (Gravity).")
+    need = models.CharField(max_length=40, help_text=gettext_lazy("SDOH category code (Gravity)."))
     steps = models.JSONField(default=list)
-    completion = models.TextField(help_text="The completion outcome, in words.")
+    completion = models.TextField(help_text=gettext_lazy("The completion outcome, in words."))
     rule = models.CharField(max_length=30, choices=Rule.choices)
     hold_days = models.PositiveIntegerField(
-        default=0, help_text="And still so this many days later (e.g. 183: six months)."
+        default=0,
+        help_text=gettext_lazy("And still so this many days later (e.g. 183: six months)."),
     )
     value = _money()
     is_active = models.BooleanField(default=True)
@@ -247,9 +261,9 @@ class PathwayInstance(models.Model):
     owned by the lead navigator's organization."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        COMPLETED = "completed", "Completed"
-        CLOSED = "closed", "Closed without completion"
+        OPEN = "open", gettext_lazy("Open")
+        COMPLETED = "completed", gettext_lazy("Completed")
+        CLOSED = "closed", gettext_lazy("Closed without completion")
 
     pathway = models.ForeignKey(Pathway, on_delete=models.PROTECT, related_name="instances")
     client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
@@ -303,11 +317,11 @@ class Statement(models.Model):
     correction is a new statement that `adjusts` the old one."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted"
-        DISPUTED = "disputed", "Disputed"
-        APPROVED = "approved", "Approved"
-        PAID = "paid", "Paid"
+        DRAFT = "draft", gettext_lazy("Draft")
+        SUBMITTED = "submitted", gettext_lazy("Submitted")
+        DISPUTED = "disputed", gettext_lazy("Disputed")
+        APPROVED = "approved", gettext_lazy("Approved")
+        PAID = "paid", gettext_lazy("Paid")
 
     term = models.ForeignKey(PaymentTerm, on_delete=models.PROTECT, related_name="statements")
     period_start = models.DateField()
@@ -360,12 +374,12 @@ class Statement(models.Model):
 
 class StatementLine(models.Model):
     class Kind(models.TextChoices):
-        REFERRAL = "referral", "Completed referral"
-        CLIENT_YEAR = "client_year", "Client served (year)"
-        MEMBER_MONTH = "member_month", "Member-months"
-        PATHWAY = "pathway", "Completed pathway"
-        SUPPORT_EXPENSE = "support_expense", "Support fund expense"
-        CORRECTION = "correction", "Correction of an earlier statement"
+        REFERRAL = "referral", gettext_lazy("Completed referral")
+        CLIENT_YEAR = "client_year", gettext_lazy("Client served (year)")
+        MEMBER_MONTH = "member_month", gettext_lazy("Member-months")
+        PATHWAY = "pathway", gettext_lazy("Completed pathway")
+        SUPPORT_EXPENSE = "support_expense", gettext_lazy("Support fund expense")
+        CORRECTION = "correction", gettext_lazy("Correction of an earlier statement")
 
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()

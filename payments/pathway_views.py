@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import audit_read
@@ -76,7 +77,7 @@ def pathway_open(request):
     if request.method == "POST":
         chosen = next((p for p in choices if str(p.pk) == request.POST.get("pathway", "")), None)
         if chosen is None:
-            errors.append("Choose one of the pathways for this referral's needs.")
+            errors.append(gettext("Choose one of the pathways for this referral's needs."))
         else:
             try:
                 pathways.pathway_open(
@@ -89,7 +90,9 @@ def pathway_open(request):
             except ValidationError as error:
                 errors.extend(error.messages)
             else:
-                messages.success(request, f"Opened the {chosen.name} pathway.")
+                messages.success(
+                    request, gettext("Opened the %(pathway)s pathway.") % {"pathway": chosen.name}
+                )
                 return redirect("pathway_list")
     if client is not None:
         audit_read(
@@ -122,5 +125,8 @@ def pathway_close(request, pathway_instance_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("pathway_list")
-    messages.success(request, f"Closed pathway {instance.pk} without completion.")
+    messages.success(
+        request,
+        gettext("Closed pathway %(number)s without completion.") % {"number": instance.pk},
+    )
     return redirect("pathway_list")

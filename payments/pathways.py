@@ -34,6 +34,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from assessments.models import Assessment, Need
 from audit.models import AuditEvent
@@ -97,12 +98,15 @@ def pathways_install(network: Network) -> list[Pathway]:
 class CloseReason(models.TextChoices):
     """Why a pathway closed without completion (a code: it goes into the audit trail)."""
 
-    CLIENT_DECLINED = "client-declined", "The client declined to continue"
-    UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact the client"
-    MOVED_AWAY = "moved-away", "The client moved out of the service area"
-    NEED_RESOLVED_OTHERWISE = "need-resolved-otherwise", "The need was resolved another way"
-    OPENED_IN_ERROR = "opened-in-error", "Opened in error"
-    OTHER = "other", "Other"
+    CLIENT_DECLINED = "client-declined", gettext_lazy("The client declined to continue")
+    UNABLE_TO_CONTACT = "unable-to-contact", gettext_lazy("Unable to contact the client")
+    MOVED_AWAY = "moved-away", gettext_lazy("The client moved out of the service area")
+    NEED_RESOLVED_OTHERWISE = (
+        "need-resolved-otherwise",
+        gettext_lazy("The need was resolved another way"),
+    )
+    OPENED_IN_ERROR = "opened-in-error", gettext_lazy("Opened in error")
+    OTHER = "other", gettext_lazy("Other")
 
 
 def _member(actor: User, organization: Organization) -> Membership:
@@ -110,13 +114,16 @@ def _member(actor: User, organization: Organization) -> Membership:
         user=actor, organization=organization, is_active=True
     ).first()
     if membership is None:
-        raise PermissionDenied("You do not act for this organization.")
+        raise PermissionDenied(gettext("You do not act for this organization."))
     return membership
 
 
 def _already_open(pathway: Pathway) -> ValidationError:
     return ValidationError(
-        f"This client already has an open {pathway.name} pathway: close it before opening another."
+        gettext(
+            "This client already has an open %(pathway)s pathway: close it before opening another."
+        )
+        % {"pathway": pathway.name}
     )
 
 
@@ -139,38 +146,42 @@ def pathway_open(
     open instance of the pathway for the client (whoever owns the first)."""
     membership = _member(actor, organization)
     if pathway.network_id != organization.network_id or not pathway.is_active:
-        raise ValidationError("This pathway is not one of your network's active pathways.")
+        raise ValidationError(gettext("This pathway is not one of your network's active pathways."))
     if (
         client.merged_into_id
         or not Client.objects.visible_to(organization).filter(pk=client.pk).exists()
     ):
-        raise ValidationError("Your organization may not see this client's record.")
+        raise ValidationError(gettext("Your organization may not see this client's record."))
     if referral is None and assessment is None:
-        raise ValidationError("Open a pathway from a referral or an assessment of the client.")
+        raise ValidationError(
+            gettext("Open a pathway from a referral or an assessment of the client.")
+        )
     if referral is not None:
         if referral.client_id != client.pk:
-            raise ValidationError("The referral is not this client's.")
+            raise ValidationError(gettext("The referral is not this client's."))
         if not Referral.objects.visible_to(organization).filter(pk=referral.pk).exists():
-            raise ValidationError("Your organization is not a party to this referral.")
+            raise ValidationError(gettext("Your organization is not a party to this referral."))
         if not referral.needs.filter(code=pathway.need).exists():
             raise ValidationError(
-                f"The referral is not for the {pathway.name} pathway's need "
-                f"({SDOHCategory(pathway.need).label})."
+                gettext("The referral is not for the %(pathway)s pathway's need (%(need)s).")
+                % {"pathway": pathway.name, "need": SDOHCategory(pathway.need).label}
             )
     if assessment is not None:
         if assessment.client_id != client.pk:
-            raise ValidationError("The assessment is not this client's.")
+            raise ValidationError(gettext("The assessment is not this client's."))
         if (
             not Assessment.objects.visible_to(organization)
             .completed()
             .filter(pk=assessment.pk)
             .exists()
         ):
-            raise ValidationError("Your organization may not see this completed assessment.")
+            raise ValidationError(
+                gettext("Your organization may not see this completed assessment.")
+            )
         if not assessment.needs.filter(category=pathway.need).exists():
             raise ValidationError(
-                f"The assessment did not find the {pathway.name} pathway's need "
-                f"({SDOHCategory(pathway.need).label})."
+                gettext("The assessment did not find the %(pathway)s pathway's need (%(need)s).")
+                % {"pathway": pathway.name, "need": SDOHCategory(pathway.need).label}
             )
     lead = client.lead_navigator
     owner = (
@@ -220,15 +231,15 @@ def pathway_close(
     stays completed (ValidationError)."""
     _member(actor, organization)
     if instance.organization_id != organization.pk:
-        raise PermissionDenied("Only the pathway's organization may close it.")
+        raise PermissionDenied(gettext("Only the pathway's organization may close it."))
     if reason not in CloseReason.values:
-        raise ValidationError("Choose why the pathway closes.")
+        raise ValidationError(gettext("Choose why the pathway closes."))
     with transaction.atomic():
         locked = PathwayInstance.objects.select_for_update().get(pk=instance.pk)
         if locked.status == Status.CLOSED:
             return locked
         if locked.status == Status.COMPLETED:
-            raise ValidationError("This pathway is completed: it cannot be closed.")
+            raise ValidationError(gettext("This pathway is completed: it cannot be closed."))
         locked.status = Status.CLOSED
         locked.save(update_fields=["status"])
         audit_record(
@@ -247,9 +258,9 @@ def pathway_close(
 
 
 class Check(models.TextChoices):
-    NOT_MET = "not_met", "Not met yet"
-    WAITING = "waiting", "Met; waiting for the hold to end"
-    COMPLETE = "complete", "Complete"
+    NOT_MET = "not_met", gettext_lazy("Not met yet")
+    WAITING = "waiting", gettext_lazy("Met; waiting for the hold to end")
+    COMPLETE = "complete", gettext_lazy("Complete")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -35,7 +37,11 @@ Status = Statement.Status
 
 def _party(term: PaymentTerm, organization: Organization, side: str) -> None:
     if getattr(term, f"{side}_id") != organization.pk:
-        raise PermissionDenied(f"Only the term's {side} may do this.")
+        raise PermissionDenied(
+            gettext("Only the term's payer may do this.")
+            if side == "payer"
+            else gettext("Only the term's payee may do this.")
+        )
 
 
 def _write(statement: Statement, computed: calc.Computed, extra: list[calc.Line] = ()) -> None:
@@ -92,20 +98,29 @@ def statement_generate(
     _party(term, organization, "payee")
     computed = calc.compute(term, month)
     if computed is None:
-        raise ValidationError(f"The term is not in force in {month:%B %Y}.")
+        raise ValidationError(
+            gettext("The term is not in force in %(month)s.") % {"month": date_format(month, "F Y")}
+        )
     existing = (
         Statement.objects.select_for_update()
         .filter(term=term, period_start=computed.start, adjusts__isnull=True)
         .first()
     )
     if existing is not None and existing.status != Status.DRAFT:
+        values = {
+            "month": date_format(month, "F Y"),
+            "status": str(existing.get_status_display()).lower(),
+        }
         raise ValidationError(
-            f"The statement for {month:%B %Y} is {existing.get_status_display().lower()}: "
-            + (
-                "correct it with an adjusting statement."
-                if existing.frozen
-                else "it can no longer be generated again."
+            gettext(
+                "The statement for %(month)s is %(status)s: correct it with an adjusting statement."
             )
+            % values
+            if existing.frozen
+            else gettext(
+                "The statement for %(month)s is %(status)s: it can no longer be generated again."
+            )
+            % values
         )
     if existing is not None:
         existing.lines.all().delete()
@@ -130,10 +145,21 @@ def _locked(statement_id: int) -> Statement:
     return Statement.objects.select_for_update().select_related("term").get(pk=statement_id)
 
 
+# What a statement in a status cannot be (the ValidationError of _move).
+_VERBS = {
+    "submitted": gettext_lazy("A %(status)s statement cannot be submitted."),
+    "disputed": gettext_lazy("A %(status)s statement cannot be disputed."),
+    "changed": gettext_lazy("A %(status)s statement cannot be changed."),
+    "approved": gettext_lazy("A %(status)s statement cannot be approved."),
+    "marked paid": gettext_lazy("A %(status)s statement cannot be marked paid."),
+}
+
+
 def _move(statement: Statement, allowed: tuple[str, ...], verb: str) -> None:
     if statement.status not in allowed:
+        # `verb` is one of _VERBS' keys: each sentence is translated whole.
         raise ValidationError(
-            f"A {statement.get_status_display().lower()} statement cannot be {verb}."
+            _VERBS[verb] % {"status": str(statement.get_status_display()).lower()}
         )
 
 
@@ -162,10 +188,10 @@ def statement_dispute(
     _move(statement, (Status.SUBMITTED,), "disputed")
     comments = {int(k): v.strip() for k, v in comments.items() if v and v.strip()}
     if not comments:
-        raise ValidationError("Say what is wrong with at least one line.")
+        raise ValidationError(gettext("Say what is wrong with at least one line."))
     lines = {line.pk: line for line in statement.lines.filter(pk__in=comments)}
     if set(lines) != set(comments):
-        raise ValidationError("A comment names a line that is not on this statement.")
+        raise ValidationError(gettext("A comment names a line that is not on this statement."))
     for pk, comment in comments.items():
         lines[pk].dispute = comment
         lines[pk].save(update_fields=["dispute"])
@@ -250,7 +276,7 @@ def statement_mark_paid(
     _party(statement.term, organization, "payer")
     _move(statement, (Status.APPROVED,), "marked paid")
     if not reference.strip():
-        raise ValidationError("Give the payment's reference (a check or transfer number).")
+        raise ValidationError(gettext("Give the payment's reference (a check or transfer number)."))
     statement.status = Status.PAID
     statement.paid_on = paid_on
     statement.payment_reference = reference.strip()[:100]
@@ -266,11 +292,11 @@ def statement_correct(*, statement_id: int, actor: User, organization: Organizat
     original = _locked(statement_id)
     _party(original.term, organization, "payee")
     if not original.frozen or original.adjusts_id is not None:
-        raise ValidationError("Only an approved or paid statement is corrected this way.")
+        raise ValidationError(gettext("Only an approved or paid statement is corrected this way."))
     if original.adjustments.filter(
         status__in=(Status.DRAFT, Status.SUBMITTED, Status.DISPUTED)
     ).exists():
-        raise ValidationError("A correction of this statement is already under way.")
+        raise ValidationError(gettext("A correction of this statement is already under way."))
     computed = calc.compute(original.term, original.period_start)
     before = original.subtotal + sum(
         (
@@ -315,11 +341,11 @@ def panel_month_set(
     """The attributed panel's size for a month of a per-member-per-month term (payer or
     payee enters it)."""
     if organization.pk not in (term.payer_id, term.payee_id):
-        raise PermissionDenied("Only the term's payer or payee may enter its panel.")
+        raise PermissionDenied(gettext("Only the term's payer or payee may enter its panel."))
     if term.kind != PaymentTerm.Kind.PMPM:
-        raise ValidationError("Panel sizes belong to a per-member-per-month term.")
+        raise ValidationError(gettext("Panel sizes belong to a per-member-per-month term."))
     if members < 0:
-        raise ValidationError("A panel has 0 or more members.")
+        raise ValidationError(gettext("A panel has 0 or more members."))
     panel, _ = PanelMonth.objects.update_or_create(
         term=term, month=month.replace(day=1), defaults={"members": members}
     )
@@ -340,11 +366,11 @@ def support_expense_record(
     """A patient support fund expense, recorded by the term's payee."""
     _party(term, organization, "payee")
     if term.kind != PaymentTerm.Kind.SUPPORT_FUNDS:
-        raise ValidationError("Expenses are drawn from a patient support funds term.")
+        raise ValidationError(gettext("Expenses are drawn from a patient support funds term."))
     if amount <= 0:
-        raise ValidationError({"amount": "An expense is more than $0."})
+        raise ValidationError({"amount": gettext("An expense is more than $0.")})
     if not purpose.strip():
-        raise ValidationError({"purpose": "Say what the money was for."})
+        raise ValidationError({"purpose": gettext("Say what the money was for.")})
     expense = SupportExpense.objects.create(
         term=term,
         client=client,

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from metrics.registry import BY_KEY
 from organizations.models import Organization, Partnership
@@ -31,16 +33,18 @@ PERCENT = {
     "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
 }
 UNIT_LABELS = {
-    Kind.FEE_FOR_SERVICE: "Amount per completed referral",
-    Kind.CASE_RATE: "Amount per client served per year",
-    Kind.PMPM: "Amount per member per month",
-    Kind.PATHWAY: "Amount per completed pathway",
-    Kind.SUPPORT_FUNDS: "Allowance per person per year",
+    Kind.FEE_FOR_SERVICE: gettext_lazy("Amount per completed referral"),
+    Kind.CASE_RATE: gettext_lazy("Amount per client served per year"),
+    Kind.PMPM: gettext_lazy("Amount per member per month"),
+    Kind.PATHWAY: gettext_lazy("Amount per completed pathway"),
+    Kind.SUPPORT_FUNDS: gettext_lazy("Allowance per person per year"),
 }
 UNIT_HELP = {
-    Kind.FEE_FOR_SERVICE: "Paid for each referral closed, unless an amount below applies.",
-    Kind.PATHWAY: "0: each pathway's own value.",
-    Kind.SUPPORT_FUNDS: "Drawn down by the expenses recorded for each person.",
+    Kind.FEE_FOR_SERVICE: gettext_lazy(
+        "Paid for each referral closed, unless an amount below applies."
+    ),
+    Kind.PATHWAY: gettext_lazy("0: each pathway's own value."),
+    Kind.SUPPORT_FUNDS: gettext_lazy("Drawn down by the expenses recorded for each person."),
 }
 
 
@@ -54,57 +58,74 @@ class DateInput(forms.DateInput):
 class PaymentTermForm(forms.Form):
     """A term of one kind: only the fields that kind uses."""
 
-    name = forms.CharField(max_length=200)
-    payer = forms.ModelChoiceField(queryset=Organization.objects.none())
-    payee = forms.ModelChoiceField(queryset=Organization.objects.none())
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    payer = forms.ModelChoiceField(
+        label=gettext_lazy("Payer"), queryset=Organization.objects.none()
+    )
+    payee = forms.ModelChoiceField(
+        label=gettext_lazy("Payee"), queryset=Organization.objects.none()
+    )
     parent = forms.ModelChoiceField(
         queryset=PaymentTerm.objects.none(),
         required=False,
-        label="Paid from (through the backbone)",
-        help_text="For a sub-term: the payer's contract with the backbone. The payer is then "
-        "the backbone.",
+        label=gettext_lazy("Paid from (through the backbone)"),
+        help_text=gettext_lazy(
+            "For a sub-term: the payer's contract with the backbone. The payer is then "
+            "the backbone."
+        ),
     )
     programs = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Programs"),
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None chosen: every program of the partnership.",
+        help_text=gettext_lazy("None chosen: every program of the partnership."),
     )
-    effective_from = forms.DateField(label="In force from", widget=DateInput())
+    effective_from = forms.DateField(label=gettext_lazy("In force from"), widget=DateInput())
     effective_to = forms.DateField(
-        label="Until", required=False, widget=DateInput(), help_text="Blank: open-ended."
+        label=gettext_lazy("Until"),
+        required=False,
+        widget=DateInput(),
+        help_text=gettext_lazy("Blank: open-ended."),
     )
     unit_amount = forms.DecimalField(**MONEY)
     amount_need_met = forms.DecimalField(
-        required=False, label="Amount when the need was met", **MONEY
+        required=False, label=gettext_lazy("Amount when the need was met"), **MONEY
     )
     amount_attempted = forms.DecimalField(
         required=False,
-        label="Amount when attempted",
-        help_text="A referral closed otherwise (need not met, unable to contact).",
+        label=gettext_lazy("Amount when attempted"),
+        help_text=gettext_lazy("A referral closed otherwise (need not met, unable to contact)."),
         **MONEY,
     )
     contracted_volume = forms.IntegerField(
-        required=False, min_value=1, label="Clients contracted per year", help_text="Optional."
+        required=False,
+        min_value=1,
+        label=gettext_lazy("Clients contracted per year"),
+        help_text=gettext_lazy("Optional."),
     )
     escalator_percent = forms.DecimalField(
         required=False,
-        label="Annual escalator (%)",
-        help_text="Added to the rates at each anniversary of the start.",
+        label=gettext_lazy("Annual escalator (%)"),
+        help_text=gettext_lazy("Added to the rates at each anniversary of the start."),
         **PERCENT,
     )
     outcome_mode = forms.ChoiceField(
-        choices=PaymentTerm.OutcomeMode.choices, required=False, label="Outcome-based part"
+        choices=PaymentTerm.OutcomeMode.choices,
+        required=False,
+        label=gettext_lazy("Outcome-based part"),
     )
-    outcome_measure = forms.ChoiceField(required=False, label="Measure")
+    outcome_measure = forms.ChoiceField(required=False, label=gettext_lazy("Measure"))
     outcome_direction = forms.ChoiceField(
-        choices=PaymentTerm.Direction.choices, label="The measure must be"
+        choices=PaymentTerm.Direction.choices, label=gettext_lazy("The measure must be")
     )
     outcome_target = forms.DecimalField(
-        required=False, max_digits=12, decimal_places=4, label="Target"
+        required=False, max_digits=12, decimal_places=4, label=gettext_lazy("Target")
     )
-    withhold_percent = forms.DecimalField(required=False, label="Withhold (%)", **PERCENT)
-    bonus_amount = forms.DecimalField(required=False, label="Bonus", **MONEY)
+    withhold_percent = forms.DecimalField(
+        required=False, label=gettext_lazy("Withhold (%)"), **PERCENT
+    )
+    bonus_amount = forms.DecimalField(required=False, label=gettext_lazy("Bonus"), **MONEY)
 
     def __init__(self, *args, partnership: Partnership, kind: str, term=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,7 +140,7 @@ class PaymentTermForm(forms.Form):
         for name in ("amount_need_met", "amount_attempted", "contracted_volume"):
             if name not in KIND_FIELDS.get(kind, ()):
                 del self.fields[name]
-        self.fields["unit_amount"].label = UNIT_LABELS.get(kind, "Amount")
+        self.fields["unit_amount"].label = UNIT_LABELS.get(kind, gettext("Amount"))
         self.fields["unit_amount"].help_text = UNIT_HELP.get(kind, "")
         if not self.fields["parent"].queryset.exists():
             del self.fields["parent"]
@@ -179,15 +200,15 @@ def term_initial(term: PaymentTerm) -> dict:
 class SubsidyForm(forms.Form):
     """One period of a subsidy schedule: a funder pays `percent` of months from..to."""
 
-    funder_name = forms.CharField(max_length=200, label="Funder")
+    funder_name = forms.CharField(max_length=200, label=gettext_lazy("Funder"))
     funder = forms.ModelChoiceField(
         queryset=Organization.objects.none(),
         required=False,
-        label="Funder organization (if in the network)",
+        label=gettext_lazy("Funder organization (if in the network)"),
     )
-    month_from = forms.IntegerField(min_value=1, label="From month")
-    month_to = forms.IntegerField(min_value=1, label="To month")
-    percent = forms.DecimalField(label="Percent", **PERCENT)
+    month_from = forms.IntegerField(min_value=1, label=gettext_lazy("From month"))
+    month_to = forms.IntegerField(min_value=1, label=gettext_lazy("To month"))
+    percent = forms.DecimalField(label=gettext_lazy("Percent"), **PERCENT)
 
     def __init__(self, *args, network_id: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -199,7 +220,7 @@ class SubsidyForm(forms.Form):
         data = super().clean()
         start, end = data.get("month_from"), data.get("month_to")
         if start is not None and end is not None and end < start:
-            self.add_error("month_to", "The last month is on or after the first.")
+            self.add_error("month_to", gettext("The last month is on or after the first."))
         return data
 
 
@@ -218,8 +239,16 @@ class BaseSubsidyFormSet(forms.BaseFormSet):
         for before, after in itertools.pairwise(kept):
             if after["month_from"] <= before["month_to"]:
                 raise forms.ValidationError(
-                    f"Subsidy periods overlap: months {before['month_from']} to "
-                    f"{before['month_to']} and {after['month_from']} to {after['month_to']}."
+                    gettext(
+                        "Subsidy periods overlap: months %(from1)s to %(to1)s and %(from2)s to "
+                        "%(to2)s."
+                    )
+                    % {
+                        "from1": before["month_from"],
+                        "to1": before["month_to"],
+                        "from2": after["month_from"],
+                        "to2": after["month_to"],
+                    }
                 )
 
     def subsidies(self) -> list[Subsidy]:
@@ -269,50 +298,69 @@ class MonthInput(forms.TextInput):
 
 
 class PanelMonthForm(forms.Form):
-    month = forms.CharField(widget=MonthInput(), help_text="YYYY-MM")
-    members = forms.IntegerField(min_value=0)
+    month = forms.CharField(
+        label=gettext_lazy("Month"), widget=MonthInput(), help_text=gettext_lazy("YYYY-MM")
+    )
+    members = forms.IntegerField(label=gettext_lazy("Members"), min_value=0)
 
     def clean_month(self):
         try:
             return parse_month(self.cleaned_data["month"])
         except ValueError:
-            raise forms.ValidationError("The month is written YYYY-MM, e.g. 2031-03.") from None
+            raise forms.ValidationError(
+                gettext("The month is written YYYY-MM, e.g. 2031-03.")
+            ) from None
 
 
 class PanelUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text=f"Columns month,members; month as YYYY-MM; up to {MAX_PANEL_ROWS} rows.",
+        label=gettext_lazy("CSV file"),
+        help_text=format_lazy(
+            gettext_lazy("Columns month,members; month as YYYY-MM; up to {most} rows."),
+            most=MAX_PANEL_ROWS,
+        ),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > 200_000:
-            raise forms.ValidationError("The file is too large for a panel (200 kB at most).")
+            raise forms.ValidationError(
+                gettext("The file is too large for a panel (200 kB at most).")
+            )
         try:
             return upload.read().decode("utf-8")
         except UnicodeDecodeError:
-            raise forms.ValidationError("The file is not UTF-8 text (save it as CSV).") from None
+            raise forms.ValidationError(
+                gettext("The file is not UTF-8 text (save it as CSV).")
+            ) from None
 
 
 class ExpenseForm(forms.Form):
     """A support-fund expense: a client of the payee's referrals, the day, amount, purpose."""
 
-    client = forms.ModelChoiceField(queryset=None)
-    date = forms.DateField(widget=DateInput())
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    purpose = forms.CharField(max_length=200, help_text="e.g. Bus pass, utility deposit")
+    client = forms.ModelChoiceField(label=gettext_lazy("Client"), queryset=None)
+    date = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    purpose = forms.CharField(
+        label=gettext_lazy("Purpose"),
+        max_length=200,
+        help_text=gettext_lazy("e.g. Bus pass, utility deposit"),
+    )
 
     def __init__(self, *args, term: PaymentTerm, clients, labels: dict[int, str], **kwargs):
         super().__init__(*args, **kwargs)
         self.term = term
         field = self.fields["client"]
         field.queryset = clients
-        field.label_from_instance = lambda c: labels.get(c.pk, f"Client #{c.pk}")
+        field.label_from_instance = lambda c: labels.get(
+            c.pk, gettext("Client #%(number)s") % {"number": c.pk}
+        )
 
     def clean_date(self):
         day = self.cleaned_data["date"]
         term = self.term
         if day < term.effective_from or (term.effective_to and day > term.effective_to):
-            raise forms.ValidationError("The day is within the term's dates.")
+            raise forms.ValidationError(gettext("The day is within the term's dates."))
         return day

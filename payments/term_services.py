@@ -21,6 +21,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -119,41 +121,54 @@ def _check_term(partnership: Partnership, kind: str, data: dict, programs, term,
     parties = set(term_parties(partnership).values_list("pk", flat=True))
     payer, payee, parent = data.get("payer"), data.get("payee"), data.get("parent")
     if kind not in KIND_FIELDS:
-        errors["kind"].append("Choose a kind of term.")
+        errors["kind"].append(gettext("Choose a kind of term."))
     if not (data.get("name") or "").strip():
-        errors["name"].append("Give the term a name.")
+        errors["name"].append(gettext("Give the term a name."))
     for side, who in (("payer", payer), ("payee", payee)):
         if who is None:
-            errors[side].append(f"Choose the {side}.")
+            errors[side].append(
+                gettext("Choose the payer.") if side == "payer" else gettext("Choose the payee.")
+            )
         elif who.pk not in parties:
             errors[side].append(
-                f"The {side} is an organization of the partnership (or its network's backbone)."
+                gettext(
+                    "The payer is an organization of the partnership (or its network's backbone)."
+                )
+                if side == "payer"
+                else gettext(
+                    "The payee is an organization of the partnership (or its network's backbone)."
+                )
             )
     if payer is not None and payee is not None and payer.pk == payee.pk:
-        errors["payee"].append("The payee is not the payer.")
+        errors["payee"].append(gettext("The payee is not the payer."))
     if parent is not None:
         if parent.partnership_id != partnership.pk or parent.parent_id is not None:
-            errors["parent"].append("The parent is a contract of this partnership.")
+            errors["parent"].append(gettext("The parent is a contract of this partnership."))
         elif not parent.payee.is_backbone:
-            errors["parent"].append("A sub-term is paid from a contract with the backbone.")
+            errors["parent"].append(
+                gettext("A sub-term is paid from a contract with the backbone.")
+            )
         elif term is not None and parent.pk == term.pk:
-            errors["parent"].append("A term is not its own parent.")
+            errors["parent"].append(gettext("A term is not its own parent."))
         elif payer is not None and payer.pk != parent.payee_id:
-            errors["payer"].append(f"A sub-term's payer is the parent's payee, {parent.payee}.")
+            errors["payer"].append(
+                gettext("A sub-term's payer is the parent's payee, %(payee)s.")
+                % {"payee": parent.payee}
+            )
     if (
         org is not None
         and not org.is_backbone
         and org.pk not in {getattr(payer, "pk", None), getattr(payee, "pk", None)}
     ):
-        errors["payer"].append("Your organization is the payer or the payee of its terms.")
+        errors["payer"].append(gettext("Your organization is the payer or the payee of its terms."))
     own_programs = set(partnership.programs.values_list("pk", flat=True))
     if any(p.pk not in own_programs for p in programs):
-        errors["programs"].append("Choose programs of the partnership.")
+        errors["programs"].append(gettext("Choose programs of the partnership."))
     start, end = data.get("effective_from"), data.get("effective_to")
     if start is None:
-        errors["effective_from"].append("Give the day the term starts.")
+        errors["effective_from"].append(gettext("Give the day the term starts."))
     elif end is not None and end < start:
-        errors["effective_to"].append("The term ends on or after the day it starts.")
+        errors["effective_to"].append(gettext("The term ends on or after the day it starts."))
     _check_amounts(kind, data, errors)
     _check_outcome(data, errors)
     if term is not None and start is not None:
@@ -166,8 +181,14 @@ def _check_term(partnership: Partnership, kind: str, data: dict, programs, term,
         )
         if first is not None:
             errors["effective_from" if first.period_start < start else "effective_to"].append(
-                f"The statement for {first.period_start:%B %Y} is {first.status}: the term's "
-                "dates must still cover it (correct it with an adjusting statement instead)."
+                gettext(
+                    "The statement for %(month)s is %(status)s: the term's dates must still "
+                    "cover it (correct it with an adjusting statement instead)."
+                )
+                % {
+                    "month": date_format(first.period_start, "F Y"),
+                    "status": str(first.get_status_display()).lower(),
+                }
             )
     if errors:
         raise ValidationError(dict(errors))
@@ -176,62 +197,77 @@ def _check_term(partnership: Partnership, kind: str, data: dict, programs, term,
 def _check_amounts(kind: str, data: dict, errors: dict) -> None:
     unit = data.get("unit_amount")
     if unit is None or unit < 0:
-        errors["unit_amount"].append("Give an amount of $0 or more.")
+        errors["unit_amount"].append(gettext("Give an amount of $0 or more."))
     elif unit == 0 and kind != Kind.PATHWAY:
         # A pathway term may leave the amount to each pathway's own value; no other kind
         # pays anything at $0.
-        errors["unit_amount"].append("Give an amount of more than $0.")
+        errors["unit_amount"].append(gettext("Give an amount of more than $0."))
     for name in ("amount_need_met", "amount_attempted", "bonus_amount"):
         value = data.get(name)
         if value is not None and value < 0:
-            errors[name].append("Give an amount of $0 or more.")
+            errors[name].append(gettext("Give an amount of $0 or more."))
     volume = data.get("contracted_volume")
     if volume is not None and volume < 1:
-        errors["contracted_volume"].append("Contract at least 1 client a year, or leave it blank.")
+        errors["contracted_volume"].append(
+            gettext("Contract at least 1 client a year, or leave it blank.")
+        )
     for name in ("escalator_percent", "withhold_percent"):
         value = data.get(name)
         if value is not None and not 0 <= value <= 100:
-            errors[name].append("A percent from 0 to 100.")
+            errors[name].append(gettext("A percent from 0 to 100."))
 
 
 def _check_outcome(data: dict, errors: dict) -> None:
     mode = data.get("outcome_mode") or ""
     if mode not in Mode.values:
-        errors["outcome_mode"].append("Choose withhold, bonus or none.")
+        errors["outcome_mode"].append(gettext("Choose withhold, bonus or none."))
         return
     if not mode:
         return
     if data.get("outcome_measure") not in BY_KEY:
-        errors["outcome_measure"].append("Choose a measure of the registry.")
+        errors["outcome_measure"].append(gettext("Choose a measure of the registry."))
     if data.get("outcome_target") is None:
-        errors["outcome_target"].append("Give the target the measure is held to.")
+        errors["outcome_target"].append(gettext("Give the target the measure is held to."))
     if data.get("outcome_direction") not in PaymentTerm.Direction.values:
-        errors["outcome_direction"].append("Choose at least or at most.")
+        errors["outcome_direction"].append(gettext("Choose at least or at most."))
     if mode == Mode.WITHHOLD and not data.get("withhold_percent"):
-        errors["withhold_percent"].append("Give the share withheld (more than 0%).")
+        errors["withhold_percent"].append(gettext("Give the share withheld (more than 0%)."))
     if mode == Mode.BONUS and not data.get("bonus_amount"):
-        errors["bonus_amount"].append("Give the bonus (more than $0).")
+        errors["bonus_amount"].append(gettext("Give the bonus (more than $0)."))
 
 
 def _check_subsidies(subsidies: list[Subsidy], partnership: Partnership) -> None:
     errors = []
     for s in subsidies:
         if not s.funder_name.strip():
-            errors.append("Each subsidy names its funder.")
+            errors.append(gettext("Each subsidy names its funder."))
         if s.month_from < 1 or s.month_to < s.month_from:
             errors.append(
-                f"{s.funder_name}: months run from month 1 on, the last on or after the first."
+                gettext("%(funder)s: months run from month 1 on, the last on or after the first.")
+                % {"funder": s.funder_name}
             )
         if not 0 <= s.percent <= 100:
-            errors.append(f"{s.funder_name}: a percent from 0 to 100.")
+            errors.append(
+                gettext("%(funder)s: a percent from 0 to 100.") % {"funder": s.funder_name}
+            )
         if s.funder is not None and s.funder.network_id != partnership.network_id:
-            errors.append(f"{s.funder_name}: the funder is an organization of the network.")
+            errors.append(
+                gettext("%(funder)s: the funder is an organization of the network.")
+                % {"funder": s.funder_name}
+            )
     ordered = sorted(subsidies, key=lambda s: s.month_from)
     for before, after in itertools.pairwise(ordered):
         if after.month_from <= before.month_to:
             errors.append(
-                f"Subsidy periods overlap: months {before.month_from} to {before.month_to} and "
-                f"{after.month_from} to {after.month_to}."
+                gettext(
+                    "Subsidy periods overlap: months %(from1)s to %(to1)s and %(from2)s to %(to2)s."
+                )
+                % {
+                    "from1": before.month_from,
+                    "to1": before.month_to,
+                    "from2": after.month_from,
+                    "to2": after.month_to,
+                }
             )
     if errors:
         raise ValidationError({"subsidies": errors})
@@ -295,7 +331,7 @@ def payment_term_create(
     """A new term on the partnership with its subsidy schedule, or ValidationError (by
     field; `subsidies` for the schedule) and nothing written."""
     if not term_may_manage(membership=membership, partnership=partnership):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(gettext("Your role does not allow this."))
     _check_term(partnership, kind, data, programs, None, membership.organization)
     _check_subsidies(subsidies, partnership)
     term = PaymentTerm(partnership=partnership, kind=kind)
@@ -325,7 +361,7 @@ def payment_term_update(
     field, nothing written."""
     term = PaymentTerm.objects.select_for_update().get(pk=term.pk)
     if not term_may_manage(membership=membership, partnership=term.partnership, term=term):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(gettext("Your role does not allow this."))
     _check_term(term.partnership, term.kind, data, programs, term, membership.organization)
     _check_subsidies(subsidies, term.partnership)
     _save(term, _clean(term.kind, data), programs, subsidies)
@@ -370,12 +406,16 @@ def panel_rows(text: str) -> list[tuple[date, int]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "month" not in header or "members" not in header:
-        raise PanelFileError([RowError(1, "The header row names the columns month,members.")])
+        raise PanelFileError(
+            [RowError(1, gettext("The header row names the columns month,members."))]
+        )
     reader.fieldnames = header
     rows, errors, seen = [], [], {}
     for number, row in enumerate(reader, start=2):
         if number - 1 > MAX_PANEL_ROWS:
-            errors.append(RowError(number, f"Up to {MAX_PANEL_ROWS} rows a file."))
+            errors.append(
+                RowError(number, gettext("Up to %(most)s rows a file.") % {"most": MAX_PANEL_ROWS})
+            )
             break
         raw_month, raw_members = (row.get("month") or "").strip(), (row.get("members") or "")
         if not raw_month and not raw_members.strip():
@@ -383,23 +423,29 @@ def panel_rows(text: str) -> list[tuple[date, int]]:
         try:
             month = parse_month(raw_month)
         except ValueError:
-            errors.append(RowError(number, "The month is written YYYY-MM, e.g. 2031-03."))
+            errors.append(RowError(number, gettext("The month is written YYYY-MM, e.g. 2031-03.")))
             continue
         try:
             members = int(raw_members.strip())
         except ValueError:
-            errors.append(RowError(number, "Members is a whole number."))
+            errors.append(RowError(number, gettext("Members is a whole number.")))
             continue
         if members < 0:
-            errors.append(RowError(number, "A panel has 0 or more members."))
+            errors.append(RowError(number, gettext("A panel has 0 or more members.")))
             continue
         if month in seen:
-            errors.append(RowError(number, f"{month:%Y-%m} is also on line {seen[month]}."))
+            errors.append(
+                RowError(
+                    number,
+                    gettext("%(month)s is also on line %(line)s.")
+                    % {"month": f"{month:%Y-%m}", "line": seen[month]},
+                )
+            )
             continue
         seen[month] = number
         rows.append((month, members))
     if not errors and not rows:
-        errors.append(RowError(2, "The file has no rows."))
+        errors.append(RowError(2, gettext("The file has no rows.")))
     if errors:
         raise PanelFileError(errors)
     return rows

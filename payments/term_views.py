@@ -17,6 +17,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
 from audit.services import audit_read
@@ -59,27 +61,35 @@ def rates_in_words(term: PaymentTerm) -> str:
     m = lambda amount: money_words(amount, term.currency)  # noqa: E731
     if term.kind == Kind.FEE_FOR_SERVICE:
         if term.amount_need_met is None and term.amount_attempted is None:
-            text = f"{m(term.unit_amount)} per completed referral"
+            text = gettext("%(amount)s per completed referral") % {"amount": m(term.unit_amount)}
         else:
             met = term.amount_need_met if term.amount_need_met is not None else term.unit_amount
             tried = term.amount_attempted if term.amount_attempted is not None else term.unit_amount
-            text = f"{m(met)} per completed referral with the need met, {m(tried)} attempted"
+            text = gettext(
+                "%(met)s per completed referral with the need met, %(tried)s attempted"
+            ) % {"met": m(met), "tried": m(tried)}
     elif term.kind == Kind.CASE_RATE:
-        text = f"{m(term.unit_amount)} per client served per year"
+        text = gettext("%(amount)s per client served per year") % {"amount": m(term.unit_amount)}
         if term.contracted_volume:
-            text += f", {term.contracted_volume} clients contracted"
+            text += ", " + gettext("%(count)s clients contracted") % {
+                "count": term.contracted_volume
+            }
     elif term.kind == Kind.PMPM:
-        text = f"{m(term.unit_amount)} per member per month"
+        text = gettext("%(amount)s per member per month") % {"amount": m(term.unit_amount)}
     elif term.kind == Kind.PATHWAY:
         text = (
-            f"{m(term.unit_amount)} per completed pathway"
+            gettext("%(amount)s per completed pathway") % {"amount": m(term.unit_amount)}
             if term.unit_amount
-            else "Each pathway's own value per completed pathway"
+            else gettext("Each pathway's own value per completed pathway")
         )
     else:
-        text = f"{m(term.unit_amount)} per person per year in support funds"
+        text = gettext("%(amount)s per person per year in support funds") % {
+            "amount": m(term.unit_amount)
+        }
     if term.escalator_percent:
-        text += f", +{_percent(term.escalator_percent)} a year"
+        text += ", " + gettext("+%(percent)s a year") % {
+            "percent": _percent(term.escalator_percent)
+        }
     return text
 
 
@@ -88,26 +98,45 @@ def outcome_in_words(term: PaymentTerm) -> str:
         return ""
     measure = BY_KEY.get(term.outcome_measure)
     name = measure.name if measure else term.outcome_measure
-    held = f"{name} is {term.get_outcome_direction_display()} {term.outcome_target.normalize():f}"
+    held = gettext("%(measure)s is %(direction)s %(target)s") % {
+        "measure": name,
+        "direction": term.get_outcome_direction_display(),
+        "target": f"{term.outcome_target.normalize():f}",
+    }
     if term.outcome_mode == PaymentTerm.OutcomeMode.WITHHOLD:
-        return f"{_percent(term.withhold_percent)} withheld each month, paid when {held}"
-    return f"{money_words(term.bonus_amount, term.currency)} bonus each month when {held}"
+        return gettext("%(percent)s withheld each month, paid when %(condition)s") % {
+            "percent": _percent(term.withhold_percent),
+            "condition": held,
+        }
+    return gettext("%(amount)s bonus each month when %(condition)s") % {
+        "amount": money_words(term.bonus_amount, term.currency),
+        "condition": held,
+    }
 
 
 def subsidies_in_words(term: PaymentTerm, subsidies) -> str:
     if not subsidies:
         return ""
     parts = [
-        f"{s.funder_name} pays {_percent(s.percent)} of months {s.month_from} to {s.month_to}"
+        gettext("%(funder)s pays %(percent)s of months %(first)s to %(last)s")
+        % {
+            "funder": s.funder_name,
+            "percent": _percent(s.percent),
+            "first": s.month_from,
+            "last": s.month_to,
+        }
         for s in subsidies
     ]
-    return "; ".join(parts) + f"; otherwise {term.payer.name} pays all"
+    return "; ".join([*parts, gettext("otherwise %(payer)s pays all") % {"payer": term.payer.name}])
 
 
 def _dates(term: PaymentTerm) -> str:
     if term.effective_to:
-        return f"{term.effective_from:%Y-%m-%d} to {term.effective_to:%Y-%m-%d}"
-    return f"from {term.effective_from:%Y-%m-%d} (open-ended)"
+        return gettext("%(start)s to %(end)s") % {
+            "start": f"{term.effective_from:%Y-%m-%d}",
+            "end": f"{term.effective_to:%Y-%m-%d}",
+        }
+    return gettext("from %(start)s (open-ended)") % {"start": f"{term.effective_from:%Y-%m-%d}"}
 
 
 class TermRow:
@@ -215,7 +244,7 @@ def payment_term_new(request):
         raise Http404("Unknown partnership.") from None
     partnership = get_visible_or_404(Partnership, request.organization, pk=partnership_id)
     if not term_services.term_may_manage(membership=request.membership, partnership=partnership):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(gettext("Your role does not allow this."))
     kind = request.GET.get("kind", "")
     if kind not in Kind.values:
         return render(
@@ -252,7 +281,9 @@ def payment_term_new(request):
             except ValidationError as error:
                 _save_errors(form, formset, error)
             else:
-                messages.success(request, f"Payment term “{term.name}” saved.")
+                messages.success(
+                    request, gettext("Payment term “%(name)s” saved.") % {"name": term.name}
+                )
                 return redirect("payment_term_list")
         return _render_form(
             request,
@@ -274,7 +305,9 @@ def payment_term_edit(request, term_id: int):
     if not term_services.term_may_manage(
         membership=request.membership, partnership=partnership, term=term
     ):
-        raise PermissionDenied("Only the term's payer or payee, or the backbone, may change it.")
+        raise PermissionDenied(
+            gettext("Only the term's payer or payee, or the backbone, may change it.")
+        )
     post = request.POST if request.method == "POST" else None
     form = PaymentTermForm(
         post, partnership=partnership, kind=term.kind, term=term, initial=term_initial(term)
@@ -294,7 +327,10 @@ def payment_term_edit(request, term_id: int):
             except ValidationError as error:
                 _save_errors(form, formset, error)
             else:
-                messages.success(request, f"Payment term “{form.cleaned_data['name']}” saved.")
+                messages.success(
+                    request,
+                    gettext("Payment term “%(name)s” saved.") % {"name": form.cleaned_data["name"]},
+                )
                 return redirect("payment_term_list")
         term.refresh_from_db()
         return _render_form(
@@ -325,7 +361,7 @@ def payment_term_panel(request, term_id: int):
     month_form, upload_form, file_errors = PanelMonthForm(), PanelUploadForm(), []
     if request.method == "POST":
         if not may_enter:
-            raise PermissionDenied("Only the term's payer or payee enters its panel.")
+            raise PermissionDenied(gettext("Only the term's payer or payee enters its panel."))
         if request.POST.get("form") == "import":
             upload_form = PanelUploadForm(request.POST, request.FILES)
             if upload_form.is_valid():
@@ -337,7 +373,13 @@ def payment_term_panel(request, term_id: int):
                     file_errors = error.errors
                 else:
                     messages.success(
-                        request, f"{saved} month{'s' if saved != 1 else ''} of panel sizes saved."
+                        request,
+                        ngettext(
+                            "%(count)s month of panel sizes saved.",
+                            "%(count)s months of panel sizes saved.",
+                            saved,
+                        )
+                        % {"count": saved},
                     )
                     return redirect("payment_term_panel", term_id=term.pk)
         else:
@@ -350,7 +392,11 @@ def payment_term_panel(request, term_id: int):
                     members=month_form.cleaned_data["members"],
                     organization=org,
                 )
-                messages.success(request, f"Panel size for {month:%B %Y} saved.")
+                messages.success(
+                    request,
+                    gettext("Panel size for %(month)s saved.")
+                    % {"month": date_format(month, "F Y")},
+                )
                 return redirect("payment_term_panel", term_id=term.pk)
     status = INVALID if request.method == "POST" else 200
     return render(
@@ -390,8 +436,11 @@ def payment_term_expenses(request, term_id: int):
         org, [e.client_id for e in expenses] + list(left) + [c.pk for c in choices]
     )
     labels = {
-        c.pk: f"{names.get(c.pk, f'Client #{c.pk}')} — "
-        f"{money_words(left.get(c.pk, allowance), term.currency)} left this term year"
+        c.pk: gettext("%(client)s — %(amount)s left this term year")
+        % {
+            "client": names.get(c.pk, gettext("Client #%(number)s") % {"number": c.pk}),
+            "amount": money_words(left.get(c.pk, allowance), term.currency),
+        }
         for c in choices
     }
     form = None
@@ -403,7 +452,7 @@ def payment_term_expenses(request, term_id: int):
             labels=labels,
         )
     elif request.method == "POST":
-        raise PermissionDenied("Only the term's payee records its expenses.")
+        raise PermissionDenied(gettext("Only the term's payee records its expenses."))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -421,13 +470,18 @@ def payment_term_expenses(request, term_id: int):
                 for problem in problems:
                     form.add_error(field if field in form.fields else None, problem)
         else:
-            messages.success(request, "Expense recorded: it is the first in the list below.")
+            messages.success(
+                request, gettext("Expense recorded: it is the first in the list below.")
+            )
             remaining = left.get(data["client"].pk, allowance)
             if data["amount"] > remaining:
                 messages.warning(
                     request,
-                    f"Only {money_words(remaining, term.currency)} was left of that person's "
-                    "allowance this term year: statements pay the expense up to it.",
+                    gettext(
+                        "Only %(amount)s was left of that person's allowance this term year: "
+                        "statements pay the expense up to it."
+                    )
+                    % {"amount": money_words(remaining, term.currency)},
                 )
             return redirect("payment_term_expenses", term_id=term.pk)
     # What the page shows of clients (the expenses, the allowance table and the choices of

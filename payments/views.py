@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import AuditEvent
@@ -33,19 +34,20 @@ from .forms import ConfirmForm, GenerateForm, MarkPaidForm, StatementFilterForm,
 from .models import Statement
 
 PER_PAGE = 25
+# Labels (in the reader's language); the csv writer turns each into text.
 CSV_COLUMNS = [
-    "Line",
-    "Kind",
-    "Date",
-    "Referral",
-    "Pathway",
-    "Client",
-    "Description",
-    "Quantity",
-    "Unit amount",
-    "Amount",
-    "Withdrawn",
-    "Dispute",
+    gettext_lazy("Line"),
+    gettext_lazy("Kind"),
+    gettext_lazy("Date"),
+    gettext_lazy("Referral"),
+    gettext_lazy("Pathway"),
+    gettext_lazy("Client"),
+    gettext_lazy("Description"),
+    gettext_lazy("Quantity"),
+    gettext_lazy("Unit amount"),
+    gettext_lazy("Amount"),
+    gettext_lazy("Withdrawn"),
+    gettext_lazy("Dispute"),
 ]
 Status = Statement.Status
 
@@ -109,7 +111,7 @@ def statement_generate(request):
     draft already there is generated again), then show it."""
     form = GenerateForm(request.POST, organization=request.organization)
     if not form.is_valid():
-        messages.error(request, "Choose one of your terms and a month from the lists.")
+        messages.error(request, gettext("Choose one of your terms and a month from the lists."))
         return redirect("payment_statements")
     try:
         statement = services.statement_generate(
@@ -121,7 +123,10 @@ def statement_generate(request):
     except ValidationError as error:
         _refused(request, error)
         return redirect("payment_statements")
-    messages.success(request, f"Statement #{statement.pk} generated from the record.")
+    messages.success(
+        request,
+        gettext("Statement #%(number)s generated from the record.") % {"number": statement.pk},
+    )
     return _back(statement.pk)
 
 
@@ -188,7 +193,7 @@ def statement_csv(request, statement_id: int):
             line.quantity,
             line.unit_amount,
             line.amount,
-            "yes" if line.withdrawn else "",
+            gettext("yes") if line.withdrawn else "",
             line.dispute,
         ]
         writer.writerow([csv_cell(c) for c in row])
@@ -228,7 +233,7 @@ def statement_submit(request, statement_id: int):
     except ValidationError as error:
         _refused(request, error)
     else:
-        messages.success(request, "Submitted to the payer.")
+        messages.success(request, gettext("Submitted to the payer."))
     return _back(statement.pk)
 
 
@@ -239,7 +244,10 @@ def statement_line_withdraw(request, statement_id: int, line_id: int):
     statement = _statement(request, statement_id)
     line = get_object_or_404(statement.lines, pk=line_id)
     if not ConfirmForm(request.POST).is_valid():
-        messages.error(request, f"Tick the box beside line {line.position} to withdraw it.")
+        messages.error(
+            request,
+            gettext("Tick the box beside line %(line)s to withdraw it.") % {"line": line.position},
+        )
         return _back(statement.pk)
     try:
         services.statement_line_withdraw(
@@ -248,7 +256,11 @@ def statement_line_withdraw(request, statement_id: int, line_id: int):
     except ValidationError as error:
         _refused(request, error)
     else:
-        messages.success(request, f"Line {line.position} withdrawn; the totals are counted again.")
+        messages.success(
+            request,
+            gettext("Line %(line)s withdrawn; the totals are counted again.")
+            % {"line": line.position},
+        )
     return _back(statement.pk)
 
 
@@ -258,17 +270,18 @@ def statement_regenerate(request, statement_id: int):
     """The payee generates a draft again from the record (its withdrawals are lost)."""
     statement = _statement(request, statement_id)
     if not ConfirmForm(request.POST).is_valid():
-        messages.error(request, "Tick the box to generate the statement again.")
+        messages.error(request, gettext("Tick the box to generate the statement again."))
         return _back(statement.pk)
     if statement.adjusts_id is not None:
-        messages.error(request, "A correction is not generated again: start a new one.")
+        messages.error(request, gettext("A correction is not generated again: start a new one."))
         return _back(statement.pk)
     if statement.status != Status.DRAFT:
         # The service would refuse too; checked here so that a submitted statement's
         # message names this one, not "the statement for the month".
         messages.error(
             request,
-            f"A {statement.get_status_display().lower()} statement cannot be generated again.",
+            gettext("A %(status)s statement cannot be generated again.")
+            % {"status": str(statement.get_status_display()).lower()},
         )
         return _back(statement.pk)
     try:
@@ -281,7 +294,7 @@ def statement_regenerate(request, statement_id: int):
     except ValidationError as error:
         _refused(request, error)
     else:
-        messages.success(request, "Generated again from the record.")
+        messages.success(request, gettext("Generated again from the record."))
     return _back(statement.pk)
 
 
@@ -297,7 +310,11 @@ def statement_correct(request, statement_id: int):
     except ValidationError as error:
         _refused(request, error)
         return _back(statement.pk)
-    messages.success(request, f"Correction #{correction.pk} of statement #{statement.pk} drafted.")
+    messages.success(
+        request,
+        gettext("Correction #%(correction)s of statement #%(number)s drafted.")
+        % {"correction": correction.pk, "number": statement.pk},
+    )
     return _back(correction.pk)
 
 
@@ -316,7 +333,7 @@ def statement_dispute(request, statement_id: int):
     except ValidationError as error:
         _refused(request, error)
     else:
-        messages.success(request, "Disputed: the payee sees your comments on the lines.")
+        messages.success(request, gettext("Disputed: the payee sees your comments on the lines."))
     return _back(statement.pk)
 
 
@@ -326,7 +343,9 @@ def statement_approve(request, statement_id: int):
     """The payer approves the statement (it is frozen from then on)."""
     statement = _statement(request, statement_id)
     if not ConfirmForm(request.POST).is_valid():
-        messages.error(request, "Tick the box to approve: an approved statement is frozen.")
+        messages.error(
+            request, gettext("Tick the box to approve: an approved statement is frozen.")
+        )
         return _back(statement.pk)
     try:
         services.statement_approve(
@@ -335,7 +354,7 @@ def statement_approve(request, statement_id: int):
     except ValidationError as error:
         _refused(request, error)
     else:
-        messages.success(request, "Approved. A change now takes a correcting statement.")
+        messages.success(request, gettext("Approved. A change now takes a correcting statement."))
     return _back(statement.pk)
 
 
@@ -360,5 +379,5 @@ def statement_mark_paid(request, statement_id: int):
     except ValidationError as error:
         _refused(request, error)
     else:
-        messages.success(request, "Payment recorded.")
+        messages.success(request, gettext("Payment recorded."))
     return _back(statement.pk)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 
 MAX_SYSTEM = 500
 MAX_CODE = 200
@@ -92,11 +93,11 @@ def clean_concept(concept: Concept | None, *, field: str) -> dict | None:
     if not (system or code or display):
         return None
     if code and not system:
-        raise ValidationError({field: "A code needs the code system it comes from."})
+        raise ValidationError({field: gettext("A code needs the code system it comes from.")})
     if system and not code:
-        raise ValidationError({field: "A code system needs the code."})
+        raise ValidationError({field: gettext("A code system needs the code.")})
     if not code and not display:
-        raise ValidationError({field: "Give a code or the words for it."})
+        raise ValidationError({field: gettext("Give a code or the words for it.")})
     if len(system) > MAX_SYSTEM or len(code) > MAX_CODE or len(display) > MAX_DISPLAY:
         raise ValidationError(
             {
@@ -108,8 +109,8 @@ def clean_concept(concept: Concept | None, *, field: str) -> dict | None:
     if isinstance(concept, Activity):
         performed = concept.performed
         if performed is not None and not isinstance(performed, date):
-            raise ValidationError({field: "When it was done is a date or a moment."})
+            raise ValidationError({field: gettext("When it was done is a date or a moment.")})
         if isinstance(performed, datetime) and performed.tzinfo is None:
-            raise ValidationError({field: "Say the moment's time zone."})
+            raise ValidationError({field: gettext("Say the moment's time zone.")})
         cleaned["performed"] = _iso(performed)
     return cleaned

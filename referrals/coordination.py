@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record
 from directory.models import Program
@@ -94,7 +95,7 @@ def referral_route(
     """
     if not organization.is_backbone or referral.receiver_organization_id != organization.pk:
         raise PermissionDenied(
-            "Only the network's backbone routes the referrals it received to a program."
+            gettext("Only the network's backbone routes the referrals it received to a program.")
         )
     take_write_lock(Referral, referral.pk)
     whole = (
@@ -103,7 +104,9 @@ def referral_route(
         .get(pk=referral.pk)
     )
     if whole.part_of_id is not None:
-        raise PermissionDenied("A routed referral is not routed again: refer onward instead.")
+        raise PermissionDenied(
+            gettext("A routed referral is not routed again: refer onward instead.")
+        )
     # Someone routed it first: say who, where and when (checked before the status, which
     # the first routing may also have changed).
     part = open_part(whole)
@@ -119,10 +122,10 @@ def referral_route(
     target = program.organization
     if target.pk == organization.pk:
         raise ValidationError(
-            {"program": "Route to a program of another organization in the network."}
+            {"program": gettext("Route to a program of another organization in the network.")}
         )
     if target.network_id != whole.network_id:
-        raise ValidationError({"program": "That program is not in this client's network."})
+        raise ValidationError({"program": gettext("That program is not in this client's network.")})
     now = timezone.now()
     # The program's organization must be covered like any receiver: checked before any
     # write, so the refusal says only that (referral_send checks again).

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from directory.capacity import CapacityState
 from directory.models import Program
@@ -14,11 +16,12 @@ from organizations.sdoh import SDOHCategory
 from .models import Referral, ReferralEvent
 from .selectors import ListFilters
 
+# Shown in the page's language (organizations.sdoh lists the names for the catalogue).
 NEED_CHOICES = [
-    (code, label)
+    (code, _(label))
     for code, label in SDOHCategory.choices
     if code != SDOHCategory.SDOH_CATEGORY_UNSPECIFIED
-] + [(SDOHCategory.SDOH_CATEGORY_UNSPECIFIED.value, "Other / not listed")]
+] + [(SDOHCategory.SDOH_CATEGORY_UNSPECIFIED.value, _("Other / not listed"))]
 
 
 class DateInput(forms.DateInput):
@@ -42,18 +45,23 @@ class ListFilterForm(forms.Form):
 
     tab = forms.CharField(required=False, widget=forms.HiddenInput())
     program = ProgramChoiceField(
-        queryset=Program.objects.none(), required=False, empty_label="Any program"
+        queryset=Program.objects.none(),
+        required=False,
+        label=_("Program"),
+        empty_label=_("Any program"),
     )
-    mine = forms.BooleanField(required=False)
-    overdue = forms.BooleanField(required=False, label="Overdue only")
+    mine = forms.BooleanField(required=False, label=_("Assigned to me"))
+    overdue = forms.BooleanField(required=False, label=_("Overdue only"))
     intake = forms.BooleanField(
-        required=False, label="Intake queue (sent to the organization: choose the program)"
+        required=False, label=_("Intake queue (sent to the organization: choose the program)")
     )
     urgency = forms.ChoiceField(
-        required=False, choices=[("", "Any urgency"), *Referral.Urgency.choices]
+        required=False,
+        label=_("Urgency"),
+        choices=[("", _("Any urgency")), *Referral.Urgency.choices],
     )
-    sent_from = forms.DateField(required=False, label="Sent from", widget=DateInput())
-    sent_to = forms.DateField(required=False, label="Sent until", widget=DateInput())
+    sent_from = forms.DateField(required=False, label=_("Sent from"), widget=DateInput())
+    sent_to = forms.DateField(required=False, label=_("Sent until"), widget=DateInput())
     client = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
 
     def __init__(self, *args, programs, mine_label: str, **kwargs):
@@ -65,7 +73,7 @@ class ListFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("sent_from"), cleaned.get("sent_to")
         if start and end and end < start:
-            self.add_error("sent_to", "The end date is before the start date.")
+            self.add_error("sent_to", gettext("The end date is before the start date."))
         return cleaned
 
     def filters(self, client_name: str = "") -> ListFilters:
@@ -95,8 +103,8 @@ class ClientNameSearchForm(forms.Form):
 
     client_name = forms.CharField(
         max_length=200,
-        label="Client name",
-        help_text="Clients whose names your organization may see.",
+        label=_("Client name"),
+        help_text=_("Clients whose names your organization may see."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
@@ -104,7 +112,7 @@ class ClientNameSearchForm(forms.Form):
     def clean_client_name(self) -> str:
         name = " ".join(self.cleaned_data["client_name"].split())
         if not name:
-            raise forms.ValidationError("Type a name to search for.")
+            raise forms.ValidationError(gettext("Type a name to search for."))
         return name
 
 
@@ -113,17 +121,19 @@ class NeedsField(forms.MultipleChoiceField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("choices", NEED_CHOICES)
-        kwargs.setdefault("label", "Needs")
-        kwargs.setdefault("error_messages", {"required": "Choose at least one need."})
+        kwargs.setdefault("label", _("Needs"))
+        kwargs.setdefault("error_messages", {"required": _("Choose at least one need.")})
         super().__init__(**kwargs)
 
 
 def _do_not_contact_field() -> forms.BooleanField:
     return forms.BooleanField(
         required=False,
-        label="Do not contact the client directly",
-        help_text="For the client's safety (e.g. intimate-partner violence): the receiver "
-        "must not call, text or visit the client.",
+        label=_("Do not contact the client directly"),
+        help_text=_(
+            "For the client's safety (e.g. intimate-partner violence): the receiver "
+            "must not call, text or visit the client."
+        ),
     )
 
 
@@ -133,24 +143,26 @@ class ReferralForm(forms.Form):
     Instead of a program, the picker may name an organization (`program` = "org-<id>"):
     "send to the organization, let them choose the program" (its intake queue)."""
 
-    needs = NeedsField(help_text="What the client needs help with (SDOH categories).")
+    needs = NeedsField(help_text=_("What the client needs help with (SDOH categories)."))
     program = ProgramChoiceField(
         queryset=Program.objects.none(),
         widget=forms.RadioSelect,
         required=False,
+        label=_("Program"),
         error_messages={
-            "required": "Choose a program.",
-            "invalid_choice": "Choose a program from the directory of your network.",
+            "required": _("Choose a program."),
+            "invalid_choice": _("Choose a program from the directory of your network."),
         },
     )
     reason = forms.CharField(
-        label="Note for the receiving program",
+        label=_("Note for the receiving program"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What they should know to help. Both organizations see it.",
+        help_text=_("What they should know to help. Both organizations see it."),
     )
     urgency = forms.ChoiceField(
+        label=_("Urgency"),
         choices=Referral.Urgency.choices,
         initial=Referral.Urgency.ROUTINE,
         widget=forms.RadioSelect,
@@ -160,7 +172,7 @@ class ReferralForm(forms.Form):
         queryset=Organization.objects.none(),
         required=False,
         widget=forms.HiddenInput,
-        error_messages={"invalid_choice": "Choose an organization of your network's directory."},
+        error_messages={"invalid_choice": _("Choose an organization of your network's directory.")},
     )
 
     ORGANIZATION_PREFIX = "org-"
@@ -182,7 +194,9 @@ class ReferralForm(forms.Form):
     def clean_program(self) -> Program | None:
         program = self.cleaned_data["program"]
         if program is not None and program.capacity_state == CapacityState.CLOSED:
-            raise forms.ValidationError(f"{program.name} is not accepting referrals now.")
+            raise forms.ValidationError(
+                gettext("%(program)s is not accepting referrals now.") % {"program": program.name}
+            )
         return program
 
     def clean(self):
@@ -222,33 +236,36 @@ class LogInboundForm(forms.Form):
 
     program = forms.ModelChoiceField(
         queryset=Program.objects.none(),
-        label="For your program",
-        empty_label="Choose a program",
-        error_messages={"required": "Choose the program it is for."},
+        label=_("For your program"),
+        empty_label=_("Choose a program"),
+        error_messages={"required": _("Choose the program it is for.")},
     )
-    source = forms.ChoiceField(choices=SOURCES, label="How it arrived", widget=forms.RadioSelect)
+    source = forms.ChoiceField(choices=SOURCES, label=_("How it arrived"), widget=forms.RadioSelect)
     external_sender = forms.CharField(
         required=False,
         max_length=200,
-        label="Who referred",
-        help_text="The organization or person who referred (when not on Linkage). Leave "
-        "empty for a self-referral.",
+        label=_("Who referred"),
+        help_text=_(
+            "The organization or person who referred (when not on Linkage). Leave "
+            "empty for a self-referral."
+        ),
     )
     received_at = forms.DateTimeField(
         required=False,
-        label="Received",
-        help_text="When it arrived (empty: now).",
+        label=_("Received"),
+        help_text=_("When it arrived (empty: now)."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
     needs = NeedsField()
     reason = forms.CharField(
-        label="Notes",
+        label=_("Notes"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     urgency = forms.ChoiceField(
+        label=_("Urgency"),
         choices=Referral.Urgency.choices,
         initial=Referral.Urgency.ROUTINE,
         widget=forms.RadioSelect,
@@ -262,7 +279,7 @@ class LogInboundForm(forms.Form):
     def clean_received_at(self):
         value = self.cleaned_data.get("received_at")
         if value and value > timezone.now():
-            raise forms.ValidationError("The referral cannot arrive in the future.")
+            raise forms.ValidationError(gettext("The referral cannot arrive in the future."))
         return value
 
     def clean(self):
@@ -282,12 +299,12 @@ class MoveForm(forms.Form):
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
     outcome = forms.ChoiceField(
-        required=False, choices=[("", "Choose the outcome"), *Referral.Outcome.choices]
+        required=False, choices=[("", _("Choose the outcome")), *Referral.Outcome.choices]
     )
     outcome_note = forms.CharField(
         required=False,
         max_length=2000,
-        label="Outcome note",
+        label=_("Outcome note"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     # Taking on a referral from the intake queue: the receiver's own program (the view
@@ -297,14 +314,14 @@ class MoveForm(forms.Form):
     # `reason` is then the explanation, needed only for "Other" (the service checks).
     decline_reason = forms.ChoiceField(
         required=False,
-        label="Reason",
-        choices=[("", "Choose the reason"), *Referral.DeclineReason.choices],
+        label=_("Reason"),
+        choices=[("", _("Choose the reason")), *Referral.DeclineReason.choices],
     )
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("move") == "reject" and not cleaned.get("decline_reason"):
-            self.add_error("decline_reason", "Choose why you decline.")
+            self.add_error("decline_reason", gettext("Choose why you decline."))
         elif cleaned.get("move") != "reject":
             cleaned["decline_reason"] = ""  # only a decline has one
         return cleaned
@@ -312,23 +329,23 @@ class MoveForm(forms.Form):
 
 class ContactForm(forms.Form):
     contact_type = forms.ChoiceField(
-        choices=[("", "How?"), *ReferralEvent.ContactType.choices], label="Contact by"
+        choices=[("", _("How?")), *ReferralEvent.ContactType.choices], label=_("Contact by")
     )
     successful = forms.TypedChoiceField(
-        choices=[("yes", "Reached the client"), ("no", "Could not reach the client")],
+        choices=[("yes", _("Reached the client")), ("no", _("Could not reach the client"))],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
-        label="Result",
-        error_messages={"required": "Say whether the client was reached."},
+        label=_("Result"),
+        error_messages={"required": _("Say whether the client was reached.")},
     )
     note = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        required=False, label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Nobody (unassigned)", label="Assign to"
+        queryset=None, required=False, empty_label=_("Nobody (unassigned)"), label=_("Assign to")
     )
 
     def __init__(self, *args, staff, **kwargs):
@@ -338,10 +355,10 @@ class AssignForm(forms.Form):
 
 class NoteForm(forms.Form):
     body = forms.CharField(
-        label="Note",
+        label=_("Note"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Write the note first."},
+        error_messages={"required": _("Write the note first.")},
     )
 
 
@@ -353,17 +370,19 @@ class RouteForm(forms.Form):
         queryset=Program.objects.none(),
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose the program to route the referral to.",
-            "invalid_choice": "Choose a program of another organization in your network.",
+            "required": _("Choose the program to route the referral to."),
+            "invalid_choice": _("Choose a program of another organization in your network."),
         },
     )
     reason = forms.CharField(
-        label="Note for the receiving program",
+        label=_("Note for the receiving program"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What they should know to help (the referring organization's note is "
-        "copied here; edit it as needed). The backbone and the program see it.",
+        help_text=_(
+            "What they should know to help (the referring organization's note is "
+            "copied here; edit it as needed). The backbone and the program see it."
+        ),
     )
     expected_status = forms.CharField(widget=forms.HiddenInput())
 
@@ -374,7 +393,9 @@ class RouteForm(forms.Form):
     def clean_program(self) -> Program:
         program = self.cleaned_data["program"]
         if program.capacity_state == CapacityState.CLOSED:
-            raise forms.ValidationError(f"{program.name} is not accepting referrals now.")
+            raise forms.ValidationError(
+                gettext("%(program)s is not accepting referrals now.") % {"program": program.name}
+            )
         return program
 
     @property

@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .concepts import Activity, Concept
 from .workflow import OPEN, Status
@@ -38,7 +39,7 @@ OVERDUE_DEADLINES: tuple[tuple[frozenset[str], str], ...] = (
 
 
 # What the owed deadline is called where people read it (rows, the referral page, home).
-DEADLINE_LABELS = {"ack_due_at": "Respond by", "update_due_at": "Update by"}
+DEADLINE_LABELS = {"ack_due_at": _("Respond by"), "update_due_at": _("Update by")}
 
 
 def due_expression() -> models.Case:
@@ -84,53 +85,53 @@ class Referral(models.Model):
 
     class Urgency(models.TextChoices):
         # The IG's Task priority value set: routine | urgent.
-        ROUTINE = "routine", "Routine"
-        URGENT = "urgent", "Urgent"
+        ROUTINE = "routine", _("Routine")
+        URGENT = "urgent", _("Urgent")
 
     class BusinessStatus(models.TextChoices):
         NONE = "", "—"
-        OPENED = "opened", "Opened by the receiver"
-        CONTACTED = "contacted", "Client contacted"
-        SCHEDULED = "scheduled", "Appointment scheduled"
-        WAITLISTED = "waitlisted", "Waitlisted"
+        OPENED = "opened", _("Opened by the receiver")
+        CONTACTED = "contacted", _("Client contacted")
+        SCHEDULED = "scheduled", _("Appointment scheduled")
+        WAITLISTED = "waitlisted", _("Waitlisted")
         # The backbone as coordination platform (referrals/coordination.py): the referral
         # is with a program the backbone routed it to, or back with the backbone to route
         # again (the program declined, or the routed referral was withdrawn).
-        ROUTED = "routed", "Routed to a program"
-        REROUTING = "rerouting", "Back with the backbone: to route again"
+        ROUTED = "routed", _("Routed to a program")
+        REROUTING = "rerouting", _("Back with the backbone: to route again")
 
     class Outcome(models.TextChoices):
-        NEED_MET = "need-met", "Service provided – need met"  # noqa: RUF001
-        NEED_PARTLY_MET = "need-partly-met", "Service provided – need partly met"  # noqa: RUF001
-        NEED_NOT_MET = "need-not-met", "Service provided – need not met"  # noqa: RUF001
-        NO_LONGER_INTERESTED = "no-longer-interested", "Client no longer interested"
-        UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact"
-        NOT_ELIGIBLE = "not-eligible", "Not eligible"
-        NO_CAPACITY = "no-capacity", "No capacity"
-        REFERRED_ELSEWHERE = "referred-elsewhere", "Referred elsewhere"
+        NEED_MET = "need-met", _("Service provided – need met")  # noqa: RUF001
+        NEED_PARTLY_MET = "need-partly-met", _("Service provided – need partly met")  # noqa: RUF001
+        NEED_NOT_MET = "need-not-met", _("Service provided – need not met")  # noqa: RUF001
+        NO_LONGER_INTERESTED = "no-longer-interested", _("Client no longer interested")
+        UNABLE_TO_CONTACT = "unable-to-contact", _("Unable to contact")
+        NOT_ELIGIBLE = "not-eligible", _("Not eligible")
+        NO_CAPACITY = "no-capacity", _("No capacity")
+        REFERRED_ELSEWHERE = "referred-elsewhere", _("Referred elsewhere")
 
     class DeclineReason(models.TextChoices):
         # Why the receiver declined, in the words referral networks use (the common
         # non-success reasons: no capacity, not eligible, couldn't contact, no longer
         # interested, referred elsewhere). The codes the outcomes share are the same.
         # FHIR: Task.statusReason.coding, CodeSystem/referral-decline-reason.
-        NO_CAPACITY = "no-capacity", "No capacity"
-        NOT_ELIGIBLE = "not-eligible", "Not eligible"
-        OUTSIDE_SERVICE_AREA = "outside-service-area", "Outside the service area"
-        NO_LONGER_INTERESTED = "no-longer-interested", "Client no longer interested"
-        UNABLE_TO_CONTACT = "unable-to-contact", "Unable to contact"
-        REFERRED_ELSEWHERE = "referred-elsewhere", "Referred elsewhere"
-        DUPLICATE = "duplicate", "Duplicate referral"
-        OTHER = "other", "Other"
+        NO_CAPACITY = "no-capacity", _("No capacity")
+        NOT_ELIGIBLE = "not-eligible", _("Not eligible")
+        OUTSIDE_SERVICE_AREA = "outside-service-area", _("Outside the service area")
+        NO_LONGER_INTERESTED = "no-longer-interested", _("Client no longer interested")
+        UNABLE_TO_CONTACT = "unable-to-contact", _("Unable to contact")
+        REFERRED_ELSEWHERE = "referred-elsewhere", _("Referred elsewhere")
+        DUPLICATE = "duplicate", _("Duplicate referral")
+        OTHER = "other", _("Other")
 
     class Source(models.TextChoices):
-        PLATFORM = "platform", "Sent through Linkage"
-        FAX = "fax", "Fax"
-        PHONE = "phone", "Phone"
-        WALK_IN = "walk-in", "Walk-in"
-        SELF = "self", "Self-referral"
-        EMAIL = "email", "Email"
-        OTHER = "other", "Other"
+        PLATFORM = "platform", _("Sent through Linkage")
+        FAX = "fax", _("Fax")
+        PHONE = "phone", _("Phone")
+        WALK_IN = "walk-in", _("Walk-in")
+        SELF = "self", _("Self-referral")
+        EMAIL = "email", _("Email")
+        OTHER = "other", _("Other")
 
     network = models.ForeignKey(
         "organizations.Network", on_delete=models.PROTECT, related_name="referrals"
@@ -152,7 +153,7 @@ class Referral(models.Model):
         related_name="referrals_sent",
     )
     external_sender = models.CharField(
-        max_length=200, blank=True, help_text="Who referred, when not on Linkage."
+        max_length=200, blank=True, help_text=_("Who referred, when not on Linkage.")
     )
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.PLATFORM)
     receiver_organization = models.ForeignKey(
@@ -176,8 +177,10 @@ class Referral(models.Model):
     do_not_contact = models.BooleanField(
         "do not contact the client",
         default=False,
-        help_text="For safety (e.g. intimate-partner violence): the receiver must not reach out "
-        "to the client directly (FHIR order detail contacting-subject-prohibited).",
+        help_text=_(
+            "For safety (e.g. intimate-partner violence): the receiver must not reach out "
+            "to the client directly (FHIR order detail contacting-subject-prohibited)."
+        ),
     )
     release = models.ForeignKey(
         "consent.Release",
@@ -185,7 +188,7 @@ class Referral(models.Model):
         null=True,
         blank=True,
         related_name="referrals",
-        help_text="The release that lets the receiver see what the referral carries.",
+        help_text=_("The release that lets the receiver see what the referral carries."),
     )
     assessment = models.ForeignKey(
         "assessments.Assessment",
@@ -212,7 +215,7 @@ class Referral(models.Model):
         null=True,
         blank=True,
         related_name="subreferrals",
-        help_text="The referral this one fulfils, routed by the backbone.",
+        help_text=_("The referral this one fulfils, routed by the backbone."),
     )
     assigned_to = models.ForeignKey(
         "organizations.User",
@@ -420,24 +423,24 @@ class ReferralEvent(models.Model):
     """One step in a referral's life: a status move, the receiver opening it, a contact."""
 
     class Kind(models.TextChoices):
-        CREATED = "created", "Created"
-        TRANSITION = "transition", "Status changed"
-        OPENED = "opened", "Opened by the receiver"
-        CONTACT = "contact", "Contact recorded"
-        ASSIGNED = "assigned", "Assigned"
-        SCHEDULED = "scheduled", "Appointment scheduled"
+        CREATED = "created", _("Created")
+        TRANSITION = "transition", _("Status changed")
+        OPENED = "opened", _("Opened by the receiver")
+        CONTACT = "contact", _("Contact recorded")
+        ASSIGNED = "assigned", _("Assigned")
+        SCHEDULED = "scheduled", _("Appointment scheduled")
         # On a referral the backbone routes: it chose a program (the routed referral is
         # `subreferral`), or the routed referral moved without changing this one's status.
-        ROUTED = "routed", "Routed to a program"
-        RELAYED = "relayed", "Update from the routed referral"
+        ROUTED = "routed", _("Routed to a program")
+        RELAYED = "relayed", _("Update from the routed referral")
 
     class ContactType(models.TextChoices):
-        PHONE = "phone", "Phone call"
-        TEXT = "text", "Text message"
-        EMAIL = "email", "Email"
-        IN_PERSON = "in-person", "In person"
-        HOME_VISIT = "home-visit", "Home visit"
-        OTHER = "other", "Other"
+        PHONE = "phone", _("Phone call")
+        TEXT = "text", _("Text message")
+        EMAIL = "email", _("Email")
+        IN_PERSON = "in-person", _("In person")
+        HOME_VISIT = "home-visit", _("Home visit")
+        OTHER = "other", _("Other")
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -598,7 +601,7 @@ class ReminderRules(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "reminder rules"
+        verbose_name_plural = _("reminder rules")
         constraints = [
             models.UniqueConstraint(
                 fields=["network"],
@@ -645,26 +648,26 @@ class Reminder(models.Model):
     holds the row's lock, so a task that runs twice delivers once."""
 
     class Kind(models.TextChoices):
-        ACK_OVERDUE = "ack_overdue", "Response overdue"
-        UPDATE_OVERDUE = "update_overdue", "Update overdue"
-        FOLLOW_UP_DUE = "follow_up_due", "Follow up with the client"
-        ESCALATION = "escalation", "Escalated to the backbone"
-        RELEASE_EXPIRING = "release_expiring", "Release expiring"
+        ACK_OVERDUE = "ack_overdue", _("Response overdue")
+        UPDATE_OVERDUE = "update_overdue", _("Update overdue")
+        FOLLOW_UP_DUE = "follow_up_due", _("Follow up with the client")
+        ESCALATION = "escalation", _("Escalated to the backbone")
+        RELEASE_EXPIRING = "release_expiring", _("Release expiring")
         # Marks an expiry whose consequences were applied (open referrals it covered put
         # on hold; their notifications tell both sides): applied once per release.
-        RELEASE_EXPIRED = "release_expired", "Release expired"
-        RESCREEN_DUE = "rescreen_due", "Rescreening due"
+        RELEASE_EXPIRED = "release_expired", _("Release expired")
+        RESCREEN_DUE = "rescreen_due", _("Rescreening due")
 
     class ObjectType(models.TextChoices):
-        REFERRAL = "referral", "Referral"
-        RELEASE = "release", "Release of information"
-        ASSESSMENT = "assessment", "Assessment"
+        REFERRAL = "referral", _("Referral")
+        RELEASE = "release", _("Release of information")
+        ASSESSMENT = "assessment", _("Assessment")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting for delivery"
-        DELIVERED = "delivered", "Delivered"
+        PENDING = "pending", _("Waiting for delivery")
+        DELIVERED = "delivered", _("Delivered")
         # Overtaken before delivery (the referral was answered, the release revoked...).
-        SKIPPED = "skipped", "No longer needed"
+        SKIPPED = "skipped", _("No longer needed")
 
     network = models.ForeignKey(
         "organizations.Network", on_delete=models.CASCADE, related_name="reminders"
@@ -705,8 +708,8 @@ class NotificationPreference(models.Model):
     notifications are always on. No row: immediately."""
 
     class EmailMode(models.TextChoices):
-        IMMEDIATE = "immediate", "Email me each notification as it happens"
-        DIGEST = "digest", "One email a day with everything new (daily digest)"
+        IMMEDIATE = "immediate", _("Email me each notification as it happens")
+        DIGEST = "digest", _("One email a day with everything new (daily digest)")
 
     user = models.OneToOneField(
         "organizations.User", on_delete=models.CASCADE, related_name="notification_preference"

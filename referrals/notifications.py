@@ -3,9 +3,12 @@ after the transaction commits; messages never name the client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from consent import policy
 from consent.categories import Category
@@ -48,13 +51,33 @@ def _lead_navigator(referral: Referral) -> list[int]:
     return [lead.user_id]
 
 
-def _notify(referral: Referral, user_ids: Iterable[int], *, kind: str, message: str, actor=None):
+def _notify(
+    referral: Referral,
+    user_ids: Iterable[int],
+    *,
+    kind: str,
+    message: Callable[[], str],
+    actor=None,
+):
+    """`message` builds the text in the active language: each recipient's row (and so the
+    email made from it) is written in the language that person picked."""
     skip = getattr(actor, "pk", None)
     recipients = sorted({u for u in user_ids if u is not None and u != skip})
     if not recipients:
         return []
+    languages = dict(User.objects.filter(pk__in=recipients).values_list("pk", "language"))
+    texts: dict[str, str] = {}
+    for language in set(languages.values()):
+        with translation.override(language or settings.LANGUAGE_CODE):
+            texts[language] = message()
     rows = Notification.objects.bulk_create(
-        [Notification(user_id=u, referral=referral, kind=kind, message=message) for u in recipients]
+        [
+            Notification(
+                user_id=u, referral=referral, kind=kind, message=texts[languages.get(u, "")]
+            )
+            for u in recipients
+            if u in languages
+        ]
     )
     ids = [n.pk for n in rows]
 
@@ -98,7 +121,14 @@ def _sender_people(referral: Referral) -> list[int]:
 def referral_created(referral: Referral, *, actor: User | None = None) -> None:
     """The receiving organization's people, and the client's lead navigator (not the
     person who sent or logged it)."""
-    message = f"New referral #{referral.pk} to {referral.program_name} from {referral.sender_name}."
+
+    def message() -> str:
+        return gettext("New referral #%(id)s to %(program)s from %(sender)s.") % {
+            "id": referral.pk,
+            "program": referral.program_name,
+            "sender": referral.sender_name,
+        }
+
     _notify(
         referral,
         _members_of(referral.receiver_organization_id) + _lead_navigator(referral),
@@ -117,19 +147,25 @@ def referral_moved(referral: Referral, *, before: str, actor: User | None, move:
     A referral following the routed referral that fulfils it (`move` one of MIRRORS) tells
     only its sender: its receiver, the backbone, sent the routed referral and has just been
     told of that one's move, as has a lead navigator who may see it."""
-    status = referral.get_status_display().lower()
-    if referral.business_status == Referral.BusinessStatus.WAITLISTED:
-        status = "on the waitlist"
-    message = f"Referral #{referral.pk} to {referral.program_name} is now {status}."
-    if referral.outcome:
-        message = message[:-1] + f": {referral.get_outcome_display().lower()}."
-    elif referral.status == Referral.Status.REJECTED and referral.decline_reason:
-        # The code, never the explanation (free text may name the client).
-        message = message[:-1] + f": {referral.get_decline_reason_display().lower()}."
-    elif actor is None and referral.status_reason:
-        message = (
-            message[:-1] + f": {referral.status_reason[0].lower()}{referral.status_reason[1:]}"
-        )
+
+    def message() -> str:
+        status = referral.get_status_display().lower()
+        if referral.business_status == Referral.BusinessStatus.WAITLISTED:
+            status = gettext("on the waitlist")
+        text = gettext("Referral #%(id)s to %(program)s is now %(status)s.") % {
+            "id": referral.pk,
+            "program": referral.program_name,
+            "status": status,
+        }
+        if referral.outcome:
+            text = text[:-1] + f": {referral.get_outcome_display().lower()}."
+        elif referral.status == Referral.Status.REJECTED and referral.decline_reason:
+            # The code, never the explanation (free text may name the client).
+            text = text[:-1] + f": {referral.get_decline_reason_display().lower()}."
+        elif actor is None and referral.status_reason:
+            text = text[:-1] + f": {referral.status_reason[0].lower()}{referral.status_reason[1:]}"
+        return text
+
     people = _sender_people(referral)
     mirrored = move in MIRRORS
     if not mirrored:
@@ -146,11 +182,17 @@ def referral_moved(referral: Referral, *, before: str, actor: User | None, move:
 def referral_contact_recorded(referral: Referral, *, actor: User, successful: bool) -> None:
     """The sender's person: the receiver reached the client, or tried and could not (an
     attempt is never announced as a contact)."""
-    if successful:
-        what = "the receiver reached the client"
-    else:
-        what = "the receiver tried to reach the client and could not"
-    message = f"Referral #{referral.pk} to {referral.program_name}: {what}."
+
+    def message() -> str:
+        if successful:
+            text = gettext("Referral #%(id)s to %(program)s: the receiver reached the client.")
+        else:
+            text = gettext(
+                "Referral #%(id)s to %(program)s: the receiver tried to reach the client and "
+                "could not."
+            )
+        return text % {"id": referral.pk, "program": referral.program_name}
+
     _notify(
         referral, _sender_people(referral), kind="referral_contact", message=message, actor=actor
     )
@@ -162,7 +204,13 @@ def referral_note_added(referral: Referral, note) -> None:
         people = _receiver_people(referral)
     else:
         people = _sender_people(referral)
-    message = f"New note on referral #{referral.pk} from {note.organization.name}."
+
+    def message() -> str:
+        return gettext("New note on referral #%(id)s from %(organization)s.") % {
+            "id": referral.pk,
+            "organization": note.organization.name,
+        }
+
     _notify(referral, people, kind="referral_note", message=message, actor=note.author)
 
 
@@ -170,10 +218,16 @@ def referral_routed(referral: Referral, *, actor: User) -> None:
     """The backbone routed a referral it received to a program: the sender's person is
     told that it is on its way (the routed referral's own notification tells the
     program's people)."""
-    message = (
-        f"Referral #{referral.pk} to {referral.program_name} was routed to a program by "
-        f"{referral.receiver_organization.name}."
-    )
+
+    def message() -> str:
+        return gettext(
+            "Referral #%(id)s to %(program)s was routed to a program by %(organization)s."
+        ) % {
+            "id": referral.pk,
+            "program": referral.program_name,
+            "organization": referral.receiver_organization.name,
+        }
+
     _notify(
         referral, _sender_people(referral), kind="referral_routed", message=message, actor=actor
     )

@@ -28,6 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from assessments.models import Assessment
 from clients.models import Client
@@ -70,15 +71,15 @@ def tabs_for(box: str) -> list[Tab]:
     """The status tabs of a list. "Open" is where the work is, so it comes first; a
     referral waiting for the receiver's answer has a tab of its own on both sides so that
     none stays `requested` unnoticed."""
-    waiting = "New" if box == INBOX else "Waiting for a response"
+    waiting = gettext("New") if box == INBOX else gettext("Waiting for a response")
     return [
-        Tab("open", "Open", tuple(_OPEN)),
+        Tab("open", gettext("Open"), tuple(_OPEN)),
         Tab("requested", waiting, (Status.REQUESTED,)),
-        Tab("accepted", "Accepted", (Status.ACCEPTED,)),
-        Tab("in-progress", "In progress", (Status.IN_PROGRESS,)),
-        Tab("on-hold", "On hold", (Status.ON_HOLD,)),
-        Tab("closed", "Closed", tuple(_TERMINAL)),
-        Tab("all", "All", None),
+        Tab("accepted", gettext("Accepted"), (Status.ACCEPTED,)),
+        Tab("in-progress", gettext("In progress"), (Status.IN_PROGRESS,)),
+        Tab("on-hold", gettext("On hold"), (Status.ON_HOLD,)),
+        Tab("closed", gettext("Closed"), tuple(_TERMINAL)),
+        Tab("all", gettext("All"), None),
     ]
 
 

@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record
 from consent import policy
@@ -240,11 +241,11 @@ def referral_transition(
         .get(pk=referral_id)
     )
     if organization is None and chosen.side != Side.SYSTEM:
-        raise PermissionDenied("Only people act on referrals.")
+        raise PermissionDenied(gettext("Only people act on referrals."))
     if organization is not None:
         is_sender, is_receiver = _sides(referral, organization)
         if not (is_sender or is_receiver):
-            raise PermissionDenied("Only the sender and the receiver act on a referral.")
+            raise PermissionDenied(gettext("Only the sender and the receiver act on a referral."))
         if not side_allows(chosen, is_sender=is_sender, is_receiver=is_receiver):
             raise PermissionDenied(
                 f"“{chosen.label}” is not yours to do: {_WHO_MAY[chosen.side]} makes this move."
@@ -262,14 +263,20 @@ def referral_transition(
     if chosen.reason_required and not reason and not coded:
         if decline_reason:
             raise ValidationError(
-                {"reason": "Say why you decline: the reason “Other” needs an explanation."}
+                {"reason": gettext("Say why you decline: the reason “Other” needs an explanation.")}
             )
-        raise ValidationError({"reason": f"Say why ({chosen.label.lower()})."})
+        raise ValidationError(
+            {"reason": gettext("Say why (%(action)s).") % {"action": chosen.label.lower()}}
+        )
     if chosen.outcome_required and outcome not in Referral.Outcome.values:
-        raise ValidationError({"outcome": "Choose the outcome."})
+        raise ValidationError({"outcome": gettext("Choose the outcome.")})
     if resulting_activity is not None and chosen.target != Status.COMPLETED:
         raise ValidationError(
-            {"resulting_activity": "What was done is recorded when the referral is completed."}
+            {
+                "resulting_activity": gettext(
+                    "What was done is recorded when the referral is completed."
+                )
+            }
         )
     activity = clean_concept(resulting_activity, field="resulting_activity")
     chosen_program = _chosen_program(referral, chosen, program)
@@ -378,7 +385,10 @@ def _chosen_program(referral: Referral, move: Move, program):
     if referral.program_id is not None:
         if program is not None and program.pk != referral.program_id:
             raise ValidationError(
-                {"program": f"This referral is for {referral.program.name} already."}
+                {
+                    "program": gettext("This referral is for %(program)s already.")
+                    % {"program": referral.program.name}
+                }
             )
         return None
     if move.name not in TAKES_ON:
@@ -386,12 +396,17 @@ def _chosen_program(referral: Referral, move: Move, program):
     if program is None:
         raise ValidationError(
             {
-                "program": "Choose the program that takes this referral on: it was sent to "
-                f"{referral.receiver_organization.name}, not to one of its programs."
+                "program": gettext(
+                    "Choose the program that takes this referral on: it was sent to "
+                    "%(organization)s, not to one of its programs."
+                )
+                % {"organization": referral.receiver_organization.name}
             }
         )
     if program.organization_id != referral.receiver_organization_id:
-        raise ValidationError({"program": "Choose one of your own organization's programs."})
+        raise ValidationError(
+            {"program": gettext("Choose one of your own organization's programs.")}
+        )
     existing = (
         Referral.objects.filter(client_id=referral.client_id, program=program, status__in=OPEN)
         .exclude(pk=referral.pk)
@@ -409,7 +424,9 @@ def _decline_reason(move: Move, code: str) -> str:
     code = (code or "").strip()
     if move.name != "reject":
         if code:
-            raise ValidationError({"decline_reason": "Only a decline has a decline reason."})
+            raise ValidationError(
+                {"decline_reason": gettext("Only a decline has a decline reason.")}
+            )
         return ""
     if not code:
         return Referral.DeclineReason.OTHER

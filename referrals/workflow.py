@@ -17,19 +17,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    REQUESTED = "requested", "Sent"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Declined"
-    IN_PROGRESS = "in-progress", "In progress"
-    ON_HOLD = "on-hold", "On hold"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+    DRAFT = "draft", _("Draft")
+    REQUESTED = "requested", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Declined")
+    IN_PROGRESS = "in-progress", _("In progress")
+    ON_HOLD = "on-hold", _("On hold")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    ENTERED_IN_ERROR = "entered-in-error", _("Entered in error")
 
 
 OPEN = frozenset(
@@ -41,11 +42,11 @@ ACTIVE = OPEN
 
 
 class Side(models.TextChoices):
-    SENDER = "sender", "Sender"
-    RECEIVER = "receiver", "Receiver"
-    EITHER = "either", "Either side"
+    SENDER = "sender", _("Sender")
+    RECEIVER = "receiver", _("Receiver")
+    EITHER = "either", _("Either side")
     # Moves Linkage makes itself (a revoked release): no organization may choose them.
-    SYSTEM = "system", "Linkage"
+    SYSTEM = "system", _("Linkage")
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,11 @@ class Move:
 MOVES: dict[str, Move] = {
     m.name: m
     for m in [
-        Move("send", "Send", frozenset({Status.DRAFT}), Status.REQUESTED, Side.SENDER),
-        Move("accept", "Accept", frozenset({Status.REQUESTED}), Status.ACCEPTED, Side.RECEIVER),
+        Move("send", _("Send"), frozenset({Status.DRAFT}), Status.REQUESTED, Side.SENDER),
+        Move("accept", _("Accept"), frozenset({Status.REQUESTED}), Status.ACCEPTED, Side.RECEIVER),
         Move(
             "reject",
-            "Decline",
+            _("Decline"),
             frozenset({Status.REQUESTED}),
             Status.REJECTED,
             Side.RECEIVER,
@@ -75,7 +76,7 @@ MOVES: dict[str, Move] = {
         ),
         Move(
             "waitlist",
-            "Accept onto the waitlist",
+            _("Accept onto the waitlist"),
             frozenset({Status.REQUESTED, Status.ACCEPTED}),
             Status.ON_HOLD,
             Side.RECEIVER,
@@ -83,14 +84,14 @@ MOVES: dict[str, Move] = {
         ),
         Move(
             "start",
-            "Start work",
+            _("Start work"),
             frozenset({Status.ACCEPTED}),
             Status.IN_PROGRESS,
             Side.RECEIVER,
         ),
         Move(
             "hold",
-            "Put on hold",
+            _("Put on hold"),
             frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
             Status.ON_HOLD,
             Side.RECEIVER,
@@ -98,14 +99,14 @@ MOVES: dict[str, Move] = {
         ),
         Move(
             "resume",
-            "Resume",
+            _("Resume"),
             frozenset({Status.ON_HOLD}),
             Status.IN_PROGRESS,
             Side.RECEIVER,
         ),
         Move(
             "complete",
-            "Complete",
+            _("Complete"),
             frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
             Status.COMPLETED,
             Side.RECEIVER,
@@ -113,16 +114,16 @@ MOVES: dict[str, Move] = {
         ),
         Move(
             "fail",
-            "Close as failed",
+            _("Close as failed"),
             frozenset({Status.ACCEPTED, Status.IN_PROGRESS}),
             Status.FAILED,
             Side.RECEIVER,
             reason_required=True,
         ),
-        Move("cancel", "Cancel", OPEN, Status.CANCELLED, Side.EITHER, reason_required=True),
+        Move("cancel", _("Cancel"), OPEN, Status.CANCELLED, Side.EITHER, reason_required=True),
         Move(
             "consent_hold",
-            "Hold: release revoked",
+            _("Hold: release revoked"),
             frozenset({Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS}),
             Status.ON_HOLD,
             Side.SYSTEM,
@@ -130,7 +131,7 @@ MOVES: dict[str, Move] = {
         ),
         Move(
             "mark_error",
-            "Mark as entered in error",
+            _("Mark as entered in error"),
             frozenset(set(Status) - {Status.ENTERED_IN_ERROR}),
             Status.ENTERED_IN_ERROR,
             Side.SENDER,

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from apikeys.models import ApiKey
@@ -64,6 +65,8 @@ def api_key_revoke_page(request, key_id: int):
     api_key = get_visible_or_404(ApiKey, request.organization, pk=key_id)
     if request.method == "POST":
         api_key_revoke(api_key=api_key, actor=request.user)
-        messages.success(request, f"Key “{api_key.name}” revoked: it no longer works.")
+        messages.success(
+            request, gettext("Key “%(name)s” revoked: it no longer works.") % {"name": api_key.name}
+        )
         return redirect("api_keys")
     return render(request, "api/key_revoke.html", {"api_key": api_key})

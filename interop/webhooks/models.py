@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class DeliveryTarget(models.Model):
@@ -60,7 +61,9 @@ class WebhookEndpoint(DeliveryTarget):
     include_fhir_task = models.BooleanField(
         "include the FHIR Task",
         default=False,
-        help_text="Add the referral's FHIR Task to each event (as far as consent allows).",
+        help_text=gettext_lazy(
+            "Add the referral's FHIR Task to each event (as far as consent allows)."
+        ),
     )
     is_active = models.BooleanField("enabled", default=True)
     created_by = models.ForeignKey(
@@ -110,16 +113,16 @@ class Delivery(models.Model):
     it is sent each time, and where its delivery stands."""
 
     class EventType(models.TextChoices):
-        STATUS_CHANGED = "referral.status_changed", "Referral status changed"
-        NOTE_ADDED = "referral.note_added", "Note added"
+        STATUS_CHANGED = "referral.status_changed", gettext_lazy("Referral status changed")
+        NOTE_ADDED = "referral.note_added", gettext_lazy("Note added")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Being sent"
-        SUCCEEDED = "succeeded", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", gettext_lazy("Waiting to be sent")
+        SENDING = "sending", gettext_lazy("Being sent")
+        SUCCEEDED = "succeeded", gettext_lazy("Delivered")
+        FAILED = "failed", gettext_lazy("Failed")
         # The target was disabled or deleted before the event could go out.
-        CANCELLED = "cancelled", "Cancelled"
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="+"
@@ -217,9 +220,9 @@ class DeliveryAttempt(models.Model):
     Never the body, and never the receiver's answer beyond its status code."""
 
     class Outcome(models.TextChoices):
-        SUCCEEDED = "succeeded", "Delivered"
-        RETRY = "retry", "Failed, will retry"
-        FAILED = "failed", "Failed"
+        SUCCEEDED = "succeeded", gettext_lazy("Delivered")
+        RETRY = "retry", gettext_lazy("Failed, will retry")
+        FAILED = "failed", gettext_lazy("Failed")
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveSmallIntegerField()

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from organizations.roles import Capability
@@ -59,7 +60,9 @@ def webhook_new(request):
             # Post/redirect/get: the secret travels in the session to the next page view
             # only, which takes it out again.
             request.session[NEW_SECRET_SESSION_KEY] = [endpoint.pk, endpoint.secret]
-            messages.success(request, f"Webhook “{endpoint.name}” registered.")
+            messages.success(
+                request, gettext("Webhook “%(name)s” registered.") % {"name": endpoint.name}
+            )
             return redirect("webhook_edit", endpoint.pk)
     return render(
         request,
@@ -82,7 +85,7 @@ def webhook_edit(request, endpoint_id: int):
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("webhook_edit", endpoint.pk)
     if form.is_bound:
         endpoint.refresh_from_db()  # the page shows what is saved, the form what was typed
@@ -108,7 +111,9 @@ def webhook_rotate_secret(request, endpoint_id: int):
     if request.method == "POST":
         endpoint = services.webhook_endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
         request.session[NEW_SECRET_SESSION_KEY] = [endpoint.pk, endpoint.secret]
-        messages.success(request, "New secret made: the old one keeps working for 24 hours.")
+        messages.success(
+            request, gettext("New secret made: the old one keeps working for 24 hours.")
+        )
         return redirect("webhook_edit", endpoint.pk)
     return render(
         request, "interop/webhook_confirm.html", {"endpoint": endpoint, "action": "rotate"}
@@ -125,7 +130,13 @@ def webhook_set_enabled(request, endpoint_id: int, action: str):
             endpoint=endpoint, actor=request.user, enabled=enabled
         )
         messages.success(
-            request, f"Webhook “{endpoint.name}” {'enabled' if enabled else 'disabled'}."
+            request,
+            (
+                gettext("Webhook “%(name)s” enabled.")
+                if enabled
+                else gettext("Webhook “%(name)s” disabled.")
+            )
+            % {"name": endpoint.name},
         )
         return redirect("webhook_edit", endpoint.pk)
     return render(request, "interop/webhook_confirm.html", {"endpoint": endpoint, "action": action})
@@ -137,7 +148,7 @@ def webhook_delete(request, endpoint_id: int):
     endpoint = get_visible_or_404(WebhookEndpoint, request.organization, pk=endpoint_id)
     if request.method == "POST":
         services.webhook_endpoint_delete(endpoint=endpoint, actor=request.user)
-        messages.success(request, f"Webhook “{endpoint.name}” deleted.")
+        messages.success(request, gettext("Webhook “%(name)s” deleted.") % {"name": endpoint.name})
         return redirect("webhook_list")
     return render(
         request, "interop/webhook_confirm.html", {"endpoint": endpoint, "action": "delete"}
@@ -172,7 +183,9 @@ def subscription_delete(request, subscription_id: int):
     subscription = get_visible_or_404(Subscription, request.organization, pk=subscription_id)
     if request.method == "POST":
         delete(subscription=subscription, actor=request.user)
-        messages.success(request, f"FHIR subscription {subscription_id} deleted.")
+        messages.success(
+            request, gettext("FHIR subscription %(number)s deleted.") % {"number": subscription_id}
+        )
         return redirect("webhook_list")
     return render(
         request,

@@ -7,6 +7,7 @@ import csv
 import io
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from ..models import OutcomeMeasure
 from .services import OutcomeRow
@@ -32,8 +33,15 @@ class OutcomeMeasureForm(forms.ModelForm):
     class Meta:
         model = OutcomeMeasure
         fields = ["name", "loinc_code", "unit", "goal", "threshold", "description"]
-        labels = {"goal": "Goal: a result meets it when its value is", "threshold": "Goal value"}
-        help_texts = {"threshold": "e.g. 8 for “below 8 %”."}
+        labels = {
+            "name": gettext_lazy("Name"),
+            "loinc_code": gettext_lazy("LOINC code"),
+            "unit": gettext_lazy("Unit"),
+            "goal": gettext_lazy("Goal: a result meets it when its value is"),
+            "threshold": gettext_lazy("Goal value"),
+            "description": gettext_lazy("Description"),
+        }
+        help_texts = {"threshold": gettext_lazy("e.g. 8 for “below 8 %”.")}
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, partnership, **kwargs):
@@ -49,7 +57,7 @@ class OutcomeMeasureForm(forms.ModelForm):
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():
             raise forms.ValidationError(
-                "The partnership already has an outcome measure with this name."
+                gettext("The partnership already has an outcome measure with this name.")
             )
         return name
 
@@ -59,7 +67,7 @@ class OutcomeMeasureForm(forms.ModelForm):
 
 class _MeasureChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: OutcomeMeasure) -> str:
-        return f"{obj.name} (goal: {obj.goal_text})"
+        return gettext("%(name)s (goal: %(goal)s)") % {"name": obj.name, "goal": obj.goal_text}
 
 
 def _measure_field(partnership) -> _MeasureChoice:
@@ -67,8 +75,8 @@ def _measure_field(partnership) -> _MeasureChoice:
     # partnership's measure id finds nothing.
     return _MeasureChoice(
         queryset=OutcomeMeasure.objects.filter(partnership=partnership, is_active=True),
-        label="Outcome measure",
-        empty_label="Choose a measure",
+        label=gettext("Outcome measure"),
+        empty_label=gettext("Choose a measure"),
     )
 
 
@@ -79,18 +87,22 @@ class OutcomeRecordForm(forms.Form):
     mrn = forms.CharField(
         required=False,
         max_length=100,
-        label="MRN",
-        help_text="An identifier your organization recorded on the client's record.",
+        label=gettext_lazy("MRN"),
+        help_text=gettext_lazy("An identifier your organization recorded on the client's record."),
     )
     client_number = forms.CharField(
         required=False,
         max_length=20,
-        label="or Linkage client number",
-        help_text="The number after # on the client's record.",
+        label=gettext_lazy("or Linkage client number"),
+        help_text=gettext_lazy("The number after # on the client's record."),
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
-    value = forms.CharField(max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    observed_on = forms.DateField(label="Date observed", widget=DateInput())
+    value = forms.CharField(
+        label=gettext_lazy("Value"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    observed_on = forms.DateField(label=gettext_lazy("Date observed"), widget=DateInput())
 
     def __init__(self, *args, partnership, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,7 +113,9 @@ class OutcomeRecordForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if not self.errors and not (cleaned.get("mrn", "").strip() or cleaned.get("client_number")):
-            raise forms.ValidationError("Give the client's MRN or their Linkage client number.")
+            raise forms.ValidationError(
+                gettext("Give the client's MRN or their Linkage client number.")
+            )
         return cleaned
 
     def row(self) -> OutcomeRow:
@@ -119,8 +133,8 @@ class OutcomeUploadForm(forms.Form):
 
     measure = forms.ModelChoiceField(queryset=OutcomeMeasure.objects.none())
     file = forms.FileField(
-        label="CSV file",
-        help_text="UTF-8 CSV with a header row; up to 2 MB and 5,000 rows.",
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy("UTF-8 CSV with a header row; up to 2 MB and 5,000 rows."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
@@ -131,7 +145,7 @@ class OutcomeUploadForm(forms.Form):
     def clean_file(self) -> list[OutcomeRow]:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 2 MB: split it.")
+            raise forms.ValidationError(gettext("The file is larger than 2 MB: split it."))
         return parse_results_csv(upload.read())
 
 
@@ -139,29 +153,32 @@ def parse_results_csv(data: bytes) -> list[OutcomeRow]:
     """The rows of an uploaded results CSV, or ValidationError when the file is not the
     expected CSV (not UTF-8 text, no header with the columns, no rows, too many rows)."""
     if b"\x00" in data:
-        raise forms.ValidationError("This is not a CSV file (it holds binary data).")
+        raise forms.ValidationError(gettext("This is not a CSV file (it holds binary data)."))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise forms.ValidationError(
-            "This is not a UTF-8 CSV file. Save it from your spreadsheet as “CSV UTF-8”."
+            gettext("This is not a UTF-8 CSV file. Save it from your spreadsheet as “CSV UTF-8”.")
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         lines = list(reader)
     except csv.Error:
-        raise forms.ValidationError("This file could not be read as CSV.") from None
+        raise forms.ValidationError(gettext("This file could not be read as CSV.")) from None
     if not lines:
-        raise forms.ValidationError("The file is empty.")
+        raise forms.ValidationError(gettext("The file is empty."))
     header = [h.strip().lower() for h in lines[0]]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing or not any(c in header for c in CLIENT_COLUMNS):
         raise forms.ValidationError(
-            "The first row must name the columns: mrn or client_number (or both), value and "
-            f"observed_on. This file's first row has: {', '.join(header[:8]) or 'nothing'}."
+            gettext(
+                "The first row must name the columns: mrn or client_number (or both), value "
+                "and observed_on. This file's first row has: %(columns)s."
+            )
+            % {"columns": ", ".join(header[:8]) or gettext("nothing")}
         )
     if len(set(header)) != len(header):
-        raise forms.ValidationError("A column is named twice in the first row.")
+        raise forms.ValidationError(gettext("A column is named twice in the first row."))
     rows = []
     for number, cells in enumerate(lines[1:], start=2):
         if not any(c.strip() for c in cells):
@@ -177,9 +194,10 @@ def parse_results_csv(data: bytes) -> list[OutcomeRow]:
             )
         )
     if not rows:
-        raise forms.ValidationError("The file has a header row but no results.")
+        raise forms.ValidationError(gettext("The file has a header row but no results."))
     if len(rows) > MAX_UPLOAD_ROWS:
         raise forms.ValidationError(
-            f"The file has {len(rows)} rows; upload at most {MAX_UPLOAD_ROWS:,} at a time."
+            gettext("The file has %(rows)s rows; upload at most %(most)s at a time.")
+            % {"rows": len(rows), "most": f"{MAX_UPLOAD_ROWS:,}"}
         )
     return rows

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext
 
 from organizations.models import Organization, Partnership
 
@@ -74,7 +75,7 @@ def _rollups(run, org, kind, start, scope: Scope, breakdowns) -> list[dict]:
 
 def _label(measure: OutcomeMeasure, scope: Scope) -> str:
     name = measure.name if scope.partnership else f"{measure.partnership.name}: {measure.name}"
-    return name if measure.is_active else f"{name} (inactive)"
+    return name if measure.is_active else gettext("%(name)s (inactive)") % {"name": name}
 
 
 def _count_text(n: int) -> str:
@@ -131,17 +132,27 @@ def outcome_table(run, org, kind, start, scope: Scope, measures) -> Table | None
         return None
     return Table(
         "outcomes",
-        "Partnership outcomes",
-        ["Outcome measure", "LOINC", "Goal", "Results", "Clients", "Meeting the goal"],
+        gettext("Partnership outcomes"),
+        [
+            gettext("Outcome measure"),
+            "LOINC",
+            gettext("Goal"),
+            gettext("Results"),
+            gettext("Clients"),
+            gettext("Meeting the goal"),
+        ],
         rows,
         chart={
             "type": "bar",
             "labels": labels,
-            "series": [{"label": "Results meeting the goal (%)", "data": shares}],
+            "series": [{"label": gettext("Results meeting the goal (%)"), "data": shares}],
         },
-        note=f"Results observed in the period, by the day observed. Counts from 1 to "
-        f"{threshold() - 1} show as <{threshold()}; so does a share when the results "
-        "meeting or missing the goal are that few.",
+        note=gettext(
+            "Results observed in the period, by the day observed. Counts from 1 to %(top)s "
+            "show as <%(threshold)s; so does a share when the results meeting or missing the "
+            "goal are that few."
+        )
+        % {"top": threshold() - 1, "threshold": threshold()},
     )
 
 
@@ -182,17 +193,20 @@ def add_disparity_rows(table: Table, run, org, kind, start, scope: Scope, breakd
         if total and _share_hidden(total["numerator"], total["denominator"]):
             total_text = f"<{threshold()}"
         elif total_hidden:
-            total_text = "suppressed"
+            total_text = gettext("suppressed")
         elif total:
             total_text = f"{total['value'] * 100:.1f}%"
         else:
             total_text = "—"
-        row = [f"{_label(m, scope)}: results meeting the goal", total_text]
+        row = [
+            gettext("%(measure)s: results meeting the goal") % {"measure": _label(m, scope)},
+            total_text,
+        ]
         for c in cells:
             if c.suppressed == "primary":
                 row.append(f"<{threshold()}")
             elif c.suppressed:
-                row.append("suppressed")
+                row.append(gettext("suppressed"))
             else:
                 row.append("—" if c.value is None else f"{c.value * 100:.1f}%")
         table.rows.append(row)

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -57,7 +58,7 @@ def _measure_clean_save(measure: OutcomeMeasure, **save) -> None:
             measure.save(**save)
     except IntegrityError:
         raise ValidationError(
-            {"name": "The partnership already has an outcome measure with this name."}
+            {"name": gettext("The partnership already has an outcome measure with this name.")}
         ) from None
 
 
@@ -180,13 +181,13 @@ def _parse_value(text: str | Decimal) -> Decimal:
     try:
         value = text if isinstance(text, Decimal) else Decimal(str(text).strip())
     except InvalidOperation:
-        raise ValueError("The value is not a number.") from None
+        raise ValueError(gettext("The value is not a number.")) from None
     if not value.is_finite():
-        raise ValueError("The value is not a number.")
+        raise ValueError(gettext("The value is not a number."))
     if abs(value) >= _VALUE_LIMIT:
-        raise ValueError("The value is too large.")
+        raise ValueError(gettext("The value is too large."))
     if value != value.quantize(Decimal("0.0001")):
-        raise ValueError("Give the value with at most 4 decimal places.")
+        raise ValueError(gettext("Give the value with at most 4 decimal places."))
     return value
 
 
@@ -196,7 +197,9 @@ def _parse_day(text: str | date) -> date:
     try:
         return date.fromisoformat(str(text).strip())
     except ValueError:
-        raise ValueError("The date observed is not a date in the form YYYY-MM-DD.") from None
+        raise ValueError(
+            gettext("The date observed is not a date in the form YYYY-MM-DD.")
+        ) from None
 
 
 def _client_number(text: str) -> int:
@@ -242,22 +245,28 @@ def _row_client(row: OutcomeRow, by_mrn, visible) -> int:
         found = {c for c in by_mrn.get(mrn, set()) if c in visible}
         if not found:
             raise ValueError(
-                "No client your organization can see has this MRN (an identifier your "
-                "organization recorded on the client's record)."
+                gettext(
+                    "No client your organization can see has this MRN (an identifier your "
+                    "organization recorded on the client's record)."
+                )
             )
         if len(found) > 1:
             raise ValueError(
-                "Several clients have this identifier in your organization's records: give "
-                "the Linkage client number instead."
+                gettext(
+                    "Several clients have this identifier in your organization's records: give "
+                    "the Linkage client number instead."
+                )
             )
         (from_mrn,) = found
         if number is not None and number != from_mrn:
-            raise ValueError("The MRN and the client number name different clients.")
+            raise ValueError(gettext("The MRN and the client number name different clients."))
         return from_mrn
     if number is None:
-        raise ValueError("Give the client's MRN or their Linkage client number.")
+        raise ValueError(gettext("Give the client's MRN or their Linkage client number."))
     if number not in visible:
-        raise ValueError(f"No client #{number} that your organization can see.")
+        raise ValueError(
+            gettext("No client #%(number)s that your organization can see.") % {"number": number}
+        )
     return number
 
 
@@ -278,11 +287,14 @@ def outcome_results_record(
     recorded. Raises PermissionDenied when the organization is not party to the
     partnership and ValidationError when the measure is inactive (nothing written)."""
     if not outcome_party(partnership=measure.partnership, organization=organization):
-        raise PermissionDenied("Only the partnership's organizations report its outcomes.")
+        raise PermissionDenied(gettext("Only the partnership's organizations report its outcomes."))
     # Locked, so a deactivation cannot slip between the check and the inserts.
     measure = OutcomeMeasure.objects.select_for_update().get(pk=measure.pk)
     if not measure.is_active:
-        raise ValidationError(f"“{measure.name}” is no longer active: results are not recorded.")
+        raise ValidationError(
+            gettext("“%(name)s” is no longer active: results are not recorded.")
+            % {"name": measure.name}
+        )
     by_mrn, visible, health = _resolve_clients(organization, rows)
     today = timezone.localdate()
     reports: list[OutcomeRowReport] = []
@@ -298,10 +310,10 @@ def outcome_results_record(
         report = OutcomeRowReport(row.line, False, "", client_id=client_id)
         reports.append(report)
         if client_id not in health:
-            report.message = (
-                f"Your organization may not see health information of client #{client_id}: "
+            report.message = gettext(
+                "Your organization may not see health information of client #%(number)s: "
                 "a release covering health information must name it."
-            )
+            ) % {"number": client_id}
             report.field = field
             continue
         try:
@@ -312,14 +324,15 @@ def outcome_results_record(
         try:
             day = _parse_day(row.observed_on)
             if day > today:
-                raise ValueError("The date observed is in the future.")
+                raise ValueError(gettext("The date observed is in the future."))
             if day < visible[client_id].date_of_birth:
-                raise ValueError("The date observed is before the client's date of birth.")
+                raise ValueError(gettext("The date observed is before the client's date of birth."))
         except ValueError as error:
             report.message, report.field = str(error), "observed_on"
             continue
         if (client_id, day) in seen:
-            report.message, report.field = "The same client and day appear twice.", "observed_on"
+            report.message = gettext("The same client and day appear twice.")
+            report.field = "observed_on"
             continue
         seen.add((client_id, day))
         pending.append(
@@ -342,10 +355,10 @@ def outcome_results_record(
     )
     for report, result in pending:
         if (result.client_id, result.observed_on) in already:
-            report.message = (
-                f"Client #{result.client_id} already has a result for this measure on "
-                f"{result.observed_on:%Y-%m-%d}; mark that one entered in error to correct it."
-            )
+            report.message = gettext(
+                "Client #%(number)s already has a result for this measure on %(day)s; mark "
+                "that one entered in error to correct it."
+            ) % {"number": result.client_id, "day": f"{result.observed_on:%Y-%m-%d}"}
             report.field = "observed_on"
             continue
         try:
@@ -353,11 +366,18 @@ def outcome_results_record(
             with transaction.atomic():
                 result.save()
         except IntegrityError:
-            report.message, report.field = "Recorded by someone else just now.", "observed_on"
+            report.message = gettext("Recorded by someone else just now.")
+            report.field = "observed_on"
             continue
         report.recorded, report.result = True, result
-        report.message = f"Recorded {result.value.normalize():f} {measure.unit} for client "
-        report.message += f"#{result.client_id} on {result.observed_on:%Y-%m-%d}."
+        report.message = gettext(
+            "Recorded %(value)s %(unit)s for client #%(number)s on %(day)s."
+        ) % {
+            "value": f"{result.value.normalize():f}",
+            "unit": measure.unit,
+            "number": result.client_id,
+            "day": f"{result.observed_on:%Y-%m-%d}",
+        }
     recorded = [r.result for r in reports if r.recorded]
     if recorded:
         audit_record(
@@ -385,7 +405,7 @@ def outcome_result_mark_error(
     counted, and the client/day free for the corrected value. False if it already was."""
     result = OutcomeResult.objects.select_for_update().get(pk=result.pk)
     if result.organization_id != organization.pk:
-        raise PermissionDenied("Only the organization that recorded a result corrects it.")
+        raise PermissionDenied(gettext("Only the organization that recorded a result corrects it."))
     if result.entered_in_error_at is not None:
         return False
     result.entered_in_error_at = timezone.now()

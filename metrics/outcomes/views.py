@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_read
@@ -54,7 +55,7 @@ class _Page:
         )
         self.can_review = membership.has(Capability.VIEW_MEASURES)
         if not (self.can_define or self.can_record or membership.has(Capability.VIEW_PARTNERSHIPS)):
-            raise PermissionDenied("Your role does not allow this.")
+            raise PermissionDenied(gettext("Your role does not allow this."))
 
     def measure(self, raw) -> OutcomeMeasure:
         """One of this partnership's measures by a posted or linked id, or 404."""
@@ -92,7 +93,7 @@ class _Page:
 
     def require(self, allowed: bool) -> None:
         if not allowed:
-            raise PermissionDenied("Your role does not allow this.")
+            raise PermissionDenied(gettext("Your role does not allow this."))
 
 
 @require_GET
@@ -153,7 +154,11 @@ def outcome_define(request, partnership_id: int):
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(request, f"Outcome measure “{form.cleaned_data['name']}” defined.")
+            messages.success(
+                request,
+                gettext("Outcome measure “%(name)s” defined.")
+                % {"name": form.cleaned_data["name"]},
+            )
             return _back(page.partnership)
     return page.render(INVALID, define_form=form)
 
@@ -180,7 +185,10 @@ def outcome_edit(request, partnership_id: int):
             _add_errors(form, error)
         else:
             messages.success(
-                request, "Saved." if changed else "Nothing changed: the definition is as it was."
+                request,
+                gettext("Saved.")
+                if changed
+                else gettext("Nothing changed: the definition is as it was."),
             )
             return _back(page.partnership)
     fresh = OutcomeMeasure.objects.get(pk=measure.pk)
@@ -197,16 +205,19 @@ def outcome_set_active(request, partnership_id: int):
     active = request.POST.get("active") == "1"
     if not active and request.POST.get("confirm") != "yes":
         return page.render(
-            INVALID, deactivating=measure, confirm_error="Confirm to deactivate the measure."
+            INVALID,
+            deactivating=measure,
+            confirm_error=gettext("Confirm to deactivate the measure."),
         )
     services.outcome_measure_set_active(
         measure=measure, active=active, organization=page.org, actor=request.user, request=request
     )
     messages.success(
         request,
-        f"“{measure.name}” is active again."
+        gettext("“%(name)s” is active again.") % {"name": measure.name}
         if active
-        else f"“{measure.name}” is deactivated: no new results; those reported stay counted.",
+        else gettext("“%(name)s” is deactivated: no new results; those reported stay counted.")
+        % {"name": measure.name},
     )
     return _back(page.partnership)
 
@@ -231,7 +242,9 @@ def outcome_record(request, partnership_id: int):
             form.add_error("measure", error)
         else:
             if report.recorded:
-                messages.success(request, "Result recorded: it is the first in the list below.")
+                messages.success(
+                    request, gettext("Result recorded: it is the first in the list below.")
+                )
                 return _back(page.partnership)
             form.add_error(report.field or None, report.message)
     return page.render(INVALID, record_form=form)
@@ -279,11 +292,15 @@ def outcome_entered_in_error(request, partnership_id: int):
     page.require(page.can_record)
     result = _own_result(page, request.POST.get("result"))
     if request.POST.get("confirm") != "yes":
-        return page.render(INVALID, correcting=result, confirm_error="Confirm to mark the result.")
+        return page.render(
+            INVALID, correcting=result, confirm_error=gettext("Confirm to mark the result.")
+        )
     services.outcome_result_mark_error(
         result=result, organization=page.org, actor=request.user, request=request
     )
-    messages.success(request, "The result is marked entered in error and no longer counted.")
+    messages.success(
+        request, gettext("The result is marked entered in error and no longer counted.")
+    )
     return _back(page.partnership)
 
 

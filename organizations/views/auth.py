@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
@@ -84,7 +85,9 @@ def two_factor_verify(request):
                 "token", _throttled("Too many wrong codes: wait a minute and try again.")
             )
         else:
-            form.add_error("token", "That code is not right (or has expired). Try the next one.")
+            form.add_error(
+                "token", gettext("That code is not right (or has expired). Try the next one.")
+            )
     return render(
         request,
         "registration/two_factor_verify.html",
@@ -105,7 +108,7 @@ def _token_status(request, form) -> int:
 def two_factor_setup(request):
     """Set up an authenticator app: scan the code, type one code to confirm."""
     if user_has_device(request.user, confirmed=True):
-        messages.info(request, "Two-factor sign-in is already on for your account.")
+        messages.info(request, gettext("Two-factor sign-in is already on for your account."))
         return redirect("account_security")
     device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
     if device is None:
@@ -121,10 +124,12 @@ def two_factor_setup(request):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
-            messages.success(request, "Two-factor sign-in is on.")
+            messages.success(request, gettext("Two-factor sign-in is on."))
             return redirect(_next_url(request))
         else:
-            form.add_error("token", "That code does not match. Check the clock on your phone.")
+            form.add_error(
+                "token", gettext("That code does not match. Check the clock on your phone.")
+            )
     qr_svg = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
     context = {
         "form": form,
@@ -172,5 +177,5 @@ def two_factor_disable(request):
             status=403,
         )
     TOTPDevice.objects.filter(user=request.user).delete()
-    messages.success(request, "Two-factor sign-in is off.")
+    messages.success(request, gettext("Two-factor sign-in is off."))
     return redirect("account_security")

@@ -11,6 +11,7 @@ from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors
@@ -44,7 +45,11 @@ def switch_organization(request):
     if membership is None:
         raise Http404("You are not a member of that organization.")
     request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
-    messages.success(request, f"You are now working as {membership.organization}.")
+    messages.success(
+        request,
+        gettext("You are now working as %(organization)s.")
+        % {"organization": membership.organization},
+    )
     return redirect("dashboard")
 
 

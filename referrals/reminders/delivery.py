@@ -28,7 +28,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from organizations.models import User
 
@@ -63,6 +64,13 @@ def reminder_deliver(*, reminder_id: int) -> list[int]:
             reminder.save(update_fields=["state", "delivered_at"])
             return []
         users = User.objects.filter(pk__in=reminder.recipient_ids, is_active=True)
+        languages = dict(users.values_list("pk", "language"))
+        # Each person's row (and email) in the language they picked.
+        messages = {"": subject.message}
+        for language in set(languages.values()) - {""}:
+            with translation.override(language):
+                localized = subject_for(reminder, now)
+            messages[language] = localized.message if localized else subject.message
         rows = Notification.objects.bulk_create(
             [
                 Notification(
@@ -70,10 +78,10 @@ def reminder_deliver(*, reminder_id: int) -> list[int]:
                     referral_id=subject.referral_id,
                     reminder=reminder,
                     kind=f"reminder_{reminder.kind}",
-                    message=subject.message,
+                    message=messages[languages[user_id]],
                     created_at=now,
                 )
-                for user_id in sorted(users.values_list("pk", flat=True))
+                for user_id in sorted(languages)
             ]
         )
         reminder.state = Reminder.State.DELIVERED
@@ -119,15 +127,19 @@ def notification_email_send(*, notification_id: int) -> bool:
         if wants_digest(user):
             return False
         link = _link(notification)
-        message = EmailMessage(
-            subject=f"Linkage: {notification.message}"[:150],
-            body=(
-                f"{notification.message}{link}\n\nSign in to Linkage to see the details.\n\n"
-                f"To get one email a day instead: {_absolute(reverse('notification_preferences'))}"
-            ),
-            to=[user.email],
-            headers=_headers(f"notification-{notification.pk}", notification.pk),
-        )
+        with translation.override(user.language or settings.LANGUAGE_CODE):
+            message = EmailMessage(
+                subject=f"Linkage: {notification.message}"[:150],
+                body=(
+                    f"{notification.message}{link}\n\n"
+                    + gettext("Sign in to Linkage to see the details.")
+                    + "\n\n"
+                    + gettext("To get one email a day instead: %(url)s")
+                    % {"url": _absolute(reverse("notification_preferences"))}
+                ),
+                to=[user.email],
+                headers=_headers(f"notification-{notification.pk}", notification.pk),
+            )
         message.send()
         _mark_emailed([notification.pk])
     return True
@@ -182,23 +194,42 @@ def digest_send(*, user_id: int, day: date) -> int:
                 )
         except IntegrityError:
             return 0  # today's digest went out already; these wait for tomorrow's
-        lines = [f"- {n.message}{_link(n, indent=True)}" for n in pending[:DIGEST_LINES]]
-        if len(pending) > DIGEST_LINES:
-            lines.append(f"... and {len(pending) - DIGEST_LINES} more in Linkage.")
-        count = len(pending)
-        EmailMessage(
-            subject=f"Linkage: your daily summary ({count} notification{'s' * (count != 1)})",
-            body=(
-                "What happened in Linkage since your last summary:\n\n"
-                + "\n".join(lines)
-                + f"\n\nAll notifications: {_absolute(reverse('notification_list'))}\n"
-                f"Email preferences: {_absolute(reverse('notification_preferences'))}"
-            ),
-            to=[user.email],
-            headers=_headers(f"digest-{user_id}-{day.isoformat()}", None),
-        ).send()
+        with translation.override(user.language or settings.LANGUAGE_CODE):
+            email = _digest_email(user, pending, key=f"digest-{user_id}-{day.isoformat()}")
+        email.send()
         _mark_emailed([n.pk for n in pending])
     return 1
+
+
+def _digest_email(user: User, pending: list[Notification], *, key: str) -> EmailMessage:
+    """The digest, in the active language (the recipient's)."""
+    lines = [f"- {n.message}{_link(n, indent=True)}" for n in pending[:DIGEST_LINES]]
+    if len(pending) > DIGEST_LINES:
+        lines.append(
+            gettext("... and %(count)s more in Linkage.") % {"count": len(pending) - DIGEST_LINES}
+        )
+    count = len(pending)
+    subject = ngettext(
+        "Linkage: your daily summary (%(count)s notification)",
+        "Linkage: your daily summary (%(count)s notifications)",
+        count,
+    ) % {"count": count}
+    return EmailMessage(
+        subject=subject,
+        body=(
+            gettext("What happened in Linkage since your last summary:")
+            + "\n\n"
+            + "\n".join(lines)
+            + "\n\n"
+            + gettext("All notifications: %(url)s")
+            % {"url": _absolute(reverse("notification_list"))}
+            + "\n"
+            + gettext("Email preferences: %(url)s")
+            % {"url": _absolute(reverse("notification_preferences"))}
+        ),
+        to=[user.email],
+        headers=_headers(key, None),
+    )
 
 
 def _mark_emailed(ids: list[int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from ..models import NetworkHoliday, NotificationPreference, ReminderRules
 from .rules import RULE_FIELDS, Rules
@@ -56,14 +57,14 @@ class HolidayForm(forms.ModelForm):
         model = NetworkHoliday
         fields = ["date", "name"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
-        labels = {"name": "Holiday"}
+        labels = {"name": _("Holiday")}
 
 
 class PreferenceForm(forms.Form):
     email_mode = forms.ChoiceField(
-        label="Notification emails",
+        label=_("Notification emails"),
         choices=NotificationPreference.EmailMode.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose how you want notification emails."},
-        help_text="Notifications always appear in Linkage (the bell); this is about email.",
+        error_messages={"required": _("Choose how you want notification emails.")},
+        help_text=_("Notifications always appear in Linkage (the bell); this is about email."),
     )

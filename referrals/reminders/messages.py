@@ -8,6 +8,8 @@ from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from assessments.models import Assessment
 from consent.models import Release
@@ -40,14 +42,14 @@ def path_for(kind: str, object_type: str, object_id: int) -> str:
 
 
 def day(moment: datetime) -> str:
-    local = timezone.localtime(moment)
-    return f"{local:%b} {local.day}, {local.year}"
+    # "Dec 6, 2026" in English; the month's name in the active language otherwise.
+    return date_format(timezone.localtime(moment), "M j, Y")
 
 
 def _who(referral: Referral) -> str:
     who = referral.receiver_organization.name
     if referral.assigned_to_id:
-        who += f" (assigned to {referral.assigned_to})"
+        who += " " + gettext("(assigned to %(person)s)") % {"person": referral.assigned_to}
     return who
 
 
@@ -74,28 +76,43 @@ def _referral_subject(reminder: Reminder) -> Subject | None:
     if r is None:
         return None
     kind, Kind = reminder.kind, Reminder.Kind
-    label = f"referral #{r.pk} to {r.program_name}"
+    values = {
+        "id": r.pk,
+        "program": r.program_name,
+        "sender": r.sender_name,
+        "due": day(reminder.due_at),
+    }
     if kind == Kind.ACK_OVERDUE and r.status in ACK_STAGE:
         text = (
-            f"Overdue: {label} from {r.sender_name} is waiting for your answer (it was due "
-            f"{day(reminder.due_at)}). Accept or decline it."
+            gettext(
+                "Overdue: referral #%(id)s to %(program)s from %(sender)s is waiting for your "
+                "answer (it was due %(due)s). Accept or decline it."
+            )
+            % values
         )
     elif kind == Kind.UPDATE_OVERDUE and r.status in UPDATE_STAGE:
         text = (
-            f"Overdue: {label} from {r.sender_name} needs an update (it was due "
-            f"{day(reminder.due_at)}). Record a contact or move it on."
+            gettext(
+                "Overdue: referral #%(id)s to %(program)s from %(sender)s needs an update (it was "
+                "due %(due)s). Record a contact or move it on."
+            )
+            % values
         )
     elif kind == Kind.FOLLOW_UP_DUE and r.status in FOLLOW_UP_STAGE:
-        text = (
-            f"Follow up: {label} was completed on {day(r.closed_at or reminder.due_at)}. "
-            "Check in with the client about how it went."
-        )
-    elif kind == Kind.ESCALATION and (r.status in ACK_STAGE or r.status in UPDATE_STAGE):
-        owed = "an answer" if r.status in ACK_STAGE else "an update"
-        text = (
-            f"Stalled: {label} from {r.sender_name} has been overdue for {owed} "
-            f"{r.overdue_count} times; waiting on {_who(r)}."
-        )
+        text = gettext(
+            "Follow up: referral #%(id)s to %(program)s was completed on %(closed)s. Check in "
+            "with the client about how it went."
+        ) % {**values, "closed": day(r.closed_at or reminder.due_at)}
+    elif kind == Kind.ESCALATION and r.status in ACK_STAGE:
+        text = gettext(
+            "Stalled: referral #%(id)s to %(program)s from %(sender)s has been overdue for an "
+            "answer %(count)s times; waiting on %(who)s."
+        ) % {**values, "count": r.overdue_count, "who": _who(r)}
+    elif kind == Kind.ESCALATION and r.status in UPDATE_STAGE:
+        text = gettext(
+            "Stalled: referral #%(id)s to %(program)s from %(sender)s has been overdue for an "
+            "update %(count)s times; waiting on %(who)s."
+        ) % {**values, "count": r.overdue_count, "who": _who(r)}
     else:
         return None
     # The backbone's notification names the referral but does not link it (not its own).
@@ -107,10 +124,14 @@ def _release_subject(reminder: Reminder, now: datetime) -> Subject | None:
     # "In force" is the release's own rule (consent.models.Release.is_active), not a copy.
     if release is None or not release.is_active(now):
         return None
-    text = (
-        f"Release of information #{release.pk} (captured by {release.organization.name}) "
-        f"expires on {day(release.expires_at)}. Renew it with the client to keep sharing."
-    )
+    text = gettext(
+        "Release of information #%(id)s (captured by %(organization)s) expires on %(date)s. "
+        "Renew it with the client to keep sharing."
+    ) % {
+        "id": release.pk,
+        "organization": release.organization.name,
+        "date": day(release.expires_at),
+    }
     return Subject(message=_fit(text))
 
 
@@ -130,11 +151,15 @@ def _assessment_subject(reminder: Reminder) -> Subject | None:
     )
     if newer.exists():
         return None
-    text = (
-        f"Rescreening due: client #{assessment.client_id} was last screened with "
-        f"{assessment.instrument.title} on {day(assessment.completed_at)} by "
-        f"{assessment.organization.name}."
-    )
+    text = gettext(
+        "Rescreening due: client #%(id)s was last screened with %(instrument)s on %(date)s by "
+        "%(organization)s."
+    ) % {
+        "id": assessment.client_id,
+        "instrument": assessment.instrument.title,
+        "date": day(assessment.completed_at),
+        "organization": assessment.organization.name,
+    }
     return Subject(message=_fit(text))
 
 

@@ -8,6 +8,8 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from audit.services import audit_record
 from organizations.models import Network, Organization, Partnership, User
@@ -18,7 +20,7 @@ from .rules import RULE_FIELDS
 
 def _require_backbone_of(network: Network, organization: Organization) -> None:
     if not organization.is_backbone or organization.network_id != network.pk:
-        raise PermissionDenied("Only the network's backbone sets its reminder rules.")
+        raise PermissionDenied(gettext("Only the network's backbone sets its reminder rules."))
 
 
 @transaction.atomic
@@ -38,7 +40,7 @@ def reminder_rules_set(
     update."""
     _require_backbone_of(network, organization)
     if partnership is not None and partnership.network_id != network.pk:
-        raise ValidationError("That partnership is in another network.")
+        raise ValidationError(gettext("That partnership is in another network."))
     unknown = set(values) - set(RULE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown rule(s): {', '.join(sorted(unknown))}.")
@@ -84,13 +86,16 @@ def network_holiday_add(
     _require_backbone_of(network, organization)
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Name the holiday."})
+        raise ValidationError({"name": gettext("Name the holiday.")})
     try:
         with transaction.atomic():
             holiday = NetworkHoliday.objects.create(network=network, date=day, name=name)
     except IntegrityError:
         raise ValidationError(
-            {"date": f"{day:%b} {day.day}, {day.year} is a holiday already."}
+            {
+                "date": gettext("%(date)s is a holiday already.")
+                % {"date": date_format(day, "M j, Y")}
+            }
         ) from None
     audit_record(
         action="create",
@@ -123,7 +128,7 @@ def network_holiday_remove(
 def notification_preference_set(*, user: User, email_mode: str) -> NotificationPreference:
     """Each notification emailed at once, or one digest a day (in-app is always on)."""
     if email_mode not in NotificationPreference.EmailMode.values:
-        raise ValidationError({"email_mode": "Choose how you want notification emails."})
+        raise ValidationError({"email_mode": gettext("Choose how you want notification emails.")})
     preference, _ = NotificationPreference.objects.update_or_create(
         user=user, defaults={"email_mode": email_mode, "updated_at": timezone.now()}
     )

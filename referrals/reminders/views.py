@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
@@ -60,7 +62,11 @@ def reminder_rules(request):
                 except ValidationError as error:
                     _errors_into(holiday_form, error)
                 else:
-                    messages.success(request, f"Added {holiday.name} ({holiday.date:%b %d, %Y}).")
+                    messages.success(
+                        request,
+                        gettext("Added %(holiday)s (%(date)s).")
+                        % {"holiday": holiday.name, "date": date_format(holiday.date, "M d, Y")},
+                    )
                     return redirect("reminder_rules")
         else:
             rules_form = RulesForm(
@@ -82,8 +88,10 @@ def reminder_rules(request):
                 else:
                     messages.success(
                         request,
-                        "Reminder rules saved. They apply to referrals from their next send, "
-                        "acceptance or update.",
+                        gettext(
+                            "Reminder rules saved. They apply to referrals from their next send, "
+                            "acceptance or update."
+                        ),
                     )
                     return redirect("reminder_rules")
         status = 400
@@ -123,9 +131,17 @@ def reminder_partnership_rules(request, partnership_id: int):
                 _errors_into(form, error)
             else:
                 if row is None:
-                    messages.success(request, f"{partnership.name} follows the network's rules.")
+                    messages.success(
+                        request,
+                        gettext("%(partnership)s follows the network's rules.")
+                        % {"partnership": partnership.name},
+                    )
                 else:
-                    messages.success(request, f"Reminder rules of {partnership.name} saved.")
+                    messages.success(
+                        request,
+                        gettext("Reminder rules of %(partnership)s saved.")
+                        % {"partnership": partnership.name},
+                    )
                 return redirect("reminder_rules")
         status = 400
     return render(
@@ -145,7 +161,11 @@ def holiday_delete(request, holiday_id: int):
         services.network_holiday_remove(
             holiday=holiday, actor=request.user, organization=request.organization
         )
-        messages.success(request, f"Removed {holiday.name} ({holiday.date:%b %d, %Y}).")
+        messages.success(
+            request,
+            gettext("Removed %(holiday)s (%(date)s).")
+            % {"holiday": holiday.name, "date": date_format(holiday.date, "M d, Y")},
+        )
         return redirect("reminder_rules")
     return render(request, "reminders/holiday_delete.html", {"holiday": holiday})
 
@@ -197,7 +217,7 @@ def notification_preferences(request):
             services.notification_preference_set(
                 user=request.user, email_mode=form.cleaned_data["email_mode"]
             )
-            messages.success(request, "Email preference saved.")
+            messages.success(request, gettext("Email preference saved."))
             return redirect("notification_preferences")
         status = 400
     return render(request, "reminders/preferences.html", {"form": form}, status=status)

@@ -9,6 +9,7 @@ from django import template
 from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from audit.services import audit_read
@@ -16,7 +17,7 @@ from consent import policy
 from consent.categories import Category
 from organizations.middleware import TWO_FACTOR_EXEMPT_URL_NAMES
 from organizations.roles import Capability
-from organizations.sdoh import SDOHCategory
+from organizations.sdoh import sdoh_label
 
 from .. import selectors
 from ..models import Referral, ReferralEvent
@@ -94,8 +95,8 @@ def age(moment: datetime | None) -> str:
         return ""
     now = timezone.now()
     if (now - moment).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(moment, now, depth=1)} ago"
+        return gettext("just now")
+    return gettext("%(time)s ago") % {"time": timesince(moment, now, depth=1)}
 
 
 @register.simple_tag
@@ -106,31 +107,40 @@ def event_title(event: ReferralEvent, referral: Referral) -> str:
     kind = event.kind
     if kind == ReferralEvent.Kind.CREATED:
         if referral.source == Referral.Source.PLATFORM:
-            return "Sent"
-        return f"Logged ({referral.get_source_display().lower()})"
+            return gettext("Sent")
+        return gettext("Logged (%(source)s)") % {"source": referral.get_source_display().lower()}
     if kind == ReferralEvent.Kind.OPENED:
-        return "Opened by the receiver"
+        return gettext("Opened by the receiver")
     if kind == ReferralEvent.Kind.CONTACT:
         how = (
             ReferralEvent.ContactType(event.contact_type).label.lower()
             if event.contact_type
             else ""
         )
-        result = "reached the client" if event.contact_successful else "could not reach the client"
-        return f"Contacted by {how}: {result}" if how else f"Contact: {result}"
+        if event.contact_successful:
+            result = gettext("reached the client")
+        else:
+            result = gettext("could not reach the client")
+        if how:
+            return gettext("Contacted by %(how)s: %(result)s") % {"how": how, "result": result}
+        return gettext("Contact: %(result)s") % {"result": result}
     if kind == ReferralEvent.Kind.ASSIGNED:
-        return f"Assigned to {event.reason}" if event.reason != "Unassigned" else "Unassigned"
+        if event.reason == "Unassigned":
+            return gettext("Unassigned")
+        return gettext("Assigned to %(person)s") % {"person": event.reason}
     if kind == ReferralEvent.Kind.ROUTED:
-        return "Routed to a program"
+        return gettext("Routed to a program")
     if kind == ReferralEvent.Kind.RELAYED:
         label = Status(event.to_status).label if event.to_status in Status.values else ""
-        return f"Routed program: {label.lower()}" if label else event.get_kind_display()
+        if not label:
+            return event.get_kind_display()
+        return gettext("Routed program: %(status)s") % {"status": label.lower()}
     if kind == ReferralEvent.Kind.TRANSITION:
         label = Status(event.to_status).label if event.to_status in Status.values else ""
         if event.to_status == Status.ON_HOLD and event.business_status == "waitlisted":
-            label = "Waitlisted"
+            label = gettext("Waitlisted")
         if event.business_status == "rerouting":
-            return "Back with the backbone to route again"
+            return gettext("Back with the backbone to route again")
         if event.to_status == Status.COMPLETED and referral.outcome:
             return f"{label}: {referral.get_outcome_display()}"
         if event.to_status == Status.REJECTED and referral.decline_reason:
@@ -143,7 +153,7 @@ def event_title(event: ReferralEvent, referral: Referral) -> str:
 @register.filter
 def need_label(code: str) -> str:
     """An SDOH category code as people read it ("food-insecurity": "Food Insecurity")."""
-    return SDOHCategory(code).label if code in SDOHCategory.values else code
+    return sdoh_label(code)
 
 
 @register.filter

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import audit_read
@@ -151,7 +152,9 @@ def referral_move(request, referral_id: int):
     form = MoveForm(request.POST, auto_id=f"id_{posted if posted in MOVES else 'move'}_%s")
     valid = form.is_valid()
     if posted not in MOVES or {"move", "expected_status"} & set(form.errors):
-        messages.error(request, "That action is not available. Here is the referral as it is now.")
+        messages.error(
+            request, gettext("That action is not available. Here is the referral as it is now.")
+        )
         return render_detail(request, referral, status=400)
     if not valid:  # the move's own fields (a decline without its reason): say what is missing
         return render_detail(request, referral, status=400, failed_move=posted, move_form=form)
@@ -163,7 +166,7 @@ def referral_move(request, referral_id: int):
         # as if no program had been chosen, without saying whether it exists.
         program = selectors.own_programs(request.organization).filter(pk=data["program"]).first()
         if program is None:
-            form.add_error(None, "Choose one of your own organization's programs.")
+            form.add_error(None, gettext("Choose one of your own organization's programs."))
             return render_detail(request, referral, status=400, failed_move=posted, move_form=form)
     # Taking a referral on assigns it to whoever took it, unless they unticked the box (a
     # form without the box, e.g. an older page, assigns nobody).
@@ -203,13 +206,15 @@ def referral_move(request, referral_id: int):
             move_form=form,
         )
     fresh = _fresh(request, referral.pk)
-    text = f"Referral #{fresh.pk} is now {fresh.get_status_display().lower()}"
+    status = fresh.get_status_display().lower()
     if fresh.outcome:
-        text += f": {fresh.get_outcome_display().lower()}"
+        status += ": " + fresh.get_outcome_display().lower()
     if assign_me and fresh.assigned_to_id == request.user.pk:
-        text += ", assigned to you"
+        text = gettext("Referral #%(id)s is now %(status)s, assigned to you.")
+    else:
+        text = gettext("Referral #%(id)s is now %(status)s.")
     _seen(request, referral)
-    messages.success(request, text + ".")
+    messages.success(request, text % {"id": fresh.pk, "status": status})
     # Acting from a list goes back to that list, where the next referral is waiting.
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(
@@ -237,7 +242,7 @@ def referral_note(request, referral_id: int):
             add_errors(form, error)
         else:
             _seen(request, referral)
-            messages.success(request, "Note added.")
+            messages.success(request, gettext("Note added."))
             return redirect(reverse("referral_detail", args=[referral.pk]) + "#notes")
     return render_detail(request, referral, status=400, note_form=form)
 
@@ -262,7 +267,7 @@ def referral_contact(request, referral_id: int):
             add_errors(form, error)
         else:
             _seen(request, referral)
-            messages.success(request, "Contact recorded.")
+            messages.success(request, gettext("Contact recorded."))
             return redirect("referral_detail", referral_id=referral.pk)
     fresh = _fresh(request, referral.pk)
     # On a closed referral the contact form is gone: say why at the top instead.
@@ -290,7 +295,11 @@ def referral_assign(request, referral_id: int):
         else:
             who = str(assignee) if assignee else "nobody"
             _seen(request, referral)
-            messages.success(request, f"Referral #{referral.pk} is assigned to {who}.")
+            messages.success(
+                request,
+                gettext("Referral #%(id)s is assigned to %(person)s.")
+                % {"id": referral.pk, "person": who},
+            )
             return redirect("referral_detail", referral_id=referral.pk)
     fresh = _fresh(request, referral.pk)
     error = "" if fresh.is_open else " ".join(form.non_field_errors())

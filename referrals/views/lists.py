@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
@@ -21,10 +23,13 @@ from ..models import Referral
 PAGE_SIZE = 25
 
 _TITLES = {
-    selectors.INBOX: ("Inbox", "Referrals to your organization's programs"),
-    selectors.SENT: ("Sent", "Referrals your organization sent"),
+    selectors.INBOX: (
+        pgettext_lazy("referral box", "Inbox"),
+        _("Referrals to your organization's programs"),
+    ),
+    selectors.SENT: (pgettext_lazy("referral box", "Sent"), _("Referrals your organization sent")),
 }
-_MINE = {selectors.INBOX: "Assigned to me", selectors.SENT: "Sent by me"}
+_MINE = {selectors.INBOX: _("Assigned to me"), selectors.SENT: _("Sent by me")}
 
 
 @member_required(Capability.VIEW_CLIENTS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from audit.services import audit_read
@@ -33,14 +34,18 @@ def referral_route(request, referral_id: int):
     referral = referral_or_404(request, referral_id)
     org = request.organization
     if not (org.is_backbone and referral.receiver_organization_id == org.pk):
-        messages.error(request, "Only the network's backbone routes the referrals it received.")
+        messages.error(
+            request, gettext("Only the network's backbone routes the referrals it received.")
+        )
         return render_detail(request, referral, status=403)
     if request.method == "GET" and not selectors.may_route(referral, org):
         # A POST goes on to the service, which says who routed it where meanwhile.
         messages.error(
             request,
-            "This referral cannot be routed now: it is closed, on hold, or already routed "
-            "to a program.",
+            gettext(
+                "This referral cannot be routed now: it is closed, on hold, or already routed "
+                "to a program."
+            ),
         )
         return render_detail(request, referral, status=409)
     programs = selectors.programs_to_route_to(org)
@@ -76,8 +81,16 @@ def referral_route(request, referral_id: int):
             else:
                 messages.success(
                     request,
-                    f"Referral #{referral.pk} routed to {part.program.name} "
-                    f"({part.receiver_organization.name}) as referral #{part.pk}.",
+                    gettext(
+                        "Referral #%(id)s routed to %(program)s (%(organization)s) as "
+                        "referral #%(part)s."
+                    )
+                    % {
+                        "id": referral.pk,
+                        "program": part.program.name,
+                        "organization": part.receiver_organization.name,
+                        "part": part.pk,
+                    },
                 )
                 return redirect("referral_detail", referral_id=referral.pk)
         status = 400
