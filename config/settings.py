@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # The signed-in user's chosen language over the browser's (LocaleMiddleware above).
+    "organizations.middleware.UserLanguageMiddleware",
     "organizations.middleware.TwoFactorMiddleware",
     "organizations.middleware.ActiveOrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -315,6 +317,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.tasks.send_daily_digests",
         "schedule": crontab(minute=0, hour=REMINDER_DIGEST_HOUR),
     },
+    # Texts and emails to clients that are due (quiet hours over) and not yet sent.
+    "sweep-outreach-messages": {
+        "task": "outreach.tasks.sweep_messages",
+        "schedule": REMINDER_SWEEP_SECONDS,
+    },
 }
 
 REST_FRAMEWORK = {
@@ -372,6 +379,9 @@ LOGGING = {
         # Django's request logger names paths (never query strings); paths carry ids only.
         "django.request": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Twilio's client logs each request's query parameters and headers at INFO: they
+        # can hold a client's number.
+        "twilio": {"level": "WARNING"},
     },
 }
 ADMINS = [("Ops", a) for a in env.list("ADMIN_EMAILS", default=[])]

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .categories import FIELD_FOR, Category
 
@@ -30,23 +31,23 @@ class Release(models.Model):
     """A client's release of information (consent to share)."""
 
     class Method(models.TextChoices):
-        ESIGNATURE = "esignature", "Electronic signature on screen"
-        PAPER = "paper", "Signed paper form (uploaded)"
-        VERBAL = "verbal", "Verbal consent with a witness"
+        ESIGNATURE = "esignature", _("Electronic signature on screen")
+        PAPER = "paper", _("Signed paper form (uploaded)")
+        VERBAL = "verbal", _("Verbal consent with a witness")
 
     class Signer(models.TextChoices):
-        CLIENT = "client", "The client"
-        REPRESENTATIVE = "representative", "A legal representative"
+        CLIENT = "client", _("The client")
+        REPRESENTATIVE = "representative", _("A legal representative")
 
     class Purpose(models.TextChoices):
-        CARE_COORDINATION = "care_coordination", "Care coordination and referrals"
-        TREATMENT = "treatment", "Treatment"
-        PAYMENT = "payment", "Payment for services"
-        OTHER = "other", "Other (described)"
+        CARE_COORDINATION = "care_coordination", _("Care coordination and referrals")
+        TREATMENT = "treatment", _("Treatment")
+        PAYMENT = "payment", _("Payment for services")
+        OTHER = "other", _("Other (described)")
 
     class Language(models.TextChoices):
-        EN = "en", "English"
-        ES = "es", "Español"
+        EN = "en", _("English")
+        ES = "es", _("Español")
 
     client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="releases")
     # The organization that captured the release (it always sees it).
@@ -62,7 +63,7 @@ class Release(models.Model):
         "organizations.Organization", blank=True, related_name="releases_received"
     )
     all_network_partners = models.BooleanField(
-        default=False, help_text="Every organization in an active partnership in the network."
+        default=False, help_text=_("Every organization in an active partnership in the network.")
     )
 
     covers_demographics = models.BooleanField(default=False)
@@ -146,3 +147,95 @@ class Release(models.Model):
 
     def is_active(self, at: datetime | None = None) -> bool:
         return self.status_at(at) == "active"
+
+
+class ConsentLinkQuerySet(models.QuerySet):
+    def visible_to(self, org) -> ConsentLinkQuerySet:
+        """The organization that made a link sees it (and what became of it)."""
+        return self.filter(organization_id=org.pk)
+
+
+class ConsentLink(models.Model):
+    """A one-time link for the client to sign a release on their own phone (consent by link).
+
+    Staff choose the terms (recipients, categories, purpose) as on the release form; the
+    client reads them in their language, types their name and confirms. Only the token's
+    SHA-256 is stored: the link itself goes to the client (outreach delivers it) and is
+    never kept or logged. Single use (`used_at`), expiring (`expires_at`). What the client
+    signed becomes a Release (method e-signature) with this row as its evidence: when, from
+    which address and browser."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("Text message")
+        EMAIL = "email", _("Email")
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="release_links"
+    )
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="release_links"
+    )
+    created_by = models.ForeignKey(
+        "organizations.User", on_delete=models.PROTECT, related_name="release_links_made"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+
+    # The release's terms, as staff chose them (release_create's arguments).
+    recipients = models.ManyToManyField(
+        "organizations.Organization", blank=True, related_name="release_links_naming"
+    )
+    all_network_partners = models.BooleanField(default=False)
+    categories = models.JSONField(default=list)
+    purpose = models.CharField(max_length=30, choices=Release.Purpose.choices)
+    purpose_other = models.CharField(max_length=300, blank=True)
+
+    # Draft referrals (ids) of `organization` for this client, refused for want of this
+    # release, to send once it is signed; and what became of each (id -> {"sent": bool,
+    # "reason": str}). Ids, not a relation: consent sits below referrals.
+    waiting_referral_ids = models.JSONField(default=list, blank=True)
+    waiting_results = models.JSONField(default=dict, blank=True)
+
+    # Evidence of the signature, kept here and never in logs.
+    used_at = models.DateTimeField(null=True, blank=True)
+    signed_ip = models.GenericIPAddressField(null=True, blank=True)
+    signed_user_agent = models.CharField(max_length=500, blank=True)
+    release = models.OneToOneField(
+        Release,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="link",
+    )
+
+    objects = ConsentLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "created_at"], name="release_link_client")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="release_link_expires_after_created",
+            ),
+            # Used means signed: the release and the moment go together.
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True, release__isnull=True)
+                | Q(used_at__isnull=False, release__isnull=False),
+                name="release_link_used_with_release",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Release link {self.pk}"
+
+    def status_at(self, at: datetime | None = None) -> str:
+        """ "signed", "expired" or "waiting" (for the client to sign)."""
+        at = at or timezone.now()
+        if self.used_at is not None:
+            return "signed"
+        if self.expires_at <= at:
+            return "expired"
+        return "waiting"

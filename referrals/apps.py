@@ -10,6 +10,7 @@ class ReferralsConfig(AppConfig):
         from consent.signals import release_ended
         from directory.capacity import count_open_referrals_with
 
+        from . import consent_waiting  # noqa: F401 (connects: drafts waiting for a release link)
         from .receivers import on_client_merged, on_release_ended
         from .selectors import with_open_referrals
 
@@ -19,3 +20,7 @@ class ReferralsConfig(AppConfig):
         client_merged.connect(on_client_merged, dispatch_uid="referrals_client_merged")
         # The directory shows capacity but sits below referrals: it asks through this seam.
         count_open_referrals_with(with_open_referrals)
+        # The client hears of their referral's steps (outreach/), after each commit.
+        from .client_messages import connect as connect_client_messages
+
+        connect_client_messages()

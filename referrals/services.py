@@ -15,6 +15,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record
 from clients.models import Client
@@ -57,13 +58,13 @@ def _validate_needs(needs: Iterable[str]) -> list[str]:
     if unknown:
         raise ValidationError({"needs": f"Unknown need code(s): {', '.join(unknown)}."})
     if not codes:
-        raise ValidationError({"needs": "Choose at least one need."})
+        raise ValidationError({"needs": gettext("Choose at least one need.")})
     return codes
 
 
 def _validate_urgency(urgency: str) -> str:
     if urgency not in Referral.Urgency.values:
-        raise ValidationError({"urgency": "Choose routine or urgent."})
+        raise ValidationError({"urgency": gettext("Choose routine or urgent.")})
     return urgency
 
 
@@ -101,8 +102,11 @@ def referral_send(
     referred_from: Referral | None = None,
     part_of: Referral | None = None,
     requested_service: Concept | None = None,
+    draft: bool = False,
 ) -> Referral:
     """Send a referral for `client` to `program` on behalf of `sender_organization`.
+    `draft`: check everything but the release and keep the referral as a draft, unsent
+    (it waits for a release the client signs by link: consent_waiting sends it then).
     `part_of` is set by the backbone's routing only (coordination.referral_route).
     `requested_service` is the service asked for as the sending system codes it (FHIR
     ServiceRequest.code); without it the program's service is what is asked for.
@@ -119,7 +123,7 @@ def referral_send(
     """
     if program is None:
         if receiver_organization is None:
-            raise ValidationError({"program": "Choose a program, or the organization."})
+            raise ValidationError({"program": gettext("Choose a program, or the organization.")})
         take_write_lock(Organization, receiver_organization.pk, field="name")
     else:
         take_write_lock(Program, program.pk)
@@ -128,7 +132,7 @@ def referral_send(
     if client.network_id != sender_organization.network_id or not policy.may_see(
         sender_organization, Category.DEMOGRAPHICS, client, now
     ):
-        raise PermissionDenied("You may not refer this client.")
+        raise PermissionDenied(gettext("You may not refer this client."))
     if program is None:
         receiver = receiver_organization
         _check_intake(receiver, client)
@@ -136,10 +140,15 @@ def referral_send(
         receiver = program.organization
         if receiver_organization is not None and receiver_organization.pk != receiver.pk:
             raise ValidationError(
-                {"program": f"{program.name} is not a program of {receiver_organization.name}."}
+                {
+                    "program": gettext("%(program)s is not a program of %(organization)s.")
+                    % {"program": program.name, "organization": receiver_organization.name}
+                }
             )
         if receiver.network_id != client.network_id:
-            raise ValidationError({"program": "That program is not in this client's network."})
+            raise ValidationError(
+                {"program": gettext("That program is not in this client's network.")}
+            )
         if not receiver.is_active or _program_state(program) == CapacityState.CLOSED:
             raise ValidationError({"program": f"{program.name} is not accepting referrals now."})
         refusal = program.age_refusal(client.age_at(now))
@@ -154,12 +163,18 @@ def referral_send(
         # The chain records who passed the client on: only the receiver of the earlier
         # referral, for the same client, can refer onward from it.
         raise ValidationError(
-            {"referred_from": "Refer onward only from a referral of this client you received."}
+            {
+                "referred_from": gettext(
+                    "Refer onward only from a referral of this client you received."
+                )
+            }
         )
     if part_of is not None and (
         part_of.receiver_organization_id != sender_organization.pk or part_of.client_id != client.pk
     ):
-        raise ValidationError({"part_of": "Route only a referral of this client you received."})
+        raise ValidationError(
+            {"part_of": gettext("Route only a referral of this client you received.")}
+        )
     return _referral_create(
         client=client,
         program=program,
@@ -173,7 +188,8 @@ def referral_send(
         urgency=urgency,
         do_not_contact=do_not_contact,
         now=now,
-        sent_at=now,
+        sent_at=None if draft else now,
+        status=Status.DRAFT if draft else Status.REQUESTED,
         sender_user=sender_user,
         requested_service=service,
         assessment=assessment,
@@ -204,11 +220,13 @@ def referral_log_inbound(
     take_write_lock(Program, program.pk)
     now = timezone.now()
     if program.organization_id != organization.pk:
-        raise ValidationError({"program": "Log referrals to your own organization's programs."})
+        raise ValidationError(
+            {"program": gettext("Log referrals to your own organization's programs.")}
+        )
     if source == Referral.Source.PLATFORM or source not in Referral.Source.values:
-        raise ValidationError({"source": "Say how the referral arrived."})
+        raise ValidationError({"source": gettext("Say how the referral arrived.")})
     if not policy.may_see(organization, Category.DEMOGRAPHICS, client, now):
-        raise PermissionDenied("You may not see this client.")
+        raise PermissionDenied(gettext("You may not see this client."))
     codes = _validate_needs(needs)
     _validate_urgency(urgency)
     return _referral_create(
@@ -241,11 +259,14 @@ def _check_intake(receiver: Organization, client) -> None:
     client's network, and has a program accepting referrals to choose among."""
     if receiver.network_id != client.network_id:
         raise ValidationError(
-            {"receiver_organization": "That organization is not in this client's network."}
+            {"receiver_organization": gettext("That organization is not in this client's network.")}
         )
     if not receiver.is_active or not receiver.programs.filter(accepting_referrals=True).exists():
         raise ValidationError(
-            {"receiver_organization": f"{receiver.name} is not accepting referrals now."}
+            {
+                "receiver_organization": gettext("%(organization)s is not accepting referrals now.")
+                % {"organization": receiver.name}
+            }
         )
 
 
@@ -274,7 +295,7 @@ def _referral_create(
     urgency: str,
     do_not_contact: bool,
     now: datetime,
-    sent_at: datetime,
+    sent_at: datetime | None,
     sender_organization: Organization | None = None,
     status: str = Status.REQUESTED,
     **fields: object,
@@ -289,10 +310,11 @@ def _referral_create(
     needs, its first event and audit entry, and tells the receiver."""
     client.ensure_current()  # a merged record: its survivor takes new referrals
     refuse_duplicate(client, program, receiver)
-    if sent_at > now:
-        raise ValidationError({"received_at": "The referral cannot arrive in the future."})
+    if sent_at is not None and sent_at > now:
+        raise ValidationError({"received_at": gettext("The referral cannot arrive in the future.")})
     release = None
-    if sender_organization is not None:
+    # A draft shares nothing yet: the release is asked for when it is sent.
+    if sender_organization is not None and status != Status.DRAFT:
         release = require_carried_consent(client, receiver, now, sender_id=sender_organization.pk)
     referral = Referral(
         network_id=client.network_id,
@@ -316,7 +338,7 @@ def _referral_create(
         referral.accepted_at = now
         referral.update_due_at = schedule.update_due(referral, now)
         schedule.restart_reminders(referral, at=now)
-    else:
+    elif status != Status.DRAFT:
         referral.ack_due_at = schedule.ack_due(referral, sent_at)
         schedule.restart_reminders(referral, at=sent_at)
     try:
@@ -348,14 +370,16 @@ def _referral_create(
         organization=organization,
         detail={"source": referral.source, "needs": codes},
     )
-    notifications.referral_created(referral, actor=actor)
-    events.status_changed(referral)
+    if status != Status.DRAFT:
+        # A draft is not the receiver's yet: it hears of it when it is sent.
+        notifications.referral_created(referral, actor=actor)
+        events.status_changed(referral)
     return referral
 
 
 def _require_party(referral: Referral, organization: Organization) -> None:
     if organization.pk not in (referral.sender_organization_id, referral.receiver_organization_id):
-        raise PermissionDenied("Only the sender and the receiver work on a referral.")
+        raise PermissionDenied(gettext("Only the sender and the receiver work on a referral."))
 
 
 @transaction.atomic
@@ -399,19 +423,21 @@ def referral_record_contact(
     release), and, when the referral says not to contact the client, refused with the
     reason."""
     if organization.pk != referral.receiver_organization_id:
-        raise PermissionDenied("Only the receiving organization records contacts.")
+        raise PermissionDenied(gettext("Only the receiving organization records contacts."))
     take_write_lock(Referral, referral.pk)
     locked = Referral.objects.select_for_update().select_related("client").get(pk=referral.pk)
     if locked.status in TERMINAL:
-        raise ValidationError("This referral is closed: only notes can be added.")
+        raise ValidationError(gettext("This referral is closed: only notes can be added."))
     if locked.do_not_contact:
         raise ValidationError(
-            "Do not contact the client: the referring organization asked that nobody reach "
-            "out to the client directly (for the client's safety). Work through the sender."
+            gettext(
+                "Do not contact the client: the referring organization asked that nobody reach "
+                "out to the client directly (for the client's safety). Work through the sender."
+            )
         )
     require_carried_consent(locked.client, organization, timezone.now(), (Category.DEMOGRAPHICS,))
     if contact_type not in ReferralEvent.ContactType.values:
-        raise ValidationError({"contact_type": "Choose how the contact was made."})
+        raise ValidationError({"contact_type": gettext("Choose how the contact was made.")})
     event = ReferralEvent.objects.create(
         referral=locked,
         kind=ReferralEvent.Kind.CONTACT,
@@ -452,16 +478,16 @@ def referral_assign(
     """Assign the referral to a staff member of the receiving organization (open referrals
     only: a closed one is read-only except notes)."""
     if organization.pk != referral.receiver_organization_id:
-        raise PermissionDenied("Only the receiving organization assigns its staff.")
+        raise PermissionDenied(gettext("Only the receiving organization assigns its staff."))
     if (
         assignee is not None
         and not assignee.memberships.filter(organization=organization, is_active=True).exists()
     ):
-        raise ValidationError({"assigned_to": "Choose someone in your organization."})
+        raise ValidationError({"assigned_to": gettext("Choose someone in your organization.")})
     take_write_lock(Referral, referral.pk)
     locked = Referral.objects.select_for_update().get(pk=referral.pk)
     if locked.status in TERMINAL:
-        raise ValidationError("This referral is closed: only notes can be added.")
+        raise ValidationError(gettext("This referral is closed: only notes can be added."))
     locked.assigned_to = assignee
     locked.updated_at = timezone.now()
     locked.save(update_fields=["assigned_to", "updated_at"])
@@ -492,7 +518,7 @@ def referral_note_add(
     _require_party(referral, organization)
     body = body.strip()
     if not body:
-        raise ValidationError({"body": "Write the note first."})
+        raise ValidationError({"body": gettext("Write the note first.")})
     note = ReferralNote.objects.create(
         referral=referral, author=author, organization=organization, body=body
     )

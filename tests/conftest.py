@@ -4,6 +4,8 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from config.celery import app as celery_app
 from organizations.models import Organization, Partnership, User
@@ -26,6 +28,16 @@ pytest_plugins = ["tests.dated", "tests.workers"]
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness is for attackers, not for test personas.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the default language: a request that spoke Spanish
+    leaves Spanish active in the test's thread, and lazy labels would follow it into the
+    next test."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,14 @@ walk-in or self-referral."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
@@ -113,10 +117,14 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
     consent_receiver = None
     if request.method == "POST" and request.POST.get("action") != "suggest":
         form = ReferralForm(request.POST, programs=programs, organizations=organizations)
+        # "Keep it as a draft, and send the client the release by link": it goes out when
+        # the client signs (referrals/consent_waiting.py).
+        waits_for_link = request.POST.get("action") == "wait_for_link"
         if form.is_valid():
             data = form.cleaned_data
             try:
                 referral = services.referral_send(
+                    draft=waits_for_link,
                     client=client,
                     program=data["program"],
                     receiver_organization=data["receiver_organization"],
@@ -137,10 +145,27 @@ def _compose(request, *, client, referred_from, assessment, initial_needs, extra
             except ValidationError as error:
                 add_errors(form, error)
             else:
+                if waits_for_link:
+                    messages.success(
+                        request,
+                        gettext(
+                            "Referral #%(id)s is kept as a draft: it is sent when the client "
+                            "signs the release. Now choose how to send the client the link."
+                        )
+                        % {"id": referral.pk},
+                    )
+                    query = urlencode(
+                        {"referral": referral.pk, "recipient": referral.receiver_organization_id}
+                    )
+                    return redirect(f"{reverse('release_link_new', args=[client.pk])}?{query}")
                 messages.success(
                     request,
-                    f"Referral #{referral.pk} sent to {referral.program_name} "
-                    f"({referral.receiver_organization.name}).",
+                    gettext("Referral #%(id)s sent to %(program)s (%(organization)s).")
+                    % {
+                        "id": referral.pk,
+                        "program": referral.program_name,
+                        "organization": referral.receiver_organization.name,
+                    },
                 )
                 return redirect("referral_detail", referral_id=referral.pk)
         status = 400
@@ -293,8 +318,12 @@ def referral_log_inbound(request):
             else:
                 messages.success(
                     request,
-                    f"Referral #{referral.pk} logged for {referral.program_name} "
-                    f"({referral.get_source_display().lower()}).",
+                    gettext("Referral #%(id)s logged for %(program)s (%(source)s).")
+                    % {
+                        "id": referral.pk,
+                        "program": referral.program_name,
+                        "source": referral.get_source_display().lower(),
+                    },
                 )
                 return redirect("referral_detail", referral_id=referral.pk)
         status = 400

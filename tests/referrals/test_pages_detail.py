@@ -180,7 +180,7 @@ def test_accept_then_complete_with_an_outcome_closes_the_loop(client, login, ten
 
     hco = login(tenant.hco_navigator, HttpClient())
     body = body_of(hco.get(url(sent)))
-    need_met = Referral.Outcome.NEED_MET.label
+    need_met = str(Referral.Outcome.NEED_MET.label)
     assert need_met in body
     assert "Enrolled in weekly pickup" in body
     titles = re.findall(r'data-testid="event" data-kind="[a-z]+">\s*<strong>([^<]+)</strong>', body)

@@ -72,6 +72,11 @@ def page_probes(victim) -> dict:
         "document_id": lambda: agreement,
         "client_id": lambda: victim.client.pk,
         "release_id": lambda: victim.release.pk,
+        # A release link made for the victim's client (consent by link).
+        "link_id": lambda: _release_link_of(victim),
+        # The self-referral page is public by design and shows its network's name: an
+        # unknown network's slug must answer 404, not another network's page.
+        "network_slug": lambda: "no-such-network",
         # The victim's CBO's program, and an HSDS import (built here: the Tenant has none).
         "program_id": lambda: program.pk,
         "import_id": lambda: HsdsImportFactory(organization=victim.cbo).pk,
@@ -189,6 +194,25 @@ def _duplicate_of(victim) -> int:
             created_by=victim.hco_staff,
         )
     return entry.pk
+
+
+def _release_link_of(victim) -> int:
+    from consent.links import release_link_create
+    from consent.models import ConsentLink
+
+    link = ConsentLink.objects.filter(client=victim.client).first()
+    if link is None:
+        link, _url = release_link_create(
+            client=victim.client,
+            organization=victim.hco,
+            actor=victim.hco_navigator,
+            recipients=[victim.cbo],
+            all_network_partners=False,
+            categories=["demographics"],
+            purpose="care_coordination",
+            channel="email",
+        )
+    return link.pk
 
 
 def _notification_of(victim) -> int:
