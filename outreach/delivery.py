@@ -26,7 +26,8 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from .broker import publish as broker_publish
+from config.broker import publish as broker_publish
+
 from .models import ContactPreference, Message
 from .quiet import quiet_until
 from .services import message_refusal

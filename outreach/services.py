@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from config.broker import publish
 
-from .broker import publish
 from .disclosure import is_sensitive, may_name
 from .models import ClientReport, ContactPreference, InboundMessage, Message
 from .quiet import quiet_until

@@ -82,7 +82,8 @@ def _notify(
     ids = [n.pk for n in rows]
 
     def queue():
-        from .reminders.broker import publish
+        from config.broker import publish
+
         from .tasks import deliver_notification_email
 
         # After the commit: with the broker down the change stands and the person sees no

@@ -204,8 +204,8 @@ def target_disable_after_failures(*, target, now: datetime, last_error: str) -> 
 def _tell_admins(organization_id: int, *, message: str) -> list[int]:
     """An in-app notification for each of the organization's admins (people, not API
     keys), emailed through the notification machinery once the transaction commits."""
+    from config.broker import publish
     from referrals.models import Notification
-    from referrals.reminders.broker import publish
     from referrals.tasks import deliver_notification_email
 
     admins = (

@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from assessments.models import Assessment
+from config.broker import publish as broker_publish
 from consent.models import Release
 
 from ..models import (
@@ -34,7 +35,6 @@ from ..models import (
     Reminder,
     ReminderRules,
 )
-from .broker import publish as broker_publish
 from .calendar import add_business_days, holidays_by_network
 from .recipients import People, lead_navigator
 from .rules import DEFAULT_RULES, Rules, rules_for_many

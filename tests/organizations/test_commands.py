@@ -118,8 +118,8 @@ def test_commands_exit_non_zero_from_the_shell(tmp_path):
 def test_seed_demo_builds_the_network_and_running_it_twice_changes_nothing(
     settings, monkeypatch, django_capture_on_commit_callbacks
 ):
+    from config import broker
     from referrals.models import Notification
-    from referrals.reminders import broker
 
     settings.DEBUG = True
     queued: list[int] = []

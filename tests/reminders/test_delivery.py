@@ -10,11 +10,11 @@ import pytest
 from django.core import mail
 from kombu.exceptions import OperationalError
 
+from config.broker import publish
 from organizations.models import User
 from referrals import tasks
 from referrals.models import EmailDigest, Notification, NotificationPreference, Reminder
 from referrals.reminders import delivery
-from referrals.reminders.broker import publish
 from referrals.reminders.services import notification_preference_set
 from referrals.reminders.sweep import reminders_sweep
 from tests.factories import assessment_for
@@ -245,7 +245,7 @@ class DownBroker:
 
 def test_an_unreachable_broker_is_logged_and_the_rest_not_tried(caplog):
     broker = DownBroker()
-    with caplog.at_level(logging.WARNING, logger="referrals.reminders.broker"):
+    with caplog.at_level(logging.WARNING, logger="config.broker"):
         assert publish(broker, [1, 2, 3]) == []
     assert broker.tries == 1
     assert "3 of 3" in caplog.text and "queues them again" in caplog.text

@@ -241,7 +241,7 @@ def test_with_the_broker_down_referrals_save_and_the_next_sweep_delivers_once(
             login(world.sender)
             server.kill()  # the broker goes away
             server.wait(timeout=20)
-            caplog.set_level(logging.WARNING, logger="referrals.reminders.broker")
+            caplog.set_level(logging.WARNING, logger="config.broker")
             for program in programs:
                 response = client.post(
                     reverse("referral_new", args=[world.client.pk]),

@@ -1,8 +1,9 @@
-"""Handing message ids to the broker without letting a broker outage fail the caller.
+"""Handing work to the broker without letting a broker outage fail the caller (reminders,
+notifications' emails, webhooks, messages to clients).
 
-The database is the truth: a message that could not be queued is still there, queued and
-unsent, and the next sweep (outreach.delivery.messages_sweep) queues it again. So a failed
-publish is logged (ids and counts only, never client data) and the caller goes on."""
+The database is the truth: whatever could not be queued is still there, undelivered, and
+the next sweep of its kind queues it again. So a failed publish is logged (ids and counts
+only, never client data) and the request or sweep goes on."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def publish(task, ids: Iterable[int]) -> list[int]:
             task.delay(pk)
         except OperationalError as error:
             logger.warning(
-                "Broker unavailable (%s): %d of %d %s messages not queued; the outreach "
+                "Broker unavailable (%s): %d of %d %s messages not queued; the next "
                 "sweep queues them again.",
                 type(error).__name__,
                 len(ids) - len(queued),
