@@ -51,6 +51,22 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def check_terms(form: forms.Form, data: dict) -> None:
+    """The release's terms hang together (a form's clean): some categories, someone to
+    share with, 42 CFR Part 2 records only with named recipients, a purpose spelled out
+    when it is "other". Shared by the release form and the release-by-link form."""
+    categories = set(data.get("categories") or ())
+    all_partners = data.get("all_network_partners", False)
+    if "categories" in data and not categories:
+        form.add_error("categories", MESSAGES["no_category"])
+    if "recipients" in data and not data["recipients"] and not all_partners:
+        form.add_error("recipients", MESSAGES["no_recipient"])
+    if all_partners and categories & {c.value for c in NAMED_RECIPIENTS_ONLY}:
+        form.add_error("all_network_partners", MESSAGES["part2_all_partners"])
+    if data.get("purpose") == Release.Purpose.OTHER and not data.get("purpose_other"):
+        form.add_error("purpose_other", MESSAGES["purpose_other"])
+
+
 class ReleaseForm(forms.Form):
     """Capture a release of information for `client`, on behalf of `organization`.
 
@@ -164,17 +180,7 @@ class ReleaseForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        categories = set(data.get("categories") or ())
-        all_partners = data.get("all_network_partners", False)
-        if "categories" in data and not categories:
-            self.add_error("categories", MESSAGES["no_category"])
-        if "recipients" in data and not data["recipients"] and not all_partners:
-            self.add_error("recipients", MESSAGES["no_recipient"])
-        if all_partners and categories & {c.value for c in NAMED_RECIPIENTS_ONLY}:
-            self.add_error("all_network_partners", MESSAGES["part2_all_partners"])
-        if data.get("purpose") == Release.Purpose.OTHER and not data.get("purpose_other"):
-            self.add_error("purpose_other", MESSAGES["purpose_other"])
-
+        check_terms(self, data)
         method = data.get("method")
         if method == Release.Method.ESIGNATURE:
             if not data.get("esignature_name"):

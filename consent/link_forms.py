@@ -12,10 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Organization
 
-from .categories import CARRIED_CATEGORIES, NAMED_RECIPIENTS_ONLY
-from .forms import ReleaseForm
+from .categories import CARRIED_CATEGORIES
+from .forms import ReleaseForm, check_terms
 from .models import ConsentLink, Release
-from .services import MESSAGES
 
 TERMS = ("recipients", "all_network_partners", "categories", "purpose", "purpose_other")
 
@@ -56,16 +55,7 @@ class ReleaseLinkForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        categories = set(data.get("categories") or ())
-        all_partners = data.get("all_network_partners", False)
-        if "categories" in data and not categories:
-            self.add_error("categories", MESSAGES["no_category"])
-        if "recipients" in data and not data["recipients"] and not all_partners:
-            self.add_error("recipients", MESSAGES["no_recipient"])
-        if all_partners and categories & {c.value for c in NAMED_RECIPIENTS_ONLY}:
-            self.add_error("all_network_partners", MESSAGES["part2_all_partners"])
-        if data.get("purpose") == Release.Purpose.OTHER and not data.get("purpose_other"):
-            self.add_error("purpose_other", MESSAGES["purpose_other"])
+        check_terms(self, data)
         return data
 
     def service_kwargs(self) -> dict:
