@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import policy
 from consent.categories import Category
-from organizations.sdoh import SDOHCategory
+from organizations.sdoh import SDOHCategory, sdoh_label
 
 from .engine import (
     SOURCE_LANGUAGE,
@@ -256,3 +256,9 @@ class Need(models.Model):
 
     def __str__(self) -> str:
         return self.get_category_display()
+
+    @property
+    def category_label(self) -> str:
+        """The category as people read it, in the page's language (the choices' labels stay
+        the code system's English: FHIR and HSDS carry them)."""
+        return sdoh_label(self.category)
