@@ -7,18 +7,30 @@ A network two years in: 10 clinics, 20 CBOs in 20 partnerships, 100,000 clients,
 1,000,000 referrals, a contact on every third referral, 100,000 screenings. PostgreSQL
 only (the comparison is with hand-written PostgreSQL): a throwaway `linkage_bench_rollup`
 database on the DATABASE_URL server, created, then dropped.
+
+BENCH_ROLLUP_KEEP=1 keeps that database between runs instead (building the 1,000,000
+referrals takes minutes): a run creates and builds it when it does not exist or holds
+another size of world, leaves it in place at the end, and the next run reuses it (the
+timed steps all run again). The incremental step puts the referrals it changed back as
+they were, so every run changes the same kind of activity. Drop it with
+`dropdb linkage_bench_rollup` when done.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import throwaway_database
 
 BENCH_DB = "linkage_bench_rollup"
+KEEP = os.environ.get("BENCH_ROLLUP_KEEP", "") not in ("", "0")
 REFERRALS = int(os.environ.get("BENCH_ROLLUP_REFERRALS", "1000000"))
 CLIENTS = max(REFERRALS // 10, 100)
 SCREENINGS = max(REFERRALS // 10, 100)
@@ -125,14 +137,28 @@ def run() -> list[str]:
     if apps.ready:
         raise RuntimeError("bench_rollup sets up Django itself: run it with `python -m bench`.")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    with throwaway_database(BENCH_DB, postgres_only=True):
+    database = (
+        _kept_database(BENCH_DB) if KEEP else throwaway_database(BENCH_DB, postgres_only=True)
+    )
+    with database:
         django.setup()
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
-        world = _build_world()
+        world = _existing_world() if KEEP else None
+        if world is None:
+            _reset_schema()
+            call_command("migrate", verbosity=0, interactive=False)
+            world = _build_world()
         rollup_s, referral_only_s, rows = _time_rollup(world)
         incremental_s, changed = _time_incremental(world)
+        # On stderr as soon as known: the steps after it take minutes more.
+        print(
+            f"bench_rollup: full {rollup_s:.2f} s, incremental {incremental_s:.2f} s, "
+            f"ratio {incremental_s / rollup_s:.3f} x",
+            file=sys.stderr,
+            flush=True,
+        )
         handwritten_s = _time_handwritten()
         render_ms, queries = _time_dashboard(world)
     n = f"{REFERRALS // 1000}k" if REFERRALS < 1_000_000 else f"{REFERRALS // 1_000_000}m"
@@ -147,6 +173,49 @@ def run() -> list[str]:
         f"bench: dashboard_render_median_{n} = {render_ms:.1f} ms",
         f"bench: dashboard_queries = {queries} queries",
     ]
+
+
+@contextmanager
+def _kept_database(name: str) -> Iterator[None]:
+    """Point DATABASE_URL at database `name` on the PostgreSQL server of DATABASE_URL,
+    created if missing, and leave it there afterwards (BENCH_ROLLUP_KEEP)."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise RuntimeError("BENCH_ROLLUP_KEEP needs DATABASE_URL on a PostgreSQL server.")
+    parts = urlsplit(url)
+    admin = "postgresql://" + urlunsplit(parts._replace(path="/postgres")).split("://", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        os.environ["DATABASE_URL"] = url
+
+
+def _existing_world() -> dict | None:
+    """The kept database's world, when it holds one of this size."""
+    from organizations.models import Network, User
+    from referrals.models import Referral
+
+    network = Network.objects.filter(slug="bench-network").first()
+    if network is None or Referral.objects.filter(network=network).count() != REFERRALS:
+        return None
+    return {"network": network, "admin": User.objects.get(email="admin@bench.test")}
+
+
+def _reset_schema() -> None:
+    """An empty kept database to build the world in (a partly built or other-sized one)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
 
 
 def _count(n: int) -> str:
@@ -316,6 +385,12 @@ def _time_rollup(world) -> tuple[float, float, int]:
     from metrics.models import Rollup, RollupRun
     from metrics.services import rollup_run_execute_now
 
+    if KEEP:
+        # As in a fresh database: no earlier run whose rows the full run compares with
+        # (that comparison would be timed too), no changes pending.
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE metrics_rollup, metrics_rollupchange")
+        RollupRun.objects.all().delete()
     run = RollupRun.objects.create(network=world["network"])
     started = time.perf_counter()
     rollup_run_execute_now(run_id=run.pk)
@@ -363,6 +438,20 @@ def _time_incremental(world) -> tuple[float, int]:
         network=world["network"], sent_at__gte=now - timedelta(days=14), status__in=OPEN
     ).order_by("-sent_at")[:CHANGES]
     changed = 0
+    recent = list(recent)
+    # As they were, for a kept database's next run (put back below, without signals).
+    originals = [
+        Referral(
+            pk=r.pk,
+            status=r.status,
+            accepted_at=r.accepted_at,
+            outcome=r.outcome,
+            closed_at=r.closed_at,
+            updated_at=r.updated_at,
+        )
+        for r in recent
+    ]
+    events = []
     with transaction.atomic():
         for i, r in enumerate(recent):
             if r.status == "requested":
@@ -374,7 +463,7 @@ def _time_incremental(world) -> tuple[float, int]:
             r.updated_at = now
             r.save(update_fields=["status", "accepted_at", "outcome", "closed_at", "updated_at"])
             if i % 3 == 0:
-                ReferralEvent.objects.create(
+                event = ReferralEvent.objects.create(
                     referral=r,
                     kind="contact",
                     organization_id=r.receiver_organization_id,
@@ -382,10 +471,18 @@ def _time_incremental(world) -> tuple[float, int]:
                     contact_type="phone",
                     contact_successful=True,
                 )
+                events.append(event.pk)
             changed += 1
     started = time.perf_counter()
     rollup_changes_apply(network_id=world["network"].pk)
-    return time.perf_counter() - started, changed
+    elapsed = time.perf_counter() - started
+    if KEEP:
+        Referral.objects.bulk_update(
+            originals, ["status", "accepted_at", "outcome", "closed_at", "updated_at"]
+        )
+        ReferralEvent.objects.filter(pk__in=events)._raw_delete(ReferralEvent.objects.db)
+        RollupChange.objects.all().delete()
+    return elapsed, changed
 
 
 def _tz() -> str:

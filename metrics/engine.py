@@ -10,6 +10,7 @@ constructs PostgreSQL and SQLite (the embedded default) write differently."""
 # ruff: noqa: S608
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -20,7 +21,7 @@ from django.db import connection
 
 from referrals.models import OVERDUE_DEADLINES, Referral
 
-from .dialect import Dialect, dialect_for
+from .dialect import DIALECTS, Dialect, dialect_for
 from .models import PeriodKind
 from .registry import HRSN_DOMAINS, MEASURES, Measure, domain_column
 
@@ -43,6 +44,9 @@ def overdue_sql(alias: str, now: str = "%(now)s") -> str:
         listed = ", ".join(f"'{s}'" for s in sorted(statuses))
         conditions.append(f"({alias}.status IN ({listed}) AND {alias}.{column} <= {now})")
     return "(" + " OR ".join(conditions) + ")"
+
+
+_SNS_FLAGS = ("screened", "positive", "intervention")
 
 
 def _sns(d: Dialect, name: str, domain: str, needs: tuple[str, ...]) -> str:
@@ -257,7 +261,18 @@ def sources(d: Dialect) -> dict[str, Source]:
         # SDOH-1/-2: everyone seen (screened, or referred) is in the denominator's pool.
         "national": Source(
             "national",
-            f"""
+            f"""{_national_screenings(d)}
+        UNION ALL{_national_referrals(d)}""",
+        ),
+        # The national measures a contact can move (those reading `connected60`) over the
+        # screening rows alone: see PARTS.
+        NATIONAL_CONNECTED: Source(NATIONAL_CONNECTED, _national_screenings(d)),
+    }
+
+
+def _national_screenings(d: Dialect) -> str:
+    """The national source's screening rows."""
+    return f"""
         SELECT o.network_id, a.client_id, a.organization_id AS sender_id,
                a.organization_id AS receiver_id, a.completed_at AS ts, {_CLIENT_COLS},
                CAST(NULL AS VARCHAR) AS extra,
@@ -277,13 +292,13 @@ def sources(d: Dialect) -> dict[str, Source]:
                  AS connected60,
                {_sns(d, "food", "food", ("food-insecurity",))},
                {
-                _sns(
-                    d,
-                    "housing",
-                    "living-situation",
-                    ("housing-instability", "homelessness", "inadequate-housing"),
-                )
-            },
+        _sns(
+            d,
+            "housing",
+            "living-situation",
+            ("housing-instability", "homelessness", "inadequate-housing"),
+        )
+    },
                {_sns(d, "transport", "transportation", ("transportation-insecurity",))},
                {_domain_positives()}
         FROM assessments_assessment a
@@ -291,18 +306,72 @@ def sources(d: Dialect) -> dict[str, Source]:
         JOIN organizations_organization o ON o.id = a.organization_id
         JOIN clients_client c ON c.id = a.client_id
         WHERE a.status = 'completed' AND i.kind = 'screening'
-          AND {d.in_list("o.network_id", "networks")}
-        UNION ALL
+          AND {d.in_list("o.network_id", "networks")}"""
+
+
+def _national_referrals(d: Dialect) -> str:
+    """The national source's referral rows: seen, every flag of _NATIONAL_FLAGS false."""
+    return f"""
         SELECT r.network_id, r.client_id, r.sender_organization_id, r.receiver_organization_id,
                r.sent_at, {_CLIENT_COLS}, CAST(NULL AS VARCHAR), FALSE, FALSE, FALSE,
                FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE,
                {", ".join("FALSE" for _ in HRSN_DOMAINS)}
         FROM referrals_referral r JOIN clients_client c ON c.id = r.client_id
         WHERE r.sent_at IS NOT NULL AND r.status NOT IN ('draft', 'entered-in-error')
-          AND {d.in_list("r.network_id", "networks")}
-        """,
-        ),
+          AND {d.in_list("r.network_id", "networks")}"""
+
+
+# The national source's columns its referral rows set false (_national_referrals).
+_NATIONAL_FLAGS = frozenset(
+    {
+        "all_five",
+        "any_positive",
+        "connected60",
+        *(f"{k}_{f}" for k in ("food", "housing", "transport") for f in _SNS_FLAGS),
+        *(domain_column(domain) for domain in HRSN_DOMAINS),
     }
+)
+
+# Parts of a source: some of its measures over some of its rows, recomputed alone for a
+# change that can move nothing else (metrics/incremental.py). A contact moves, in the
+# national source, only whether its client's screenings up to 60 days before count as
+# connected (`connected60`): the measures reading that column, whose every aggregate
+# counts only rows with a flag the referral rows set false (checked in _part_measures),
+# so the screening rows alone give them. At 1,000,000 referrals that is about a tenth of
+# the source's rows, and the contact-driven cells were most of an incremental run's time
+# (bench/bench_rollup.py).
+NATIONAL_CONNECTED = "national_connected"
+# The national measures' SQL is the same in both dialects: read in one for the check.
+_CHECK_DIALECT = DIALECTS["postgresql"]
+PARTS: dict[str, tuple[str, str]] = {NATIONAL_CONNECTED: ("national", "connected60")}
+
+
+def _part_measures(part: str) -> list[Measure]:
+    """The measures of a part: those of its source whose SQL reads the part's column.
+    Each of their aggregates must filter on a column the rows left out set false."""
+    source, column = PARTS[part]
+    out = []
+    for m in MEASURES:
+        parts = [m.sql(p, _CHECK_DIALECT) for p in ("numerator", "denominator", "value")]
+        if m.source != source or not any(re.search(rf"\b{column}\b", p) for p in parts):
+            continue
+        for sql in filter(None, parts):
+            found = re.fullmatch(r"COUNT\((?:\*|DISTINCT client_id)\) FILTER \(WHERE (.*)\)", sql)
+            terms = set(found.group(1).split(" AND ")) if found else set()
+            if not terms & _NATIONAL_FLAGS or " OR " in found.group(1):
+                raise ValueError(
+                    f"{m.key} ({sql}) may count the {source} rows {part} leaves out: "
+                    "compute it with the whole source."
+                )
+        out.append(m)
+    return out
+
+
+def _measures_of(key: str) -> list[Measure]:
+    """The measures a source's (or a part's) statement writes."""
+    if key in PARTS:
+        return _part_measures(key)
+    return [m for m in MEASURES if m.source == key]
 
 
 CLIENT_BREAKDOWNS = ("race_ethnicity", "language", "insurance", "age_band")
@@ -462,17 +531,18 @@ def statements(
     d = d or dialect()
     out = []
     for key, source in sources(d).items():
-        if only is not None and key not in only:
+        # A part's measures are its source's: written by it, unless the part is named.
+        if (key not in only) if only is not None else key in PARTS:
             continue
-        measures = [m for m in MEASURES if m.source == key]
+        measures = _measures_of(key)
         if measures:
             out.append((key, _statement(d, source, measures, in_periods)))
     return out
 
 
 def source_measures(source: str) -> list[str]:
-    """The keys of the measures a source's statement writes."""
-    return [m.key for m in MEASURES if m.source == source]
+    """The keys of the measures a source's (or a part's, PARTS) statement writes."""
+    return [m.key for m in _measures_of(source)]
 
 
 def measure_source(measure: str) -> str:
@@ -480,7 +550,16 @@ def measure_source(measure: str) -> str:
     return _SOURCE_OF[measure]
 
 
+def measure_cells(measure: str) -> list[str]:
+    """The source and the parts whose statements write a measure (the keys of the
+    incremental rollup's cells holding its rows)."""
+    source = _SOURCE_OF[measure]
+    return [source, *(p for p, (s, _) in PARTS.items() if s == source and measure in _PART_OF[p])]
+
+
 _SOURCE_OF = {m.key: m.source for m in MEASURES}
+# Computed (and checked) once, at import.
+_PART_OF = {part: {m.key for m in _part_measures(part)} for part in PARTS}
 
 
 def period_start(day: date, kind: str) -> date:

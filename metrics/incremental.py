@@ -10,8 +10,10 @@ Which cells a change moves, per source (engine.sources):
   entered in error), or its needs: the same, and the national source there (its referral
   rows) and in the periods of its client's screenings completed up to 30 days before
   (SNS-E: a referral for the need within 30 days is an intervention);
-- a contact: the contact source in its day's periods, and the national source in the
-  periods of its client's screenings up to 60 days before (connected within 60 days);
+- a contact: the contact source in its day's periods, and in the periods of its client's
+  screenings up to 60 days before, the national measures that read whether a screening was
+  connected within 60 days (engine.NATIONAL_CONNECTED, computed from the screening rows
+  alone: nothing else of the national source reads contacts);
 - an assessment (or its needs): the screening, need and national sources in its completion
   day's periods, and the ssm source there and in the periods of every matrix of its client
   (the latest one dates the client's first-to-latest change);
@@ -19,7 +21,8 @@ Which cells a change moves, per source (engine.sources):
   changed: every period);
 - a client's demographics: every period holding one of the client's rows, in each source.
 When the client is not known (a referral deleted with its events), the window's periods
-are taken whole.
+are taken whole. A part's cells (engine.PARTS) that its source's own cells cover are left
+out: the source's statement writes the part's measures too.
 """
 
 # ruff: noqa: S608
@@ -54,6 +57,9 @@ ALL_SOURCES = (
     "outcome",
     "national",
 )
+# The parts of sources (engine.PARTS) and their sources.
+PART_SOURCES = {part: source for part, (source, _) in engine.PARTS.items()}
+CONNECTED = engine.NATIONAL_CONNECTED
 # SNS-E's 30 and connected-within-60 days, in local days with a day's margin each side
 # (moments compared across a day boundary of the time zone).
 SNS_DAYS = 31
@@ -84,12 +90,30 @@ class Plan:
     def cells(self) -> engine.Cells:
         """(source, period kind) -> the periods' first days, or None for every period."""
         out: dict[tuple[str, str], set[date] | None] = {}
-        for source in ALL_SOURCES:
+        for source in (*ALL_SOURCES, *PART_SOURCES):
             for kind in PeriodKind.values:
                 if source in self.everything:
                     out[(source, kind)] = None
                 elif self.days.get(source):
                     out[(source, kind)] = {engine.period_start(d, kind) for d in self.days[source]}
+        # A part's measures are written by its source's statement too: no period twice.
+        for part, source in PART_SOURCES.items():
+            for kind in PeriodKind.values:
+                if (part, kind) not in out:
+                    continue
+                periods = out.pop((part, kind))
+                covered = out.get((source, kind), set())
+                if covered is None:
+                    continue
+                if periods is None:
+                    # Every period of the part and some of the source: the source's
+                    # statement then writes every period (a rare change with no day).
+                    if covered:
+                        out[(source, kind)] = None
+                    else:
+                        out[(part, kind)] = None
+                elif periods - covered:
+                    out[(part, kind)] = periods - covered
         return out
 
     def __bool__(self) -> bool:
@@ -112,14 +136,14 @@ def _in(ids: Iterable[int]) -> tuple[str, list[int]]:
     return ", ".join(["%s"] * len(ids)), ids
 
 
-def _screenings_near(plan: Plan, windows: list[tuple[int, date, int]]) -> None:
-    """The national source in the periods of the clients' screenings completed within
-    `span` days before each `last` day."""
+def _screenings_near(plan: Plan, windows: list[tuple[str, int, date, int]]) -> None:
+    """The source (national, or a part of it) in the periods of the clients' screenings
+    completed within `span` days before each `last` day."""
     if not windows:
         return
-    marks, ids = _in({c for c, _, _ in windows})
-    lo = min(last - timedelta(days=span + 1) for _, last, span in windows)
-    hi = max(last + timedelta(days=2) for _, last, _ in windows)
+    marks, ids = _in({c for _, c, _, _ in windows})
+    lo = min(last - timedelta(days=span + 1) for _, _, last, span in windows)
+    hi = max(last + timedelta(days=2) for _, _, last, _ in windows)
     found = _days(
         f"""SELECT a.client_id, a.completed_at FROM assessments_assessment a
             JOIN assessments_instrument i ON i.id = a.instrument_id
@@ -130,9 +154,9 @@ def _screenings_near(plan: Plan, windows: list[tuple[int, date, int]]) -> None:
     by_client: dict[int, list[date]] = defaultdict(list)
     for client, day in found:
         by_client[client].append(day)
-    for client, last, span in windows:
+    for source, client, last, span in windows:
         plan.add(
-            ["national"],
+            [source],
             (
                 d
                 for d in by_client.get(client, ())
@@ -188,7 +212,7 @@ def _clients_rows(plan: Plan, clients: set[int]) -> None:
 def plan_changes(changes: Iterable[tuple[str, date | None, int | None]]) -> Plan:
     """The cells a set of recorded changes ((what, day, client) each) can move."""
     plan = Plan()
-    windows: list[tuple[int, date, int]] = []
+    windows: list[tuple[str, int, date, int]] = []
     matrices: set[int] = set()
     clients: set[int] = set()
     for what, day, client in set(changes):
@@ -204,7 +228,7 @@ def plan_changes(changes: Iterable[tuple[str, date | None, int | None]]) -> Plan
                 {
                     What.REFERRAL: ("referral", "decline", "contact", "national"),
                     What.WORK: ("referral", "decline"),
-                    What.CONTACT: ("contact", "national"),
+                    What.CONTACT: ("contact", CONNECTED),
                     What.ASSESSMENT: ASSESSMENT_SOURCES,
                     What.OUTCOME: ("outcome",),
                 }[what]
@@ -216,13 +240,13 @@ def plan_changes(changes: Iterable[tuple[str, date | None, int | None]]) -> Plan
             if client is None:
                 plan.add_window("national", day, SNS_DAYS)
             else:
-                windows.append((client, day, SNS_DAYS))
+                windows.append(("national", client, day, SNS_DAYS))
         elif what == What.CONTACT:
             plan.add(["contact"], [day])
             if client is None:
-                plan.add_window("national", day, CONNECTED_DAYS)
+                plan.add_window(CONNECTED, day, CONNECTED_DAYS)
             else:
-                windows.append((client, day, CONNECTED_DAYS))
+                windows.append((CONNECTED, client, day, CONNECTED_DAYS))
         elif what == What.ASSESSMENT:
             plan.add(ASSESSMENT_SOURCES, [day])
             if client is not None:
@@ -273,9 +297,8 @@ def compare_runs(*, kept_run_id: int, full_run_id: int, skip: engine.Cells) -> l
         period_start = key[3]
         if isinstance(period_start, str):
             period_start = date.fromisoformat(period_start)
-        source = engine.measure_source(key[4])
-        cell = (source, key[2])
-        if cell in skip and (skip[cell] is None or period_start in skip[cell]):
+        cells = [(source, key[2]) for source in engine.measure_cells(key[4])]
+        if any(c in skip and (skip[c] is None or period_start in skip[c]) for c in cells):
             continue
         out.append(key)
     return out

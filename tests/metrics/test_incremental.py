@@ -20,7 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from assessments.models import Need
-from metrics import engine
+from metrics import engine, incremental
 from metrics.models import OutcomeMeasure, OutcomeResult, Rollup, RollupChange, RollupRun
 from metrics.services import rollup_changes_apply, rollup_run_execute_now
 from metrics.tasks import rollup_incremental, rollup_nightly
@@ -559,3 +559,104 @@ def test_the_dashboard_shows_as_of_and_its_refresh_takes_the_incremental_path(
         period_start=date(2026, 12, 1),
     )
     assert total.numerator == 2
+
+
+@pytest.mark.django_db
+def test_a_contact_recomputes_only_the_national_measures_it_can_move(tenant):
+    """A contact on a referral sent after a positive screening the month before connects
+    that screening (MIPS #498): the screening's month and quarter recompute the national
+    measures that read connections, from the screening rows alone; the other national
+    rows there (SDOH-1, SNS-E, ...) stay as they were. And the result is the full
+    recompute's."""
+    screened = {"op": "screening", "client": 0, "hours": 24 * 40, "food": True}  # Jan 29
+    sent = {
+        "op": "create",
+        "client": 0,
+        "receiver": 0,
+        "hours": 24 * 45,  # Feb 3
+        "status": "accepted",
+        "contacts": 0,
+        "food": False,
+    }
+    january = date(2026, 1, 1)
+    with time_machine.travel(NOW, tick=False), transaction.atomic():
+        world = World(tenant)
+        world.apply(screened)
+        world.apply(sent)
+        kept = _full(tenant)
+        RollupChange.objects.all().delete()
+        national = Rollup.objects.filter(
+            run=kept, measure__in=engine.source_measures("national"), period_start=january
+        )
+        connected = set(engine.source_measures(engine.NATIONAL_CONNECTED))
+        untouched = set(national.exclude(measure__in=connected).values_list("pk", flat=True))
+        replaced = set(national.filter(measure__in=connected).values_list("pk", flat=True))
+        assert connected == {"mips_498"} and untouched and replaced
+        mips = {"measure": "mips_498", "breakdown": "", "partnership": None, "organization": None}
+        assert national.get(**mips, period_kind="month").numerator == 0
+
+        world.apply({"op": "contact", "ref": 0, "hours": 24 * 3})  # Feb 6
+        cells = incremental.plan_changes(
+            RollupChange.objects.values_list("what", "day", "client_ref")
+        ).cells()
+        assert cells[(engine.NATIONAL_CONNECTED, "month")] == {january}
+        assert ("national", "month") not in cells
+        rollup_changes_apply(network_id=tenant.network.pk)
+
+        assert (
+            set(national.exclude(measure__in=connected).values_list("pk", flat=True)) == untouched
+        )
+        assert (
+            not set(national.filter(measure__in=connected).values_list("pk", flat=True)) & replaced
+        )
+        assert national.get(**mips, period_kind="month").numerator == 1
+        assert national.get(**mips, period_kind="quarter").numerator == 1
+        full = RollupRun.objects.create(network=tenant.network, status="failed")
+        engine.recompute([tenant.network.pk], run_id=full.pk, now=NOW)
+        _assert_same_rows(kept, full)
+        transaction.set_rollback(True)
+
+
+def test_a_part_is_not_recomputed_where_its_source_is():
+    """Cells of engine.NATIONAL_CONNECTED that the national source's cells cover are left
+    out (its statement writes those measures too: no row twice); a part wanted in every
+    period beside some of its source's makes the source's every period."""
+    plan = incremental.Plan()
+    plan.add(["national"], [date(2026, 3, 5)])
+    plan.add([engine.NATIONAL_CONNECTED], [date(2026, 3, 9), date(2026, 1, 9)])
+    cells = plan.cells()
+    assert cells[("national", "month")] == {date(2026, 3, 1)}
+    assert cells[(engine.NATIONAL_CONNECTED, "month")] == {date(2026, 1, 1)}
+    assert (engine.NATIONAL_CONNECTED, "quarter") not in cells
+
+    plan.add_all([engine.NATIONAL_CONNECTED])
+    cells = plan.cells()
+    assert cells[("national", "month")] is None and cells[("national", "quarter")] is None
+    assert not {k for k in cells if k[0] == engine.NATIONAL_CONNECTED}
+
+    alone = incremental.Plan()
+    alone.add_all([engine.NATIONAL_CONNECTED])
+    assert alone.cells() == {
+        (engine.NATIONAL_CONNECTED, "month"): None,
+        (engine.NATIONAL_CONNECTED, "quarter"): None,
+    }
+
+
+def test_a_part_refuses_a_measure_that_could_count_the_rows_it_leaves_out(monkeypatch):
+    """The connected part reads screening rows only: a measure reading `connected60` whose
+    aggregate could count referral rows too (no flag those rows set false) is refused."""
+    from metrics.registry import MEASURES, Measure
+
+    loose = Measure(
+        "loose",
+        "Loose",
+        "National",
+        "",
+        "rate",
+        "national",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult AND connected60)",
+        "COUNT(DISTINCT client_id) FILTER (WHERE adult)",
+    )
+    monkeypatch.setattr(engine, "MEASURES", [*MEASURES, loose])
+    with pytest.raises(ValueError, match="loose"):
+        engine.source_measures(engine.NATIONAL_CONNECTED)

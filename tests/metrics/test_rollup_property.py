@@ -650,12 +650,15 @@ def test_screening_need_contact_ssm_and_national_rollups_match_python(
             _source_measures("ssm"),
             "ssm",
         )
-        _assert_same(
-            run,
-            reference.national_rollups(assessments, rows, partnerships),
-            _source_measures("national"),
-            "national",
-        )
+        national = reference.national_rollups(assessments, rows, partnerships)
+        _assert_same(run, national, _source_measures("national"), "national")
+        # The part of the national source a contact recomputes (its measures over the
+        # screening rows alone) writes exactly the same rows for its measures.
+        part = _recompute(tenant, [engine.NATIONAL_CONNECTED])
+        connected = set(engine.source_measures(engine.NATIONAL_CONNECTED))
+        assert connected and connected < _source_measures("national")
+        _assert_same(part, national, connected, engine.NATIONAL_CONNECTED)
+        assert not Rollup.objects.filter(run=part).exclude(measure__in=connected).exists()
         transaction.set_rollback(True)
 
 
