@@ -135,6 +135,7 @@ def message_queue(
     referral=None,
     context: dict | None = None,
     user=None,
+    not_before: datetime | None = None,
 ) -> Message | None:
     """Queue one message to `client` about `organization` (and `referral`). Returns the
     message, or None when it may not be sent (do-not-contact, no channel, no opt-in to
@@ -144,7 +145,9 @@ def message_queue(
     `context` holds the template's values: `phone` and `days` (referral sent), `when` (an
     appointment), `url` (a link: kept in the stored body only), `sensitive` (never name the
     service), `key` (what makes this message one of its kind, e.g. the appointment's id),
-    `channel` ("sms" or "email": the sender's choice instead of the client's usual one)."""
+    `channel` ("sms" or "email": the sender's choice instead of the client's usual one).
+    `not_before`: a later moment to send it (an appointment's reminder); the client's quiet
+    hours around that moment still hold it."""
     if kind not in Kind.values:
         raise ValueError(f"Unknown message kind {kind!r}.")
     context = dict(context or {})
@@ -154,6 +157,7 @@ def message_queue(
         return None if existing.status == Message.Status.SKIPPED else existing
 
     now = timezone.now()
+    due = max(not_before, now) if not_before is not None else now
     preference = ContactPreference.objects.filter(client_id=client.pk).first()
     fields = {
         "client": client,
@@ -162,7 +166,7 @@ def message_queue(
         "kind": kind,
         "created_by": user,
         "created_at": now,
-        "scheduled_at": now,
+        "scheduled_at": due,
     }
     wanted = context.get("channel", "")
     if wanted not in ("", *Message.Channel.values):
@@ -189,7 +193,7 @@ def message_queue(
     )
     if kind not in KEYWORD_KINDS and preference is not None:
         fields["scheduled_at"] = (
-            quiet_until(preference.quiet_start, preference.quiet_end, now) or now
+            quiet_until(preference.quiet_start, preference.quiet_end, due) or due
         )
     message = _store(
         key,
@@ -205,6 +209,21 @@ def message_queue(
         pk = message.pk
         transaction.on_commit(lambda: _hand_over([pk], now))
     return None if message.status == Message.Status.SKIPPED else message
+
+
+def messages_withdraw(
+    *, referral_id: int, kinds: tuple[str, ...], reason: str, keep_keys: tuple[str, ...] = ()
+) -> int:
+    """Take back the messages of `kinds` about the referral that are still waiting to go (an
+    appointment moved or the referral closed): they are recorded as not sent, with
+    `reason`. A message being sent right now holds its row lock, so this waits for it and
+    then leaves it as sent. Returns how many were withdrawn."""
+    waiting = Message.objects.filter(
+        referral_id=referral_id, kind__in=kinds, status=Message.Status.QUEUED
+    )
+    if keep_keys:
+        waiting = waiting.exclude(key__in=keep_keys)
+    return waiting.update(status=Message.Status.SKIPPED, reason=reason[:300])
 
 
 def _store(key: str, **fields) -> Message:

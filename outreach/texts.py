@@ -100,21 +100,11 @@ def _body(kind: str, ctx: dict, named: bool, sensitive: bool) -> str:
             )
         return _("Good news: your referral was accepted. You will be contacted about next steps.")
 
-    if kind == Kind.NEXT_STEP:
-        if values.get("when") and named:
-            return _("Your appointment with %(organization)s is on %(when)s.") % values
-        if values.get("when"):
-            return _("Your appointment is on %(when)s.") % values
-        if named:
-            return _("%(organization)s has a next step for you and will contact you.") % values
-        return _("There is a next step for your referral. You will be contacted soon.")
-
-    if kind == Kind.REMINDER:
-        if values.get("when") and named:
-            return _("Reminder: your appointment with %(organization)s is on %(when)s.") % values
-        if values.get("when"):
-            return _("Reminder: your appointment is on %(when)s.") % values
-        return _("Reminder: you have an appointment coming up.")
+    text = _appointment_body(kind, values, named)
+    if text is not None:
+        # English dates end "p.m.": the sentence's own full stop is not written twice.
+        when = values.get("when", "")
+        return text.replace(f"{when}.", when) if when.endswith(".") else text
 
     if kind == Kind.COMPLETED_ASK:
         question = _("Did you get the help you needed? Reply 1 yes / 2 partly / 3 no")
@@ -158,6 +148,26 @@ def _body(kind: str, ctx: dict, named: bool, sensitive: bool) -> str:
     if kind == Kind.START_CONFIRMATION:
         return _("Linkage: you will get texts from us again. Reply STOP to stop, HELP for help.")
     raise ValueError(f"No template for message kind {kind!r}.")
+
+
+def _appointment_body(kind: str, values: dict, named: bool) -> str | None:
+    if kind == Kind.NEXT_STEP:
+        if values.get("when") and named:
+            return _("Your appointment with %(organization)s is on %(when)s.") % values
+        if values.get("when"):
+            return _("Your appointment is on %(when)s.") % values
+        if named:
+            return _("%(organization)s has a next step for you and will contact you.") % values
+        return _("There is a next step for your referral. You will be contacted soon.")
+
+    if kind == Kind.REMINDER:
+        if values.get("when") and named:
+            return _("Reminder: your appointment with %(organization)s is on %(when)s.") % values
+        if values.get("when"):
+            return _("Reminder: your appointment is on %(when)s.") % values
+        return _("Reminder: you have an appointment coming up.")
+
+    return None
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,18 @@ referral_changed = Signal()
 
 STATUS = "status"
 NOTE = "note"
-# A routing changes no status but the business status ("routed"), which the sender's
-# system shows like any other step.
+# A routing or a scheduled appointment changes no status but the business status ("routed",
+# "scheduled"), which the sender's system shows like any other step.
 STATUS_EVENT_KINDS = (
     ReferralEvent.Kind.CREATED,
     ReferralEvent.Kind.TRANSITION,
     ReferralEvent.Kind.ROUTED,
+    ReferralEvent.Kind.SCHEDULED,
 )
 
 
 def status_changed(referral: Referral) -> None:
-    """The referral was created, moved to another status or routed in the current transaction:
+    """The referral was created, moved, routed or scheduled in the current transaction:
     announce its newest status event after the commit. (The caller holds the referral's
     row lock, or has just inserted it, so the newest event is the one it wrote.)"""
     event_id = (

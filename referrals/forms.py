@@ -343,6 +343,25 @@ class ContactForm(forms.Form):
     )
 
 
+class AppointmentForm(forms.Form):
+    when = forms.DateTimeField(
+        label=_("Date and time"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={
+            "required": _("Give the appointment's date and time."),
+            "invalid": _("Give the date and time like 2027-01-15 14:30."),
+        },
+    )
+    note = forms.CharField(
+        required=False,
+        label=_("Note for the sender"),
+        help_text=_("Where to go, what to bring. The client's texts never include it."),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
         queryset=None, required=False, empty_label=_("Nobody (unassigned)"), label=_("Assign to")

@@ -229,6 +229,10 @@ class Referral(models.Model):
     business_status = models.CharField(
         max_length=20, choices=BusinessStatus.choices, blank=True, default=""
     )
+    # The client's next appointment with the receiver, as the receiver last recorded it
+    # (referral_schedule_appointment): the client's next-step text and the day-before
+    # reminder are written from it.
+    appointment_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.TextField(blank=True)
     # Set by the decline (reject) move; `status_reason` is its explanation.
     decline_reason = models.CharField(max_length=30, choices=DeclineReason.choices, blank=True)
@@ -463,6 +467,8 @@ class ReferralEvent(models.Model):
     subreferral = models.ForeignKey(
         Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A scheduled event's appointment (the referral keeps only the latest one).
+    appointment_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]

@@ -199,6 +199,23 @@ def referral_contact_recorded(referral: Referral, *, actor: User, successful: bo
     )
 
 
+def referral_appointment_scheduled(referral: Referral, *, actor: User) -> None:
+    """The sender's person: the receiver booked (or moved) the client's appointment."""
+
+    def message() -> str:
+        return gettext(
+            "Referral #%(id)s to %(program)s: the receiver scheduled the client's appointment."
+        ) % {"id": referral.pk, "program": referral.program_name}
+
+    _notify(
+        referral,
+        _sender_people(referral),
+        kind="referral_scheduled",
+        message=message,
+        actor=actor,
+    )
+
+
 def referral_note_added(referral: Referral, note) -> None:
     """The other side of the thread."""
     if note.organization_id == referral.sender_organization_id:

@@ -10,7 +10,7 @@ backbone's routing step (referrals/coordination.py) builds on this module.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -43,7 +43,7 @@ from .transitions import (  # noqa: F401 (callers import the state machine from 
     require_carried_consent,
     take_write_lock,
 )
-from .workflow import OPEN, TERMINAL, Status
+from .workflow import OPEN, TERMINAL, WORKING, Status
 
 # Linkage's defaults; the rules in force are the network's or a partnership's
 # (reminders/rules.py), applied when a referral is sent, accepted or updated.
@@ -468,6 +468,87 @@ def referral_record_contact(
         detail={"contact": contact_type, "successful": successful},
     )
     notifications.referral_contact_recorded(locked, actor=actor, successful=successful)
+    return event
+
+
+# How far ahead an appointment may be booked: further is almost always a typo in the year.
+APPOINTMENT_HORIZON_DAYS = 366
+
+
+@transaction.atomic
+def referral_schedule_appointment(
+    *,
+    referral: Referral,
+    actor: User,
+    organization: Organization,
+    when: datetime,
+    note: str = "",
+) -> ReferralEvent:
+    """The receiver booked the client's appointment (or moved it): the referral's business
+    status becomes "Appointment scheduled", the sender is told, and the client gets the
+    next-step text with the date and a reminder the day before (referrals/client_messages.py,
+    after the commit; a moved appointment withdraws the earlier reminder). Receiver only,
+    on an accepted or in-progress referral, for a moment in the future; refused when the
+    receiver may no longer see who the client is."""
+    if organization.pk != referral.receiver_organization_id:
+        raise PermissionDenied(gettext("Only the receiving organization schedules appointments."))
+    take_write_lock(Referral, referral.pk)
+    locked = Referral.objects.select_for_update().select_related("client").get(pk=referral.pk)
+    if locked.status in TERMINAL:
+        raise ValidationError(gettext("This referral is closed: only notes can be added."))
+    if locked.status not in WORKING:
+        raise ValidationError(
+            gettext("Accept the referral before you schedule the client's appointment.")
+        )
+    now = timezone.now()
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    if when <= now:
+        raise ValidationError(
+            {
+                "when": gettext(
+                    "The appointment must be in the future. Record a past visit as a contact."
+                )
+            }
+        )
+    if when > now + timedelta(days=APPOINTMENT_HORIZON_DAYS):
+        raise ValidationError(
+            {"when": gettext("The appointment must be within a year from today.")}
+        )
+    require_carried_consent(locked.client, organization, now, (Category.DEMOGRAPHICS,))
+    event = ReferralEvent.objects.create(
+        referral=locked,
+        kind=ReferralEvent.Kind.SCHEDULED,
+        actor=actor,
+        organization=organization,
+        occurred_at=now,
+        from_status=locked.status,
+        to_status=locked.status,
+        business_status=Referral.BusinessStatus.SCHEDULED,
+        reason=note.strip(),
+        appointment_at=when,
+    )
+    locked.business_status = Referral.BusinessStatus.SCHEDULED
+    locked.appointment_at = when
+    locked.updated_at = now
+    fields = ["business_status", "appointment_at", "updated_at"]
+    locked.update_due_at = schedule.update_due(locked, now)
+    fields.append("update_due_at")
+    fields += schedule.restart_reminders(locked, at=now)
+    locked.save(update_fields=fields)
+    audit_record(
+        action="update",
+        object_type="referral",
+        object_ids=[locked.pk],
+        client_ids=[locked.client_id],
+        actor=actor,
+        organization=organization,
+        detail={"appointment": True},
+    )
+    notifications.referral_appointment_scheduled(locked, actor=actor)
+    # Announced like a status step (the sender's system sees businessStatus "scheduled";
+    # the client's texts are queued from it).
+    events.status_changed(locked)
     return event
 
 

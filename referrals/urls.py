@@ -11,6 +11,11 @@ urlpatterns = [
     path("referrals/<int:referral_id>/move/", views.referral_move, name="referral_move"),
     path("referrals/<int:referral_id>/notes/", views.referral_note, name="referral_note"),
     path("referrals/<int:referral_id>/contacts/", views.referral_contact, name="referral_contact"),
+    path(
+        "referrals/<int:referral_id>/appointment/",
+        views.referral_appointment,
+        name="referral_appointment",
+    ),
     path("referrals/<int:referral_id>/assign/", views.referral_assign, name="referral_assign"),
     path("referrals/<int:referral_id>/onward/", views.referral_onward, name="referral_onward"),
     # The backbone routes a referral it received to a program ("assign to a program").

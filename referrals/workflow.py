@@ -39,6 +39,8 @@ OPEN = frozenset(
 TERMINAL = frozenset(set(Status) - OPEN)
 # Statuses a referral must leave on its own; "open with the receiver" for the duplicate guard.
 ACTIVE = OPEN
+# The receiver is working it: the client's appointment can be booked and texted.
+WORKING = frozenset({Status.ACCEPTED, Status.IN_PROGRESS})
 
 
 class Side(models.TextChoices):

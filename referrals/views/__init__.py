@@ -2,6 +2,7 @@
 
 from .compose import referral_log_inbound, referral_new, referral_onward
 from .detail import (
+    referral_appointment,
     referral_assign,
     referral_contact,
     referral_detail,
@@ -22,6 +23,7 @@ __all__ = [
     "notification_list",
     "notification_read",
     "notification_read_all",
+    "referral_appointment",
     "referral_assign",
     "referral_contact",
     "referral_detail",

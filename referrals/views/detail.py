@@ -18,10 +18,10 @@ from organizations.roles import Capability
 from organizations.tenancy import member_required
 
 from .. import selectors, services
-from ..forms import AssignForm, ContactForm, MoveForm, NoteForm
+from ..forms import AppointmentForm, AssignForm, ContactForm, MoveForm, NoteForm
 from ..models import Referral
 from ..transitions import TAKES_ON
-from ..workflow import MOVES
+from ..workflow import MOVES, WORKING
 from .errors import add_errors
 
 # Moves that end or undo the referral: their form opens only on purpose (a second step).
@@ -56,6 +56,7 @@ def render_detail(
     failed_move: str = "",
     move_form: MoveForm | None = None,
     contact_form: ContactForm | None = None,
+    appointment_form: AppointmentForm | None = None,
     assign_form: AssignForm | None = None,
     note_form: NoteForm | None = None,
 ):
@@ -106,6 +107,11 @@ def render_detail(
         "withheld_notes": page.withheld_notes,
         "note_form": note_form or NoteForm(),
         "contact_form": ((contact_form or ContactForm()) if page.is_receiver and is_open else None),
+        "appointment_form": (
+            (appointment_form or AppointmentForm())
+            if page.is_receiver and referral.status in WORKING
+            else None
+        ),
         "assign_form": (
             (
                 assign_form
@@ -273,6 +279,33 @@ def referral_contact(request, referral_id: int):
     # On a closed referral the contact form is gone: say why at the top instead.
     error = "" if fresh.is_open else " ".join(form.non_field_errors())
     return render_detail(request, fresh, status=400, contact_form=form, error=error)
+
+
+@member_required(Capability.VIEW_CLIENTS)
+@require_POST
+def referral_appointment(request, referral_id: int):
+    """Record the client's appointment with the receiver (receiver only, accepted or in
+    progress); the client is texted the date and reminded the day before."""
+    referral = referral_or_404(request, referral_id)
+    form = AppointmentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.referral_schedule_appointment(
+                referral=referral,
+                actor=request.user,
+                organization=request.organization,
+                when=form.cleaned_data["when"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+        else:
+            _seen(request, referral)
+            messages.success(request, gettext("Appointment recorded."))
+            return redirect("referral_detail", referral_id=referral.pk)
+    fresh = _fresh(request, referral.pk)
+    error = "" if fresh.is_open else " ".join(form.non_field_errors())
+    return render_detail(request, fresh, status=400, appointment_form=form, error=error)
 
 
 @member_required(Capability.VIEW_CLIENTS)
