@@ -9,9 +9,7 @@ RUN npm ci --no-audit --no-fund --omit=dev \
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-# gettext for compilemessages; PostgreSQL's client (pg_dump, pg_restore, the server's major
-# version) for `python -m ops.backup`.
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext postgresql-client-15 \
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml requirements.lock ./
@@ -20,10 +18,7 @@ COPY --from=static /vendor/ static/vendor/
 RUN pip install --no-cache-dir -c requirements.lock -e . \
  && SECRET_KEY=build-only-not-secret python manage.py collectstatic --no-input \
  && SECRET_KEY=build-only-not-secret python manage.py compilemessages -v 0
-# The mount points of docker-compose.yml's volumes (MEDIA_ROOT, STATIC_ROOT) exist and belong
-# to linkage, so a new named volume starts out writable by it.
-RUN useradd --system --home /app linkage && mkdir -p /app/var /app/media /srv/static \
- && chown -R linkage /app/var /app/media /srv/static
+RUN useradd --system --home /app linkage && mkdir -p /app/var /app/media && chown -R linkage /app/var /app/media
 USER linkage
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -7,11 +7,6 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run test test-fast lint format static messages chromium bench lock clean
 
-# Backups (ops/backup.py): the database and MEDIA_ROOT into BACKUP_DIR/<UTC time>/;
-# `make restore` puts the newest back (BACKUP=<folder> for another), asking first.
-BACKUP_DIR ?= var/backups
-.PHONY: backup restore
-
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,12 +77,6 @@ format: $(BIN)/.installed
 # runs one benchmark.
 bench: $(BIN)/.installed
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/linkage} $(BIN)/python -m bench $(BENCH)
-
-backup: $(BIN)/.installed
-	$(BIN)/python -m ops.backup backup --dir $(BACKUP_DIR)
-
-restore: $(BIN)/.installed
-	$(BIN)/python -m ops.backup restore --dir $(BACKUP_DIR) $(BACKUP)
 
 lock: $(BIN)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

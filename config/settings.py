@@ -55,7 +55,6 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "django_prometheus",
     "config.apps.ConfigConfig",
     "audit",
     "organizations",
@@ -74,8 +73,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First and last: request counts and latency by route for /metrics (config/prometheus.py).
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.request_id.RequestIdMiddleware",
@@ -99,7 +96,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that a lockout answers before any view runs.
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,15 +132,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Optional read replica: the measure dashboards' rollup rows and CSV exports read from it
-# (config/db_router.py); everything else, and every write, stays on default.
-if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
-    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
-    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
-    # Tests use the default test database under this alias, not a second copy.
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -373,27 +360,17 @@ GUARDIAN_RENDER_403 = False
 ANONYMOUS_USER_NAME = None
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-# "json": one JSON object per line (config/logs.py), for log shippers; "plain": for a
-# person at a terminal. JSON unless DEBUG.
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {
-            "()": "config.logs.JsonFormatter",
-            "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            # An ISO 8601 UTC "timestamp" field.
-            "timestamp": True,
-        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "formatter": "plain",
             "filters": ["request_id"],
         }
     },
@@ -447,18 +424,3 @@ CELERY_BEAT_SCHEDULE["sweep-webhooks"] = {
     "task": "interop.tasks.sweep_deliveries",
     "schedule": WEBHOOK_SWEEP_SECONDS,
 }
-
-# Observability (config/health.py, config/prometheus.py). /health/ calls beat stale when its
-# heartbeat task last ran longer ago than this, and gives the broker this long to answer.
-HEALTH_BEAT_STALE_SECONDS = env.float(
-    "HEALTH_BEAT_STALE_SECONDS", default=max(3 * HEARTBEAT_INTERVAL_SECONDS, 120.0)
-)
-HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=2.0)
-# /metrics answers the connecting addresses (or networks) listed, or a request carrying
-# `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404.
-METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# Several processes (gunicorn workers, the Celery worker): a directory they share, where
-# prometheus_client keeps each one's values for /metrics to add up. prometheus_client reads
-# the variable itself, before settings exist (config/prometheus.py); named here for the record.
-PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")

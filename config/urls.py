@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from config.health import health
-from config.prometheus import metrics_view
 from organizations.views import auth as linkage_auth
 
 account_patterns = [
@@ -37,9 +35,6 @@ account_patterns = [
 ]
 
 urlpatterns = [
-    # For load balancers and Prometheus.
-    path("health/", health, name="health"),
-    path("metrics", metrics_view, name="prometheus_metrics"),
     path("admin/", admin.site.urls),
     path("account/", include(account_patterns)),
     path("", include("organizations.urls")),

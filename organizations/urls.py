@@ -8,6 +8,7 @@ urlpatterns = [
     path("network/organizations/", pages.network_organizations, name="network_organizations"),
     path("partnerships/", pages.partnership_list, name="partnership_list"),
     path("organization/members/", pages.member_list, name="member_list"),
+    path("health/", pages.health, name="health"),
     path("account/login/", auth.SignInView.as_view(), name="login"),
     path("account/security/", auth.account_security, name="account_security"),
     path("account/language/", language.set_language, name="set_language"),

@@ -27,7 +27,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.broker import publish as broker_publish
-from config.prometheus import CLIENT_MESSAGES_SENT
 
 from .models import ContactPreference, Message
 from .quiet import quiet_until
@@ -88,7 +87,6 @@ def message_send(*, message_id: int) -> bool:
         message.sent_at = timezone.now()
         message.reason = ""
         message.save(update_fields=["status", "provider_id", "sent_at", "reason", "attempts"])
-    CLIENT_MESSAGES_SENT.labels(channel=message.channel).inc()
     return True
 
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db import connection
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors
 from ..middleware import ACTIVE_ORGANIZATION_SESSION_KEY
+from ..models import Heartbeat
 from ..roles import Capability
 from ..tenancy import member_required
 
@@ -82,3 +85,14 @@ def member_list(request):
         request.GET.get("page")
     )
     return render(request, "organizations/member_list.html", {"page": page})
+
+
+@require_GET
+def health(request):
+    """For load balancers and operators: the database answers; when the worker was last
+    seen. Holds no tenant data."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    beat = Heartbeat.objects.filter(name="worker").first()
+    age = (timezone.now() - beat.seen_at).total_seconds() if beat else None
+    return JsonResponse({"database": "ok", "worker_last_seen_seconds_ago": age})

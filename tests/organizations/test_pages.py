@@ -113,6 +113,19 @@ def test_pages_declare_a_phone_viewport(client, login, tenant):
     assert 'name="viewport" content="width=device-width' in client.get("/").content.decode()
 
 
+def test_health_reports_database_and_worker_age(client, db):
+    from django.utils import timezone
+
+    from organizations.models import Heartbeat
+
+    assert client.get("/health/").json() == {
+        "database": "ok",
+        "worker_last_seen_seconds_ago": None,
+    }
+    Heartbeat.objects.create(name="worker", seen_at=timezone.now())
+    assert client.get("/health/").json()["worker_last_seen_seconds_ago"] < 5
+
+
 def test_object_level_grant_opens_one_partnership_to_one_person(client, login, tenant):
     """A payer analyst may be given one partnership (django-guardian), nothing more."""
     from organizations.services import partnership_grant_view
